@@ -1,0 +1,338 @@
+// Package config holds Yiku's settings: what they are, their defaults, and how
+// flags, YIKU_* environment variables and an optional YAML file combine into
+// one validated Config. It does not open connections; it only describes them.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+	"github.com/spf13/viper"
+)
+
+// Mode says which backings the hub runs on.
+type Mode string
+
+const (
+	// ModeDev runs everything embedded: SQLite and an in-process Kafka-protocol broker.
+	ModeDev Mode = "dev"
+	// ModeServe runs on real PostgreSQL and Kafka.
+	ModeServe Mode = "serve"
+)
+
+// Config is the whole validated configuration of one hub process.
+type Config struct {
+	Mode Mode
+
+	HTTPAddr        string
+	TLSCertFile     string
+	TLSKeyFile      string
+	MaxBodyBytes    int64
+	ShutdownTimeout time.Duration
+
+	// DataDir is where the embedded mode keeps its SQLite file, broker log and keys.
+	DataDir string
+	// Reset wipes DataDir before start (dev only).
+	Reset bool
+
+	DatabaseURL string
+
+	KafkaBrokers     []string
+	KafkaAddr        string // embedded broker listen address (dev)
+	TopicPartitions  int
+	TopicReplication int
+	TopicPrefix      string
+
+	// JWTKeyFile is a PEM Ed25519 private key; tokens are signed and verified with it.
+	JWTKeyFile string
+	TokenTTL   time.Duration
+	// SecretKeyFile holds 32+ random bytes (hex) from which the hub derives its
+	// keyed hashes (audit subject hashes, pseudonyms, webhook signatures).
+	SecretKeyFile string
+
+	// Exchange limits.
+	MaxBatchRecords int
+	RateLimitRPS    float64
+
+	// ShareDecisionDays is how many working days a provider has to answer a share request.
+	ShareDecisionDays int
+
+	LogLevel  string
+	LogFormat string
+
+	// ConnectRetry bounds how long serve waits for PostgreSQL and Kafka at start.
+	ConnectRetry time.Duration
+}
+
+// Error is a configuration error: it names the setting and what is wrong.
+// The CLI prints it as one line and exits with status 2.
+type Error struct {
+	Setting string
+	Problem string
+}
+
+func (e *Error) Error() string {
+	if e.Setting == "" {
+		return "config: " + e.Problem
+	}
+	return fmt.Sprintf("config: %s: %s", e.Setting, e.Problem)
+}
+
+// IsError reports whether err is a configuration error.
+func IsError(err error) bool {
+	var ce *Error
+	return errors.As(err, &ce)
+}
+
+// Flags registers every setting on fs with its default for mode.
+func Flags(fs *pflag.FlagSet, mode Mode) {
+	fs.String("config", "", "YAML config file (keys are the flag names)")
+	fs.String("http-addr", "127.0.0.1:8080", "HTTP listen address")
+	fs.String("tls-cert-file", "", "TLS certificate (PEM); HTTPS when set with --tls-key-file")
+	fs.String("tls-key-file", "", "TLS private key (PEM)")
+	fs.Int64("max-body-bytes", 16<<20, "largest accepted request body in bytes")
+	fs.Duration("shutdown-timeout", 15*time.Second, "how long in-flight work may take to finish on SIGTERM")
+	fs.String("log-level", "info", "debug, info, warn or error")
+	fs.String("log-format", "json", "json or text")
+	fs.Int("topic-partitions", 3, "partitions for topics the hub creates")
+	fs.Int("topic-replication", 1, "replication factor for topics the hub creates")
+	fs.String("topic-prefix", "yiku", "prefix of every topic name")
+	fs.String("jwt-key-file", "", "PEM Ed25519 private key that signs and verifies bearer tokens")
+	fs.Duration("token-ttl", 12*time.Hour, "lifetime of issued bearer tokens")
+	fs.String("secret-key-file", "", "file with the hub's secret (hex, at least 32 bytes) for keyed hashes")
+	fs.Int("max-batch-records", 5000, "most records accepted in one publish batch")
+	fs.Float64("rate-limit-rps", 0, "per-department request rate limit (0 = unlimited)")
+	fs.Int("share-decision-days", 10, "working days a provider has to answer a share request")
+	fs.Duration("connect-retry", 30*time.Second, "how long to retry reaching PostgreSQL and Kafka at start")
+	switch mode {
+	case ModeDev:
+		fs.String("data-dir", "./.yiku", "folder for the embedded database, broker log and keys")
+		fs.Bool("reset", false, "wipe the data dir before starting")
+		fs.String("kafka-addr", "127.0.0.1:9092", "listen address of the embedded Kafka-protocol broker")
+	case ModeServe:
+		fs.String("database-url", "", "PostgreSQL URL (postgres://user:pass@host:port/db)")
+		fs.String("kafka-brokers", "", "comma-separated Kafka bootstrap brokers host:port")
+	}
+}
+
+// Load combines flags (highest), YIKU_* environment variables, the YAML file
+// named by --config, and defaults, then validates the result.
+func Load(fs *pflag.FlagSet, mode Mode) (*Config, error) {
+	v := viper.New()
+	v.SetEnvPrefix("YIKU")
+	v.SetEnvKeyReplacer(strings.NewReplacer("-", "_"))
+	v.AutomaticEnv()
+	if err := v.BindPFlags(fs); err != nil {
+		return nil, &Error{Problem: err.Error()}
+	}
+	if file := v.GetString("config"); file != "" {
+		v.SetConfigFile(file)
+		v.SetConfigType("yaml")
+		if err := v.ReadInConfig(); err != nil {
+			return nil, &Error{Setting: "--config", Problem: oneLine(err)}
+		}
+		for _, k := range v.AllKeys() {
+			if fs.Lookup(k) == nil && k != "config" {
+				return nil, &Error{Setting: file, Problem: fmt.Sprintf("unknown setting %q", k)}
+			}
+		}
+	}
+	cfg := &Config{Mode: mode}
+	var err error
+	get := func(key string) string { return strings.TrimSpace(v.GetString(key)) }
+	dur := func(key string) time.Duration {
+		if err != nil {
+			return 0
+		}
+		d, e := time.ParseDuration(get(key))
+		if e != nil {
+			err = &Error{Setting: "--" + key, Problem: fmt.Sprintf("%q is not a duration (like 30s or 5m)", get(key))}
+		}
+		return d
+	}
+	num := func(key string) int {
+		if err != nil {
+			return 0
+		}
+		n, e := strconv.Atoi(get(key))
+		if e != nil {
+			err = &Error{Setting: "--" + key, Problem: fmt.Sprintf("%q is not a whole number", get(key))}
+		}
+		return n
+	}
+	cfg.HTTPAddr = get("http-addr")
+	cfg.TLSCertFile = get("tls-cert-file")
+	cfg.TLSKeyFile = get("tls-key-file")
+	cfg.MaxBodyBytes = int64(num("max-body-bytes"))
+	cfg.ShutdownTimeout = dur("shutdown-timeout")
+	cfg.LogLevel = get("log-level")
+	cfg.LogFormat = get("log-format")
+	cfg.TopicPartitions = num("topic-partitions")
+	cfg.TopicReplication = num("topic-replication")
+	cfg.TopicPrefix = get("topic-prefix")
+	cfg.JWTKeyFile = get("jwt-key-file")
+	cfg.TokenTTL = dur("token-ttl")
+	cfg.SecretKeyFile = get("secret-key-file")
+	cfg.MaxBatchRecords = num("max-batch-records")
+	cfg.ShareDecisionDays = num("share-decision-days")
+	cfg.ConnectRetry = dur("connect-retry")
+	if err == nil {
+		rps, e := strconv.ParseFloat(get("rate-limit-rps"), 64)
+		if e != nil {
+			err = &Error{Setting: "--rate-limit-rps", Problem: fmt.Sprintf("%q is not a number", get("rate-limit-rps"))}
+		}
+		cfg.RateLimitRPS = rps
+	}
+	switch mode {
+	case ModeDev:
+		cfg.DataDir = get("data-dir")
+		cfg.Reset = v.GetBool("reset")
+		cfg.KafkaAddr = get("kafka-addr")
+	case ModeServe:
+		cfg.DatabaseURL = get("database-url")
+		cfg.KafkaBrokers = splitList(get("kafka-brokers"))
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// Validate checks every setting and returns the first problem found.
+func (c *Config) Validate() error {
+	if err := checkHostPort("--http-addr", c.HTTPAddr); err != nil {
+		return err
+	}
+	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
+		return &Error{Setting: "--tls-cert-file", Problem: "HTTPS needs both --tls-cert-file and --tls-key-file"}
+	}
+	for _, f := range []struct{ flag, path string }{{"--tls-cert-file", c.TLSCertFile}, {"--tls-key-file", c.TLSKeyFile}, {"--jwt-key-file", c.JWTKeyFile}, {"--secret-key-file", c.SecretKeyFile}} {
+		if f.path == "" {
+			continue
+		}
+		if _, err := os.Stat(f.path); err != nil {
+			return &Error{Setting: f.flag, Problem: fmt.Sprintf("cannot read %s", f.path)}
+		}
+	}
+	if c.MaxBodyBytes < 1024 {
+		return &Error{Setting: "--max-body-bytes", Problem: "must be at least 1024"}
+	}
+	if c.ShutdownTimeout <= 0 {
+		return &Error{Setting: "--shutdown-timeout", Problem: "must be positive"}
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		return &Error{Setting: "--log-level", Problem: fmt.Sprintf("%q is not one of debug, info, warn, error", c.LogLevel)}
+	}
+	switch c.LogFormat {
+	case "json", "text":
+	default:
+		return &Error{Setting: "--log-format", Problem: fmt.Sprintf("%q is not json or text", c.LogFormat)}
+	}
+	if c.TopicPartitions < 1 || c.TopicPartitions > 1000 {
+		return &Error{Setting: "--topic-partitions", Problem: "must be between 1 and 1000"}
+	}
+	if c.TopicReplication < 1 || c.TopicReplication > 7 {
+		return &Error{Setting: "--topic-replication", Problem: "must be between 1 and 7"}
+	}
+	if !validTopicPart(c.TopicPrefix) {
+		return &Error{Setting: "--topic-prefix", Problem: "use letters, digits, '.', '_' or '-' only"}
+	}
+	if c.TokenTTL < time.Minute {
+		return &Error{Setting: "--token-ttl", Problem: "must be at least 1m"}
+	}
+	if c.MaxBatchRecords < 1 {
+		return &Error{Setting: "--max-batch-records", Problem: "must be at least 1"}
+	}
+	if c.RateLimitRPS < 0 {
+		return &Error{Setting: "--rate-limit-rps", Problem: "must not be negative"}
+	}
+	if c.ShareDecisionDays < 1 {
+		return &Error{Setting: "--share-decision-days", Problem: "must be at least 1"}
+	}
+	if c.ConnectRetry < 0 {
+		return &Error{Setting: "--connect-retry", Problem: "must not be negative"}
+	}
+	switch c.Mode {
+	case ModeDev:
+		if c.DataDir == "" {
+			return &Error{Setting: "--data-dir", Problem: "must not be empty"}
+		}
+		if err := checkHostPort("--kafka-addr", c.KafkaAddr); err != nil {
+			return err
+		}
+	case ModeServe:
+		if c.DatabaseURL == "" {
+			return &Error{Setting: "--database-url", Problem: "required (or YIKU_DATABASE_URL): a postgres:// URL"}
+		}
+		if !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
+			return &Error{Setting: "--database-url", Problem: "must be a postgres:// URL"}
+		}
+		if len(c.KafkaBrokers) == 0 {
+			return &Error{Setting: "--kafka-brokers", Problem: "required (or YIKU_KAFKA_BROKERS): host:port[,host:port]"}
+		}
+		for _, b := range c.KafkaBrokers {
+			if err := checkHostPort("--kafka-brokers", b); err != nil {
+				return err
+			}
+		}
+		if c.JWTKeyFile == "" {
+			return &Error{Setting: "--jwt-key-file", Problem: "required in serve mode: a PEM Ed25519 private key (openssl genpkey -algorithm ed25519)"}
+		}
+		if c.SecretKeyFile == "" {
+			return &Error{Setting: "--secret-key-file", Problem: "required in serve mode: a file with at least 32 random bytes in hex (openssl rand -hex 32)"}
+		}
+	}
+	return nil
+}
+
+func checkHostPort(setting, addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return &Error{Setting: setting, Problem: fmt.Sprintf("%q is not host:port", addr)}
+	}
+	p, err := strconv.Atoi(port)
+	if err != nil || p < 0 || p > 65535 {
+		return &Error{Setting: setting, Problem: fmt.Sprintf("%q has no valid port", addr)}
+	}
+	if strings.ContainsAny(host, " /") {
+		return &Error{Setting: setting, Problem: fmt.Sprintf("%q has an invalid host", addr)}
+	}
+	return nil
+}
+
+func validTopicPart(s string) bool {
+	if s == "" || len(s) > 100 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func oneLine(err error) string {
+	return strings.Join(strings.Fields(err.Error()), " ")
+}
