@@ -1,0 +1,310 @@
+package identity
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"yiku/fault"
+)
+
+// apiKeyPrefix marks Yiku API keys so a leaked key is recognisable in logs
+// and secret scanners, and so authentication can tell keys from tokens.
+const apiKeyPrefix = "yk_"
+
+// cacheTTL bounds how long another hub instance may still accept a
+// revoked key or a disabled principal.
+const cacheTTL = 2 * time.Second
+
+// Authenticator turns bearer secrets into principals and issues credentials.
+type Authenticator struct {
+	store  *Store
+	key    ed25519.PrivateKey
+	issuer string
+	ttl    time.Duration
+	now    func() time.Time
+
+	mu    sync.Mutex
+	cache map[string]cached
+}
+
+type cached struct {
+	p   Principal
+	exp time.Time
+}
+
+// NewAuthenticator signs and verifies tokens with key (Ed25519).
+func NewAuthenticator(store *Store, key ed25519.PrivateKey, tokenTTL time.Duration) *Authenticator {
+	return &Authenticator{store: store, key: key, issuer: "yiku", ttl: tokenTTL, now: time.Now, cache: map[string]cached{}}
+}
+
+// Store returns the identity store.
+func (a *Authenticator) Store() *Store { return a.store }
+
+// IssuedKey is a new API key: Secret is shown once and never stored.
+type IssuedKey struct {
+	APIKey
+	Secret string `json:"secret"`
+}
+
+// IssueAPIKey creates a key for principalID; ttl 0 means no expiry.
+func (a *Authenticator) IssueAPIKey(ctx context.Context, principalID, label string, ttl time.Duration) (IssuedKey, error) {
+	p, err := a.store.Principal(ctx, principalID)
+	if err != nil {
+		return IssuedKey{}, err
+	}
+	if p.DisabledAt != nil {
+		return IssuedKey{}, fault.Conflictf("principal_disabled", "principal %s is disabled", p.Name)
+	}
+	id := newID()
+	raw := make([]byte, 24)
+	if _, err := rand.Read(raw); err != nil {
+		return IssuedKey{}, fmt.Errorf("identity: key entropy: %w", err)
+	}
+	secret := apiKeyPrefix + id + "_" + hex.EncodeToString(raw)
+	now := a.now().UTC()
+	row := apiKeyRow{ID: id, PrincipalID: principalID, SecretHash: hashSecret(secret), Label: label, CreatedAt: now}
+	if ttl > 0 {
+		exp := now.Add(ttl)
+		row.ExpiresAt = &exp
+	}
+	if err := a.store.createAPIKey(ctx, row); err != nil {
+		return IssuedKey{}, err
+	}
+	return IssuedKey{APIKey: row.domain(), Secret: secret}, nil
+}
+
+// RevokeAPIKey revokes a key and drops it from this instance's cache.
+func (a *Authenticator) RevokeAPIKey(ctx context.Context, id string) error {
+	if err := a.store.revokeAPIKey(ctx, id); err != nil {
+		return err
+	}
+	a.mu.Lock()
+	for k := range a.cache {
+		if strings.HasPrefix(k, apiKeyPrefix+id+"_") {
+			delete(a.cache, k)
+		}
+	}
+	a.mu.Unlock()
+	return nil
+}
+
+// APIKey returns a key's metadata.
+func (a *Authenticator) APIKey(ctx context.Context, id string) (APIKey, error) {
+	row, err := a.store.apiKey(ctx, id)
+	if err != nil {
+		return APIKey{}, err
+	}
+	return row.domain(), nil
+}
+
+// Claims are the claims of a Yiku bearer token.
+type Claims struct {
+	Department string `json:"dept"`
+	Role       string `json:"role"`
+	jwt.RegisteredClaims
+}
+
+// IssueToken signs a bearer token for p, valid for ttl (the configured TTL when 0).
+func (a *Authenticator) IssueToken(p Principal, ttl time.Duration) (string, time.Time, error) {
+	if a.key == nil {
+		return "", time.Time{}, errors.New("identity: no signing key configured")
+	}
+	if ttl <= 0 {
+		ttl = a.ttl
+	}
+	now := a.now().UTC()
+	exp := now.Add(ttl)
+	claims := Claims{
+		Department: p.DepartmentCode,
+		Role:       string(p.Role),
+		RegisteredClaims: jwt.RegisteredClaims{
+			Issuer: a.issuer, Subject: p.ID, IssuedAt: jwt.NewNumericDate(now), NotBefore: jwt.NewNumericDate(now.Add(-time.Minute)),
+			ExpiresAt: jwt.NewNumericDate(exp), ID: newID(),
+		},
+	}
+	tok, err := jwt.NewWithClaims(jwt.SigningMethodEdDSA, claims).SignedString(a.key)
+	if err != nil {
+		return "", time.Time{}, fmt.Errorf("identity: sign token: %w", err)
+	}
+	return tok, exp, nil
+}
+
+// Authenticate resolves a bearer secret — an API key or a signed token — to
+// an active principal. Every failure is the same Unauthenticated error.
+func (a *Authenticator) Authenticate(ctx context.Context, bearer string) (Principal, error) {
+	if bearer == "" {
+		return Principal{}, errUnauthenticated("no credential")
+	}
+	now := a.now()
+	a.mu.Lock()
+	c, ok := a.cache[bearer]
+	a.mu.Unlock()
+	if ok && now.Before(c.exp) {
+		return c.p, nil
+	}
+	var (
+		p      Principal
+		err    error
+		expiry time.Time
+	)
+	if strings.HasPrefix(bearer, apiKeyPrefix) {
+		p, expiry, err = a.authAPIKey(ctx, bearer, now)
+	} else {
+		p, expiry, err = a.authToken(ctx, bearer)
+	}
+	if err != nil {
+		return Principal{}, err
+	}
+	exp := now.Add(cacheTTL)
+	if !expiry.IsZero() && expiry.Before(exp) {
+		exp = expiry
+	}
+	a.mu.Lock()
+	if len(a.cache) > 10000 {
+		a.cache = map[string]cached{}
+	}
+	a.cache[bearer] = cached{p: p, exp: exp}
+	a.mu.Unlock()
+	return p, nil
+}
+
+func (a *Authenticator) authAPIKey(ctx context.Context, secret string, now time.Time) (Principal, time.Time, error) {
+	rest := strings.TrimPrefix(secret, apiKeyPrefix)
+	id, _, ok := strings.Cut(rest, "_")
+	if !ok || id == "" {
+		return Principal{}, time.Time{}, errUnauthenticated("malformed api key")
+	}
+	row, err := a.store.apiKey(ctx, id)
+	if err != nil {
+		if fault.KindOf(err) == fault.NotFound {
+			return Principal{}, time.Time{}, errUnauthenticated("unknown api key")
+		}
+		return Principal{}, time.Time{}, err
+	}
+	if subtle.ConstantTimeCompare([]byte(row.SecretHash), []byte(hashSecret(secret))) != 1 {
+		return Principal{}, time.Time{}, errUnauthenticated("api key secret mismatch")
+	}
+	if !row.domain().Active(now) {
+		return Principal{}, time.Time{}, errUnauthenticated("api key revoked or expired")
+	}
+	p, err := a.activePrincipal(ctx, row.PrincipalID)
+	if err != nil {
+		return Principal{}, time.Time{}, err
+	}
+	if row.LastUsedAt == nil || now.Sub(*row.LastUsedAt) > time.Minute {
+		_ = a.store.touchAPIKey(ctx, id, now.UTC())
+	}
+	var exp time.Time
+	if row.ExpiresAt != nil {
+		exp = *row.ExpiresAt
+	}
+	return p, exp, nil
+}
+
+func (a *Authenticator) authToken(ctx context.Context, tok string) (Principal, time.Time, error) {
+	if a.key == nil {
+		return Principal{}, time.Time{}, errUnauthenticated("tokens not configured")
+	}
+	var claims Claims
+	_, err := jwt.ParseWithClaims(tok, &claims, func(t *jwt.Token) (any, error) {
+		return a.key.Public(), nil
+	}, jwt.WithValidMethods([]string{"EdDSA"}), jwt.WithIssuer(a.issuer), jwt.WithExpirationRequired(), jwt.WithTimeFunc(a.now))
+	if err != nil {
+		return Principal{}, time.Time{}, errUnauthenticated("token: " + err.Error())
+	}
+	p, err := a.activePrincipal(ctx, claims.Subject)
+	if err != nil {
+		return Principal{}, time.Time{}, err
+	}
+	// A token carries the department and role it was issued for; if either has
+	// changed since, the token no longer speaks for the principal.
+	if p.DepartmentCode != claims.Department || string(p.Role) != claims.Role {
+		return Principal{}, time.Time{}, errUnauthenticated("token claims out of date")
+	}
+	return p, claims.ExpiresAt.Time, nil
+}
+
+func (a *Authenticator) activePrincipal(ctx context.Context, id string) (Principal, error) {
+	p, err := a.store.Principal(ctx, id)
+	if err != nil {
+		if fault.KindOf(err) == fault.NotFound {
+			return Principal{}, errUnauthenticated("unknown principal")
+		}
+		return Principal{}, err
+	}
+	if p.DisabledAt != nil {
+		return Principal{}, errUnauthenticated("principal disabled")
+	}
+	return p, nil
+}
+
+// Forget drops every cached authentication, e.g. after a principal is disabled.
+func (a *Authenticator) Forget() {
+	a.mu.Lock()
+	a.cache = map[string]cached{}
+	a.mu.Unlock()
+}
+
+// hashSecret hashes an API key secret. Keys carry 192 random bits, so a fast
+// hash is enough: there is nothing to brute-force, unlike a password.
+func hashSecret(secret string) string {
+	sum := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(sum[:])
+}
+
+func newID() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// LoadOrCreateKey reads a PEM Ed25519 private key from path; when create is
+// true and the file does not exist, it generates one (mode 0600).
+func LoadOrCreateKey(path string, create bool) (ed25519.PrivateKey, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) && create {
+		_, priv, gerr := ed25519.GenerateKey(rand.Reader)
+		if gerr != nil {
+			return nil, fmt.Errorf("identity: generate key: %w", gerr)
+		}
+		der, merr := x509.MarshalPKCS8PrivateKey(priv)
+		if merr != nil {
+			return nil, fmt.Errorf("identity: encode key: %w", merr)
+		}
+		pemBytes := pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
+		if werr := os.WriteFile(path, pemBytes, 0o600); werr != nil {
+			return nil, fmt.Errorf("identity: write key %s: %w", path, werr)
+		}
+		return priv, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("identity: read key %s: %w", path, err)
+	}
+	block, _ := pem.Decode(data)
+	if block == nil {
+		return nil, fmt.Errorf("identity: %s holds no PEM block", path)
+	}
+	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("identity: parse key %s: %w", path, err)
+	}
+	priv, ok := k.(ed25519.PrivateKey)
+	if !ok {
+		return nil, fmt.Errorf("identity: %s is not an Ed25519 key", path)
+	}
+	return priv, nil
+}
