@@ -1,0 +1,118 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"yiku/config"
+	"yiku/demo"
+	"yiku/hub"
+)
+
+func newDevCmd(stdout, stderr io.Writer) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "dev",
+		Short: "Run the hub with everything embedded (SQLite, in-process Kafka-protocol broker) and demo data",
+		Args:  cobra.NoArgs,
+	}
+	config.Flags(cmd.Flags(), config.ModeDev)
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		cfg, err := config.Load(cmd.Flags(), config.ModeDev)
+		if err != nil {
+			return err
+		}
+		log := newLogger(stderr, cfg.LogLevel, cfg.LogFormat)
+		ctx := cmd.Context()
+		h, err := hub.Open(ctx, cfg, log)
+		if err != nil {
+			return err
+		}
+		defer h.Close()
+		creds, seeded, err := demo.Seed(ctx, cfg.DataDir, h.Auth, h.Identity, 30*24*3600e9, demoSeeders(h)...)
+		if err != nil {
+			return err
+		}
+		ready := make(chan string, 1)
+		go func() {
+			addr, ok := <-ready
+			if !ok {
+				return
+			}
+			printWelcome(stdout, cfg, addr, h.BrokerAddrs(), creds, seeded)
+		}()
+		return h.Run(ctx, ready)
+	}
+	return cmd
+}
+
+func newServeCmd(stderr io.Writer) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the hub on real PostgreSQL and Kafka",
+		Args:  cobra.NoArgs,
+	}
+	config.Flags(cmd.Flags(), config.ModeServe)
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		cfg, err := config.Load(cmd.Flags(), config.ModeServe)
+		if err != nil {
+			return err
+		}
+		log := newLogger(stderr, cfg.LogLevel, cfg.LogFormat)
+		h, err := hub.Open(cmd.Context(), cfg, log)
+		if err != nil {
+			return err
+		}
+		defer h.Close()
+		log.Info("yiku serving", "http", cfg.HTTPAddr, "kafka", strings.Join(cfg.KafkaBrokers, ","), "version", hub.Version)
+		return h.Run(cmd.Context(), nil)
+	}
+	return cmd
+}
+
+func printWelcome(w io.Writer, cfg *config.Config, addr string, brokers []string, creds []demo.Credential, seeded bool) {
+	scheme := "http"
+	if cfg.TLSCertFile != "" {
+		scheme = "https"
+	}
+	base := scheme + "://" + addr
+	credPath, _ := filepath.Abs(filepath.Join(cfg.DataDir, "credentials.json"))
+	state := "restarted with existing data"
+	if seeded {
+		state = "seeded demo data for Louxing District (娄星区)"
+	}
+	fmt.Fprintf(w, "\nYiku (一库) dev hub is up — %s\n", state)
+	fmt.Fprintf(w, "  HTTP API      %s   (OpenAPI: %s/openapi.json)\n", base, base)
+	fmt.Fprintf(w, "  Kafka broker  %s   (embedded; try: kcat -b %s -L)\n", strings.Join(brokers, ","), brokers[0])
+	fmt.Fprintf(w, "  Data dir      %s\n", cfg.DataDir)
+	fmt.Fprintf(w, "  Credentials   %s (mode 0600)\n\n", credPath)
+	fmt.Fprintln(w, "Demo principals (send as  Authorization: Bearer <secret>):")
+	for _, c := range creds {
+		secret := c.Secret
+		if len(secret) > 24 {
+			secret = secret[:24] + "…"
+		}
+		fmt.Fprintf(w, "  %-14s %-18s %-13s %-8s %s\n", c.Principal, c.Role, c.DepartmentCode, c.Kind, secret)
+	}
+	jq := fmt.Sprintf(`$(jq -r '.[] | select(.principal=="%%s") | .secret' %s)`, credPath)
+	fmt.Fprintln(w, "\nTry it:")
+	for _, t := range tryIts(base, jq) {
+		fmt.Fprintln(w, "  "+t)
+	}
+	fmt.Fprintln(w)
+	if f, ok := w.(*os.File); ok {
+		_ = f.Sync()
+	}
+}
+
+func demoSeeders(h *hub.Hub) []demo.Seeder {
+	var out []demo.Seeder
+	for _, s := range h.DemoSeeders() {
+		out = append(out, s)
+	}
+	return out
+}

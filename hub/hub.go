@@ -1,0 +1,247 @@
+// Package hub assembles one Yiku process from its parts: it opens the
+// database and Kafka (embedded or real), migrates, builds the enforcer, the
+// authenticator and every API module and background worker, and runs them
+// until the context ends, shutting down gracefully. It holds wiring only;
+// each part's logic lives in its own package.
+package hub
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"yiku/broker"
+	"yiku/broker/embedded"
+	"yiku/config"
+	"yiku/httpapi"
+	"yiku/identity"
+	"yiku/identity/identityapi"
+	"yiku/policies"
+	"yiku/storage"
+)
+
+// Version is set at build time with -ldflags "-X yiku/hub.Version=…".
+var Version = "dev"
+
+// Worker is a background loop (a Kafka consumer, a scheduler) that runs
+// until its context ends and then returns once its in-flight work is done.
+type Worker interface {
+	Name() string
+	Run(ctx context.Context) error
+}
+
+// Hub is one running Yiku process.
+type Hub struct {
+	Cfg      *config.Config
+	Log      *slog.Logger
+	DB       *storage.DB
+	Broker   *broker.Client
+	Auth     *identity.Authenticator
+	Enforcer *policies.Enforcer
+	Identity *identityapi.API
+	Registry *prometheus.Registry
+	Server   *httpapi.Server
+	// Secret is the hub's key material for keyed hashes and signatures.
+	Secret []byte
+
+	embedded *embedded.Broker
+	modules  []httpapi.Module
+	workers  []Worker
+	seeders  []func(context.Context) error
+}
+
+// Open connects everything cfg names and builds the hub, ready to Run.
+func Open(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Hub, error) {
+	h := &Hub{Cfg: cfg, Log: log}
+	ok := false
+	defer func() {
+		if !ok {
+			h.Close()
+		}
+	}()
+	var (
+		dbURL   string
+		brokers []string
+		keyPath = cfg.JWTKeyFile
+		secPath = cfg.SecretKeyFile
+	)
+	switch cfg.Mode {
+	case config.ModeDev:
+		if cfg.Reset {
+			if err := os.RemoveAll(cfg.DataDir); err != nil {
+				return nil, fmt.Errorf("hub: reset %s: %w", cfg.DataDir, err)
+			}
+		}
+		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+			return nil, fmt.Errorf("hub: data dir %s: %w", cfg.DataDir, err)
+		}
+		dbURL = "sqlite:" + filepath.Join(cfg.DataDir, "yiku.db")
+		eb, err := embedded.Start(cfg.KafkaAddr, filepath.Join(cfg.DataDir, "kafka"), cfg.TopicPartitions)
+		if err != nil {
+			return nil, err
+		}
+		h.embedded = eb
+		brokers = []string{eb.Addr()}
+		if keyPath == "" {
+			keyPath = filepath.Join(cfg.DataDir, "jwt-ed25519.pem")
+		}
+		if secPath == "" {
+			secPath = filepath.Join(cfg.DataDir, "secret.key")
+		}
+	case config.ModeServe:
+		dbURL = cfg.DatabaseURL
+		brokers = cfg.KafkaBrokers
+	}
+
+	db, err := storage.OpenRetry(ctx, dbURL, cfg.ConnectRetry, log)
+	if err != nil {
+		return nil, &config.Error{Setting: "--database-url", Problem: "database unreachable: " + oneLine(err)}
+	}
+	h.DB = db
+	h.Broker = broker.New(broker.Config{Brokers: brokers, ClientID: "yiku", Partitions: cfg.TopicPartitions, Replication: cfg.TopicReplication})
+	if err := h.Broker.PingRetry(ctx, cfg.ConnectRetry); err != nil {
+		return nil, &config.Error{Setting: "--kafka-brokers", Problem: "Kafka unreachable at " + strings.Join(brokers, ",") + ": " + oneLine(err)}
+	}
+	if err := db.MigrateUp(ctx); err != nil {
+		return nil, err
+	}
+	key, err := identity.LoadOrCreateKey(keyPath, cfg.Mode == config.ModeDev)
+	if err != nil {
+		return nil, err
+	}
+	secret, err := loadOrCreateSecret(secPath, cfg.Mode == config.ModeDev)
+	if err != nil {
+		return nil, err
+	}
+	h.Secret = secret
+	if err := h.build(ctx, key); err != nil {
+		return nil, err
+	}
+	ok = true
+	return h, nil
+}
+
+// build creates the enforcer, authenticator, modules and server.
+func (h *Hub) build(ctx context.Context, key ed25519.PrivateKey) error {
+	enf, err := policies.NewEnforcer(ctx, h.DB.Gorm)
+	if err != nil {
+		return err
+	}
+	h.Enforcer = enf
+	h.Auth = identity.NewAuthenticator(identity.NewStore(h.DB.Gorm), key, h.Cfg.TokenTTL)
+	h.Identity = identityapi.New(h.Auth, enf)
+	h.Registry = prometheus.NewRegistry()
+	h.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	h.modules = append(h.modules, h.Identity)
+	if err := h.addParts(ctx); err != nil {
+		return err
+	}
+
+	srv, err := httpapi.New(httpapi.Deps{
+		Log: h.Log, Auth: h.Auth, Authz: enf, MaxBodyBytes: h.Cfg.MaxBodyBytes, Registry: h.Registry, Version: Version,
+		Checks: []httpapi.Check{
+			{Name: "database", Fn: h.DB.Ping},
+			{Name: "kafka", Fn: h.Broker.Ping},
+		},
+	}, h.modules...)
+	if err != nil {
+		return err
+	}
+	h.Server = srv
+	return nil
+}
+
+// Run serves HTTP and runs the workers until ctx ends, then stops accepting
+// requests, lets in-flight requests and worker batches finish, and returns.
+// ready, if not nil, receives the HTTP address once listening.
+func (h *Hub) Run(ctx context.Context, ready chan<- string) error {
+	wctx, cancelWorkers := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	errc := make(chan error, len(h.workers)+1)
+	for _, w := range h.workers {
+		wg.Add(1)
+		go func(w Worker) {
+			defer wg.Done()
+			if err := w.Run(wctx); err != nil && !errors.Is(err, context.Canceled) {
+				h.Log.Error("worker stopped", "worker", w.Name(), "err", err)
+				errc <- fmt.Errorf("worker %s: %w", w.Name(), err)
+			}
+		}(w)
+	}
+	sctx, stop := context.WithCancel(ctx)
+	defer stop()
+	go func() {
+		select {
+		case err := <-errc:
+			h.Log.Error("stopping: a worker failed", "err", err)
+			stop()
+		case <-sctx.Done():
+		}
+	}()
+	err := h.Server.Serve(sctx, h.Cfg.HTTPAddr, h.Cfg.TLSCertFile, h.Cfg.TLSKeyFile, h.Cfg.ShutdownTimeout, ready)
+	// HTTP is drained; now let workers finish their current batch.
+	cancelWorkers()
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(h.Cfg.ShutdownTimeout):
+		h.Log.Warn("workers did not stop within the shutdown timeout")
+	}
+	return err
+}
+
+// Close releases every connection.
+func (h *Hub) Close() {
+	if h.Broker != nil {
+		_ = h.Broker.Close()
+	}
+	if h.DB != nil {
+		_ = h.DB.Close()
+	}
+	if h.embedded != nil {
+		h.embedded.Close()
+	}
+}
+
+// BrokerAddrs returns the Kafka bootstrap addresses the hub uses.
+func (h *Hub) BrokerAddrs() []string { return h.Broker.Config().Brokers }
+
+func loadOrCreateSecret(path string, create bool) ([]byte, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) && create {
+		b := make([]byte, 32)
+		if _, err := rand.Read(b); err != nil {
+			return nil, fmt.Errorf("hub: secret entropy: %w", err)
+		}
+		if err := os.WriteFile(path, []byte(hex.EncodeToString(b)+"\n"), 0o600); err != nil {
+			return nil, fmt.Errorf("hub: write secret %s: %w", path, err)
+		}
+		return b, nil
+	}
+	if err != nil {
+		return nil, &config.Error{Setting: "--secret-key-file", Problem: "cannot read " + path}
+	}
+	b, err := hex.DecodeString(strings.TrimSpace(string(data)))
+	if err != nil || len(b) < 32 {
+		return nil, &config.Error{Setting: "--secret-key-file", Problem: "must hold at least 32 bytes in hex (openssl rand -hex 32)"}
+	}
+	return b, nil
+}
+
+func oneLine(err error) string {
+	return strings.Join(strings.Fields(err.Error()), " ")
+}
