@@ -126,9 +126,9 @@ type RecordValidator interface {
 
 // Directory is what the rest of the hub reads from the catalog.
 type Directory interface {
-	// Resource returns a resource by code (fault NotFound if unknown).
-	Resource(ctx context.Context, code string) (Resource, error)
-	// Validator returns the compiled validator of a published schema version;
-	// version 0 means the latest published one.
-	Validator(ctx context.Context, code string, version int) (RecordValidator, error)
+	// Resource returns a resource by ID or catalog code (fault NotFound if unknown).
+	Resource(ctx context.Context, id string) (Resource, error)
+	// Validator returns the compiled validator of a published schema version
+	// of the resource with this ID; version 0 means the latest published one.
+	Validator(ctx context.Context, id string, version int) (RecordValidator, error)
 }
