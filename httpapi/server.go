@@ -57,6 +57,10 @@ type Deps struct {
 	MaxBodyBytes int64
 	Registry     *prometheus.Registry
 	Version      string
+	// Audit, when set, runs on every /api/v1 call after authentication and
+	// before authorization, so denials are audited too. It records the call
+	// (see AuditNote) durably before the response is released.
+	Audit gin.HandlerFunc
 }
 
 // Server is the hub's HTTP server.
@@ -97,7 +101,11 @@ func New(deps Deps, modules ...Module) (*Server, error) {
 	e.GET("/metrics", gin.WrapH(promhttp.HandlerFor(deps.Registry, promhttp.HandlerOpts{Registry: deps.Registry})))
 	e.GET("/openapi.json", func(c *gin.Context) { c.Data(http.StatusOK, "application/json", s.openapi) })
 
-	api := e.Group("/api/v1", s.authenticate(), s.authorize())
+	chain := []gin.HandlerFunc{s.authenticate()}
+	if deps.Audit != nil {
+		chain = append(chain, deps.Audit)
+	}
+	api := e.Group("/api/v1", append(chain, s.authorize())...)
 	api.GET("/me", s.me)
 	frags := [][]byte{coreOpenAPI}
 	for _, m := range modules {
