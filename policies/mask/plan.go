@@ -1,0 +1,183 @@
+package mask
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+)
+
+// Field is a catalog field's masking metadata.
+type Field struct {
+	Name string
+	// Rule is the catalog's masking rule for the field.
+	Rule Rule
+	// Sensitive marks personal or otherwise protected data. A sensitive
+	// field whose Rule is RuleNone is redacted unless the grant returns it
+	// plain: forgetting to choose a rule must not publish the value.
+	Sensitive bool
+}
+
+// FieldView describes one field a Plan returns: for the "what may I read"
+// endpoint and for audit records of the fields returned.
+type FieldView struct {
+	Name string `json:"name"`
+	// Rule is the rule applied to the returned value; RuleNone when the
+	// value is returned as stored.
+	Rule Rule `json:"rule"`
+	// Masked reports whether Rule is not RuleNone.
+	Masked bool `json:"masked"`
+	// Plain reports that the catalog (rule or sensitivity) would have
+	// masked the field and the grant lifted that: the field is in the
+	// grant's plain list. A field that needs no masking is never Plain.
+	Plain     bool `json:"plain"`
+	Sensitive bool `json:"sensitive"`
+}
+
+// Errors from NewPlan, matched with errors.Is.
+var (
+	// ErrUnknownField: the grant names a field the resource does not have.
+	ErrUnknownField = errors.New("unknown field")
+	// ErrNotGranted: the grant asks for a field in plain text without
+	// granting the field.
+	ErrNotGranted = errors.New("plain field not granted")
+	// ErrInvalidField: the resource's field list has an empty or a
+	// repeated name.
+	ErrInvalidField = errors.New("invalid field list")
+)
+
+// Plan is the projection and masking of one resource's records for one
+// grant, compiled once and applied to every record delivered under it. A
+// Plan is immutable and safe for concurrent use.
+type Plan struct {
+	fields  []planField    // returned fields, sorted by name
+	index   map[string]int // name → position in fields
+	hashers *sync.Pool     // of *hasher; nil when no field is keyed_hash
+}
+
+type planField struct {
+	FieldView
+	key []byte // the name as a JSON object key, with the colon: "name":
+}
+
+// NewPlan compiles the plan for a resource with the given fields and a grant
+// of the fields named in granted, of which those in plain are returned
+// unmasked. Fields not granted are dropped from records, not masked. key is
+// the HMAC key for keyed_hash fields; it is copied, and it may be nil when no
+// returned field is masked with keyed_hash. Repeated names in granted or
+// plain are allowed.
+func NewPlan(fields []Field, granted []string, plain []string, key []byte) (*Plan, error) {
+	catalog := make(map[string]Field, len(fields))
+	for _, f := range fields {
+		if f.Name == "" {
+			return nil, fmt.Errorf("mask: new plan: %w: empty field name", ErrInvalidField)
+		}
+		if !f.Rule.valid() {
+			return nil, fmt.Errorf("mask: new plan: field %q: %w %d", f.Name, ErrUnknownRule, uint8(f.Rule))
+		}
+		if _, dup := catalog[f.Name]; dup {
+			return nil, fmt.Errorf("mask: new plan: %w: field %q listed twice", ErrInvalidField, f.Name)
+		}
+		catalog[f.Name] = f
+	}
+
+	p := &Plan{index: make(map[string]int, len(granted))}
+	for _, name := range granted {
+		f, ok := catalog[name]
+		if !ok {
+			return nil, fmt.Errorf("mask: new plan: granted field %q: %w", name, ErrUnknownField)
+		}
+		if _, dup := p.index[name]; dup {
+			continue
+		}
+		rule := f.Rule
+		if rule == RuleNone && f.Sensitive {
+			rule = RuleRedact
+		}
+		p.index[name] = len(p.fields)
+		p.fields = append(p.fields, planField{FieldView: FieldView{
+			Name: name, Rule: rule, Masked: rule != RuleNone, Sensitive: f.Sensitive,
+		}})
+	}
+	for _, name := range plain {
+		if _, ok := catalog[name]; !ok {
+			return nil, fmt.Errorf("mask: new plan: plain field %q: %w", name, ErrUnknownField)
+		}
+		i, ok := p.index[name]
+		if !ok {
+			return nil, fmt.Errorf("mask: new plan: field %q: %w", name, ErrNotGranted)
+		}
+		if f := &p.fields[i]; f.Masked {
+			f.Rule, f.Masked, f.Plain = RuleNone, false, true
+		}
+	}
+
+	// Sorted as encoding/json sorts map keys, so both paths agree.
+	slices.SortFunc(p.fields, func(a, b planField) int {
+		return strings.Compare(a.Name, b.Name)
+	})
+	needKey := false
+	for i := range p.fields {
+		f := &p.fields[i]
+		p.index[f.Name] = i
+		f.key = append(appendQuoted(nil, f.Name), ':')
+		needKey = needKey || f.Rule == RuleKeyedHash
+	}
+	if needKey {
+		if len(key) < MinKeyLen {
+			return nil, fmt.Errorf("mask: new plan: %w", ErrKey)
+		}
+		k := bytes.Clone(key)
+		p.hashers = &sync.Pool{New: func() any { return newHasher(k) }}
+	}
+	return p, nil
+}
+
+// Fields lists the fields the plan returns, sorted by name. The slice is the
+// caller's.
+func (p *Plan) Fields() []FieldView {
+	views := make([]FieldView, len(p.fields))
+	for i := range p.fields {
+		views[i] = p.fields[i].FieldView
+	}
+	return views
+}
+
+// Apply returns a new record holding the granted fields of rec, masked as
+// planned. Fields absent from rec stay absent; fields rec has that are not
+// granted, or not in the catalog at all, are left out. rec is not modified.
+// Values returned as stored are the same values, not copies: a nested object
+// in a plain field is shared between rec and the result.
+//
+// Masked values follow the rules of the package documentation; rec is
+// expected to come from a json.Decoder with UseNumber, but float64 and Go
+// integer values are masked like json.Number.
+func (p *Plan) Apply(rec map[string]any) map[string]any {
+	out := make(map[string]any, min(len(p.fields), len(rec)))
+	m := masker{pool: p.hashers}
+	if len(rec) < len(p.fields) {
+		for name, v := range rec {
+			if i, ok := p.index[name]; ok {
+				out[name] = p.fields[i].apply(&m, v)
+			}
+		}
+	} else {
+		for i := range p.fields {
+			f := &p.fields[i]
+			if v, ok := rec[f.Name]; ok {
+				out[f.Name] = f.apply(&m, v)
+			}
+		}
+	}
+	m.release()
+	return out
+}
+
+func (f *planField) apply(m *masker, v any) any {
+	if f.Rule == RuleNone {
+		return v
+	}
+	return m.value(f.Rule, v)
+}
