@@ -73,6 +73,9 @@ type Field struct {
 
 // Resource is one registered data asset.
 type Resource struct {
+	// ID is the resource's short slug (^[a-z][a-z0-9-]{1,62}$), chosen at
+	// registration and used in URLs and topic names.
+	ID              string      `json:"id"`
 	Code            string      `json:"code"`
 	Name            string      `json:"name"`
 	ClassCode       string      `json:"class_code"`
@@ -96,8 +99,11 @@ type Resource struct {
 	Status          Status      `json:"status"`
 	Compatibility   string      `json:"compatibility"`
 	LatestVersion   int         `json:"latest_version"`
-	CreatedAt       time.Time   `json:"created_at"`
-	UpdatedAt       time.Time   `json:"updated_at"`
+	// Revision counts the changes to the resource's metadata (1 on
+	// registration); each change is kept in its change history.
+	Revision  int       `json:"revision"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 // Field returns the named field.
