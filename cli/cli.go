@@ -58,12 +58,13 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	for _, add := range extraCommands {
 		root.AddCommand(add(stdout, stderr))
 	}
-	// Unknown subcommands and bad args are usage errors too.
-	root.Args = func(cmd *cobra.Command, args []string) error {
+	// Unknown subcommands are usage errors; no subcommand prints help.
+	root.Args = cobra.ArbitraryArgs
+	root.RunE = func(cmd *cobra.Command, args []string) error {
 		if len(args) > 0 {
-			return usageError{fmt.Errorf("unknown command %q", args[0])}
+			return usageError{fmt.Errorf("unknown command %q (see yiku --help)", args[0])}
 		}
-		return nil
+		return cmd.Help()
 	}
 	wrapArgs(root)
 	return root

@@ -1,0 +1,194 @@
+package hub_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+
+	"yiku/httpapi"
+	"yiku/hub/hubtest"
+)
+
+// TestEveryRouteIsDescribed keeps /openapi.json true to the routes: every
+// registered route must be an operation in the document, and the document
+// must describe no route that does not exist.
+func TestEveryRouteIsDescribed(t *testing.T) {
+	h := hubtest.Start(t)
+	resp := h.Do("GET", "/openapi.json", "", nil)
+	if resp.Status != http.StatusOK {
+		t.Fatalf("GET /openapi.json: %d", resp.Status)
+	}
+	described, err := httpapi.DescribedOperations(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	have := map[string]bool{}
+	for _, op := range described {
+		have[op] = true
+	}
+	registered := map[string]bool{}
+	for _, r := range h.Server.Routes() {
+		op := r.Method + " " + httpapi.OpenAPIPath(r.Path)
+		registered[op] = true
+		if !have[op] {
+			t.Errorf("route %s %s is not described in /openapi.json", r.Method, r.Path)
+		}
+	}
+	for op := range have {
+		if !registered[op] {
+			t.Errorf("/openapi.json describes %s, which is not a route", op)
+		}
+	}
+}
+
+// TestAuthenticationAndAuthorization: 401 without or with a bad credential,
+// 403 for a role the policy does not allow, both in the JSON error shape and
+// with no data.
+func TestAuthenticationAndAuthorization(t *testing.T) {
+	h := hubtest.Start(t)
+	cases := []struct {
+		name   string
+		secret string
+		method string
+		path   string
+		want   int
+		code   string
+		body   any
+	}{
+		{"no credential", "", "GET", "/api/v1/catalog/departments", 401, "unauthenticated", nil},
+		{"garbage bearer", "nonsense", "GET", "/api/v1/catalog/departments", 401, "unauthenticated", nil},
+		{"forged api key", "yk_0000000000000000_deadbeef", "GET", "/api/v1/catalog/departments", 401, "unauthenticated", nil},
+		{"tampered token", h.Secret("officer-gsc") + "x", "GET", "/api/v1/me", 401, "unauthenticated", nil},
+		{"officer may not list principals", h.Secret("officer-gsc"), "GET", "/api/v1/admin/principals", 403, "forbidden", nil},
+		{"system may not create departments", h.Secret("psb-system"), "POST", "/api/v1/catalog/departments", 403, "forbidden", map[string]any{"code": "lx-x", "name": "x", "level": "district"}},
+		{"citizen may not read the directory", h.Secret("citizen-demo"), "GET", "/api/v1/catalog/departments", 403, "forbidden", nil},
+		{"department admin may not appoint a reviewer", h.Secret("admin-psb"), "POST", "/api/v1/admin/principals", 403, "forbidden", map[string]any{"name": "x-reviewer", "kind": "person", "role": "security_reviewer", "department_code": "lx-psb"}},
+		{"department admin may not create in another department", h.Secret("admin-psb"), "POST", "/api/v1/admin/principals", 403, "forbidden", map[string]any{"name": "x-sys", "kind": "system", "role": "department_system", "department_code": "lx-amr"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			resp := h.DoSecret(tc.method, tc.path, tc.secret, tc.body)
+			if resp.Status != tc.want {
+				t.Fatalf("status = %d, want %d: %s", resp.Status, tc.want, resp.Body)
+			}
+			var e httpapi.ErrorBody
+			resp.JSON(t, &e)
+			if e.Error.Code != tc.code || e.Error.Message == "" || e.Error.RequestID == "" {
+				t.Fatalf("error body = %s", resp.Body)
+			}
+			var raw map[string]any
+			resp.JSON(t, &raw)
+			if len(raw) != 1 {
+				t.Fatalf("error response carries more than the error: %s", resp.Body)
+			}
+			if tc.want == 401 && resp.Header.Get("WWW-Authenticate") == "" {
+				t.Fatal("401 without WWW-Authenticate")
+			}
+		})
+	}
+	if resp := h.Do("GET", "/api/v1/me", "officer-gsc", nil); resp.Status != 200 || !strings.Contains(string(resp.Body), `"role":"officer"`) {
+		t.Fatalf("officer /me: %d %s", resp.Status, resp.Body)
+	}
+}
+
+// TestAPIKeyLifecycle: a key issued by a department admin works until it is
+// revoked, and not after; its secret is shown once and never listed.
+func TestAPIKeyLifecycle(t *testing.T) {
+	h := hubtest.Start(t)
+	resp := h.Do("POST", "/api/v1/admin/principals", "admin-psb", map[string]any{
+		"name": "psb-batch", "kind": "system", "role": "department_system", "department_code": "lx-psb",
+	})
+	if resp.Status != http.StatusCreated {
+		t.Fatalf("create principal: %d %s", resp.Status, resp.Body)
+	}
+	var p struct{ ID string }
+	resp.JSON(t, &p)
+
+	resp = h.Do("POST", "/api/v1/admin/principals/"+p.ID+"/api-keys", "admin-psb", map[string]any{"label": "nightly batch", "expires_in": "720h"})
+	if resp.Status != http.StatusCreated {
+		t.Fatalf("issue key: %d %s", resp.Status, resp.Body)
+	}
+	var key struct {
+		ID        string `json:"id"`
+		Secret    string `json:"secret"`
+		ExpiresAt string `json:"expires_at"`
+	}
+	resp.JSON(t, &key)
+	if !strings.HasPrefix(key.Secret, "yk_") || key.ExpiresAt == "" {
+		t.Fatalf("issued key = %s", resp.Body)
+	}
+	if r := h.DoSecret("GET", "/api/v1/me", key.Secret, nil); r.Status != 200 || !strings.Contains(string(r.Body), "psb-batch") {
+		t.Fatalf("new key: %d %s", r.Status, r.Body)
+	}
+	list := h.Do("GET", "/api/v1/admin/principals/"+p.ID+"/api-keys", "admin-psb", nil)
+	if list.Status != 200 || strings.Contains(string(list.Body), key.Secret) || strings.Contains(string(list.Body), "secret") {
+		t.Fatalf("key listing leaks or fails: %d %s", list.Status, list.Body)
+	}
+	// Another department's admin may not revoke it.
+	if r := h.Do("DELETE", "/api/v1/admin/api-keys/"+key.ID, "admin-amr", nil); r.Status != http.StatusForbidden {
+		t.Fatalf("foreign revoke: %d %s", r.Status, r.Body)
+	}
+	if r := h.Do("DELETE", "/api/v1/admin/api-keys/"+key.ID, "admin-psb", nil); r.Status != http.StatusNoContent {
+		t.Fatalf("revoke: %d %s", r.Status, r.Body)
+	}
+	if r := h.DoSecret("GET", "/api/v1/me", key.Secret, nil); r.Status != http.StatusUnauthorized {
+		t.Fatalf("revoked key still works: %d %s", r.Status, r.Body)
+	}
+}
+
+// TestBadInputGetsStructuredErrors: malformed JSON, wrong content type,
+// unknown fields and oversized bodies are 4xx with the error shape.
+func TestBadInputGetsStructuredErrors(t *testing.T) {
+	h := hubtest.Start(t)
+	cases := []struct {
+		name    string
+		body    string
+		headers []string
+		want    int
+		code    string
+	}{
+		{"malformed json", `{"code":`, nil, 400, "invalid_json"},
+		{"unknown field", `{"code":"lx-new","name":"新","level":"district","colour":"red"}`, nil, 400, "invalid_json"},
+		{"wrong content type", `code=x`, []string{"Content-Type", "text/plain"}, 400, "unsupported_media_type"},
+		{"rule broken", `{"code":"lx-new","name":"","level":"district"}`, nil, 400, "invalid_department"},
+		{"orphan township", `{"code":"lx-new","name":"新街道","level":"township"}`, nil, 400, "invalid_department"},
+		{"too large", `{"name":"` + strings.Repeat("x", 17<<20) + `"}`, nil, 413, "body_too_large"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			resp := h.Do("POST", "/api/v1/catalog/departments", "catalog-admin", tc.body, tc.headers...)
+			if resp.Status != tc.want {
+				t.Fatalf("status = %d, want %d: %.300s", resp.Status, tc.want, resp.Body)
+			}
+			var e httpapi.ErrorBody
+			if err := json.Unmarshal(resp.Body, &e); err != nil || e.Error.Code != tc.code {
+				t.Fatalf("error body = %.300s", resp.Body)
+			}
+		})
+	}
+	if r := h.Do("POST", "/api/v1/catalog/departments", "catalog-admin", map[string]any{"code": "lx-new", "name": "新区直单位", "level": "district", "division_code": "431302"}); r.Status != 201 {
+		t.Fatalf("valid department: %d %s", r.Status, r.Body)
+	}
+	if r := h.Do("POST", "/api/v1/catalog/departments", "catalog-admin", map[string]any{"code": "lx-new", "name": "重复", "level": "district"}); r.Status != 409 {
+		t.Fatalf("duplicate department: %d %s", r.Status, r.Body)
+	}
+}
+
+func TestHealthAndReadiness(t *testing.T) {
+	h := hubtest.Start(t)
+	if r := h.Do("GET", "/healthz", "", nil); r.Status != 200 {
+		t.Fatalf("healthz: %d", r.Status)
+	}
+	r := h.Do("GET", "/readyz", "", nil)
+	if r.Status != 200 || !strings.Contains(string(r.Body), `"database":"ok"`) || !strings.Contains(string(r.Body), `"kafka":"ok"`) {
+		t.Fatalf("readyz: %d %s", r.Status, r.Body)
+	}
+	m := h.Do("GET", "/metrics", "", nil)
+	if m.Status != 200 || !strings.Contains(string(m.Body), "yiku_http_requests_total") {
+		t.Fatalf("metrics: %d", m.Status)
+	}
+	if r := h.Do("GET", "/nope", "", nil); r.Status != 404 || !strings.Contains(string(r.Body), "route_not_found") {
+		t.Fatalf("unknown route: %d %s", r.Status, r.Body)
+	}
+}
