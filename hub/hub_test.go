@@ -1,10 +1,24 @@
 package hub_test
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
+	"encoding/pem"
+	"math/big"
+	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"yiku/config"
 
 	"yiku/httpapi"
 	"yiku/hub/hubtest"
@@ -191,4 +205,55 @@ func TestHealthAndReadiness(t *testing.T) {
 	if r := h.Do("GET", "/nope", "", nil); r.Status != 404 || !strings.Contains(string(r.Body), "route_not_found") {
 		t.Fatalf("unknown route: %d %s", r.Status, r.Body)
 	}
+}
+
+// TestHTTPS: with a certificate and key configured the hub speaks TLS only.
+func TestHTTPS(t *testing.T) {
+	dir := t.TempDir()
+	cert, key := selfSigned(t, dir)
+	h := hubtest.StartWith(t, hubtest.Options{Configure: func(c *config.Config) {
+		c.TLSCertFile, c.TLSKeyFile = cert, key
+	}})
+	url := strings.Replace(h.URL, "http://", "https://", 1)
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}} //nolint:gosec // self-signed test cert
+	resp, err := client.Get(url + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.TLS == nil {
+		t.Fatalf("https healthz: %d tls=%v", resp.StatusCode, resp.TLS != nil)
+	}
+	if resp, err := http.Get(h.URL + "/healthz"); err == nil && resp.StatusCode == 200 {
+		resp.Body.Close()
+		t.Fatal("plain HTTP answered on a TLS listener")
+	}
+}
+
+func selfSigned(t *testing.T, dir string) (string, string) {
+	t.Helper()
+	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "127.0.0.1"},
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &priv.PublicKey, priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, err := x509.MarshalPKCS8PrivateKey(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, key := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	if err := os.WriteFile(cert, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(key, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return cert, key
 }
