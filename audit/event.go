@@ -50,3 +50,15 @@ type Event struct {
 type Recorder interface {
 	Record(ctx context.Context, e Event) error
 }
+
+// BatchRecorder records several events of one call atomically: all are
+// durable or none is. The audit middleware uses it for a call's main event
+// and the extra events its handler noted (one reuse event per material).
+type BatchRecorder interface {
+	Recorder
+	RecordAll(ctx context.Context, events []Event) error
+}
+
+// Reuse events: a lookup that supplies a material from the library instead
+// of asking the applicant records one event with this action per material.
+const ActionReuse = "reuse.supply"

@@ -22,6 +22,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"yiku/audit"
+	"yiku/audit/auditmw"
+	"yiku/audit/journal"
+	auditstore "yiku/audit/store"
 	"yiku/broker"
 	"yiku/broker/embedded"
 	"yiku/config"
@@ -55,6 +59,9 @@ type Hub struct {
 	Server   *httpapi.Server
 	// Secret is the hub's key material for keyed hashes and signatures.
 	Secret []byte
+	// Audit is this instance's audit journal (its own hash chain); the audit
+	// middleware records every /api/v1 call through it.
+	Audit *journal.Journal
 
 	embedded *embedded.Broker
 	modules  []httpapi.Module
@@ -145,6 +152,16 @@ func (h *Hub) build(ctx context.Context, key ed25519.PrivateKey) error {
 	h.Registry = prometheus.NewRegistry()
 	h.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
+	auditKeys, err := audit.DeriveKeys(h.Secret)
+	if err != nil {
+		return err
+	}
+	if h.Audit, err = journal.New(ctx, auditstore.New(h.DB.Gorm), auditKeys); err != nil {
+		return err
+	}
+	h.workers = append(h.workers, &journal.Checkpointer{J: h.Audit, Interval: time.Minute,
+		OnError: func(err error) { h.Log.Error("audit checkpoint failed", "err", err) }})
+
 	h.modules = append(h.modules, h.Identity)
 	if err := h.addParts(ctx); err != nil {
 		return err
@@ -152,6 +169,7 @@ func (h *Hub) build(ctx context.Context, key ed25519.PrivateKey) error {
 
 	srv, err := httpapi.New(httpapi.Deps{
 		Log: h.Log, Auth: h.Auth, Authz: enf, MaxBodyBytes: h.Cfg.MaxBodyBytes, Registry: h.Registry, Version: Version,
+		Audit: auditmw.New(h.Audit, h.Log),
 		Checks: []httpapi.Check{
 			{Name: "database", Fn: h.DB.Ping},
 			{Name: "kafka", Fn: h.Broker.Ping},

@@ -1,0 +1,271 @@
+// Package journal is the audit trail's writer: it turns Events into chained,
+// hashed Entries and appends them durably, and it signs checkpoints of its
+// chain's head. Each running hub instance writes its own chain (a fresh
+// chain id per process), so instances never contend for a chain head and
+// every chain has exactly one writer; concurrent calls within an instance
+// are group-committed: whoever holds the write lock appends everything
+// queued so far in one transaction, and each caller returns once the
+// transaction holding its events has committed.
+package journal
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"yiku/audit"
+)
+
+// Appender is the storage a journal needs (package audit/store).
+type Appender interface {
+	Append(ctx context.Context, entries []audit.Entry) error
+	Head(ctx context.Context, chain string) (int64, []byte, error)
+	AddCheckpoint(ctx context.Context, c audit.Checkpoint) error
+}
+
+// Journal records events on one chain. It is safe for concurrent use.
+type Journal struct {
+	store   Appender
+	keys    audit.Keys
+	chain   string
+	now     func() time.Time
+	timeout time.Duration
+
+	qmu   sync.Mutex
+	queue []*pending
+
+	// wmu is held by the caller currently appending; it guards the head.
+	wmu  sync.Mutex
+	seq  int64
+	head []byte
+	// checkpointed is the seq of the last checkpoint written.
+	checkpointed int64
+}
+
+type pending struct {
+	events []audit.Event
+	done   chan error
+}
+
+var (
+	_ audit.Recorder      = (*Journal)(nil)
+	_ audit.BatchRecorder = (*Journal)(nil)
+)
+
+// Option adjusts a journal.
+type Option func(*Journal)
+
+// WithClock sets the clock (tests).
+func WithClock(now func() time.Time) Option { return func(j *Journal) { j.now = now } }
+
+// WithChain sets the chain id instead of a fresh one; only one process may
+// ever write a chain, so this is for tests and tools.
+func WithChain(id string) Option { return func(j *Journal) { j.chain = id } }
+
+// New starts a journal writing a new chain (or the WithChain one, continuing
+// from its stored head).
+func New(ctx context.Context, store Appender, keys audit.Keys, opts ...Option) (*Journal, error) {
+	j := &Journal{store: store, keys: keys, now: time.Now, timeout: 15 * time.Second}
+	for _, o := range opts {
+		o(j)
+	}
+	if j.chain == "" {
+		id, err := uuid.NewV7()
+		if err != nil {
+			return nil, fmt.Errorf("audit: chain id: %w", err)
+		}
+		j.chain = id.String()
+	}
+	if err := j.reloadHead(ctx); err != nil {
+		return nil, err
+	}
+	j.checkpointed = j.seq
+	return j, nil
+}
+
+// Chain returns the id of the chain this journal writes.
+func (j *Journal) Chain() string { return j.chain }
+
+// PublicKey returns the key checkpoints are signed with.
+func (j *Journal) PublicKey() ed25519.PublicKey {
+	return j.keys.Checkpoint.Public().(ed25519.PublicKey)
+}
+
+// SubjectKey returns the key subjects are hashed with, so queries can hash
+// what a reviewer types the same way.
+func (j *Journal) SubjectKey() audit.SubjectKey { return j.keys.Subject }
+
+// Record appends one event durably.
+func (j *Journal) Record(ctx context.Context, e audit.Event) error {
+	return j.RecordAll(ctx, []audit.Event{e})
+}
+
+// RecordAll appends events durably and atomically. It returns once they are
+// committed, or with an error if they are not; events are never half
+// recorded. The append is not abandoned when ctx ends (the caller may
+// already have acted), but the wait for it is bounded.
+func (j *Journal) RecordAll(ctx context.Context, events []audit.Event) error {
+	if len(events) == 0 {
+		return nil
+	}
+	p := &pending{events: events, done: make(chan error, 1)}
+	j.qmu.Lock()
+	j.queue = append(j.queue, p)
+	j.qmu.Unlock()
+
+	j.wmu.Lock()
+	select {
+	case err := <-p.done:
+		// Someone else's batch carried ours.
+		j.wmu.Unlock()
+		return err
+	default:
+	}
+	j.qmu.Lock()
+	batch := j.queue
+	j.queue = nil
+	j.qmu.Unlock()
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), j.timeout)
+	err := j.flush(wctx, batch)
+	cancel()
+	for _, b := range batch {
+		b.done <- err
+	}
+	j.wmu.Unlock()
+	return <-p.done
+}
+
+// flush chains and appends batch; the caller holds wmu.
+func (j *Journal) flush(ctx context.Context, batch []*pending) error {
+	n := 0
+	for _, b := range batch {
+		n += len(b.events)
+	}
+	entries := make([]audit.Entry, 0, n)
+	seq, prev := j.seq, j.head
+	buf := make([]byte, 0, 512)
+	for _, b := range batch {
+		for _, e := range b.events {
+			seq++
+			en, err := j.entry(e, seq, prev)
+			if err != nil {
+				return err
+			}
+			var h [audit.HashSize]byte
+			h, buf = audit.Digest(&en, buf)
+			en.Hash = h[:]
+			entries = append(entries, en)
+			prev = en.Hash
+		}
+	}
+	if err := j.store.Append(ctx, entries); err != nil {
+		// The commit may or may not have happened (a lost connection after
+		// COMMIT): take the head from the database, so the chain never forks.
+		if rerr := j.reloadHead(ctx); rerr != nil {
+			return errors.Join(err, rerr)
+		}
+		return err
+	}
+	j.seq, j.head = seq, prev
+	return nil
+}
+
+func (j *Journal) entry(e audit.Event, seq int64, prev []byte) (audit.Entry, error) {
+	if e.Action == "" {
+		return audit.Entry{}, fmt.Errorf("audit: event without action")
+	}
+	id := e.ID
+	if id == "" {
+		u, err := uuid.NewV7()
+		if err != nil {
+			return audit.Entry{}, fmt.Errorf("audit: event id: %w", err)
+		}
+		id = u.String()
+	}
+	at := e.Time
+	if at.IsZero() {
+		at = j.now()
+	}
+	out := e.Outcome
+	if out == "" {
+		out = audit.Allowed
+	}
+	return audit.Entry{
+		Chain: j.chain, Seq: seq, ID: id, AtMicros: at.UnixMicro(), RequestID: e.RequestID,
+		PrincipalID: e.PrincipalID, PrincipalName: e.PrincipalName, Department: e.Department, Role: e.Role,
+		Action: e.Action, Resource: e.Resource, Subjects: audit.JoinSubjects(j.keys.Subject.HashAll(e.Subjects)),
+		Fields: audit.JoinFields(e.Fields), Purpose: e.Purpose, CaseNumber: e.CaseNumber, Outcome: string(out),
+		Reason: e.Reason, ClientAddr: e.ClientAddr, Count: int64(e.Count), PrevHash: prev,
+	}, nil
+}
+
+func (j *Journal) reloadHead(ctx context.Context) error {
+	seq, h, err := j.store.Head(ctx, j.chain)
+	if err != nil {
+		return err
+	}
+	if seq == 0 {
+		h = audit.GenesisHash
+	}
+	j.seq, j.head = seq, h
+	return nil
+}
+
+// Checkpoint signs and stores the chain's current head if it moved since the
+// last checkpoint. It reports whether it wrote one.
+func (j *Journal) Checkpoint(ctx context.Context) (bool, error) {
+	j.wmu.Lock()
+	defer j.wmu.Unlock()
+	if j.seq == 0 || j.seq == j.checkpointed {
+		return false, nil
+	}
+	c := audit.Checkpoint{Chain: j.chain, Seq: j.seq, Hash: j.head, AtMicros: j.now().UnixMicro()}
+	c.Sign(j.keys.Checkpoint)
+	if err := j.store.AddCheckpoint(ctx, c); err != nil {
+		return false, err
+	}
+	j.checkpointed = j.seq
+	return true, nil
+}
+
+// Checkpointer is the background worker that checkpoints the chain every
+// interval and once more when it stops, after the HTTP server has drained.
+type Checkpointer struct {
+	J        *Journal
+	Interval time.Duration
+	OnError  func(error)
+}
+
+// Name names the worker.
+func (c *Checkpointer) Name() string { return "audit-checkpointer" }
+
+// Run checkpoints until ctx ends.
+func (c *Checkpointer) Run(ctx context.Context) error {
+	iv := c.Interval
+	if iv <= 0 {
+		iv = time.Minute
+	}
+	t := time.NewTicker(iv)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			_, err := c.J.Checkpoint(fctx)
+			cancel()
+			if err != nil {
+				return fmt.Errorf("audit: final checkpoint: %w", err)
+			}
+			return ctx.Err()
+		case <-t.C:
+			if _, err := c.J.Checkpoint(ctx); err != nil && c.OnError != nil {
+				c.OnError(err)
+			}
+		}
+	}
+}

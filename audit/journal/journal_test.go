@@ -1,0 +1,105 @@
+package journal_test
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"sync"
+	"testing"
+
+	"yiku/audit"
+	"yiku/audit/journal"
+	"yiku/audit/store"
+	"yiku/audit/verify"
+	"yiku/storage/storagetest"
+)
+
+func keys(t testing.TB) audit.Keys {
+	t.Helper()
+	secret := make([]byte, 32)
+	_, _ = rand.Read(secret)
+	k, err := audit.DeriveKeys(secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+func TestConcurrentRecordsFormOneIntactChain(t *testing.T) {
+	db := storagetest.Open(t)
+	k := keys(t)
+	ctx := context.Background()
+	j, err := journal.New(ctx, store.New(db.Gorm), k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const workers, each = 8, 40
+	var wg sync.WaitGroup
+	errs := make(chan error, workers*each)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := 0; i < each; i++ {
+				evs := []audit.Event{{Action: "lookup", Subjects: []string{"43130219900101001x"}, Outcome: audit.Allowed},
+					{Action: audit.ActionReuse, Resource: fmt.Sprintf("r%d", i)}}
+				errs <- j.RecordAll(ctx, evs)
+			}
+		}(w)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if ok, err := j.Checkpoint(ctx); err != nil || !ok {
+		t.Fatalf("checkpoint: %v %v", ok, err)
+	}
+	rep, err := verify.Run(ctx, db.SQL(), verify.Options{PublicKey: j.PublicKey()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.OK() || rep.Events != workers*each*2 || rep.Unanchored != 0 {
+		t.Fatalf("report = %+v", rep)
+	}
+	// Subjects are stored only as keyed hashes, the same for "x" and "X".
+	var plain int64
+	db.Gorm.Raw(`SELECT count(*) FROM audit_events WHERE subjects LIKE '%4313021990%'`).Scan(&plain)
+	if plain != 0 {
+		t.Fatalf("%d rows hold a plain ID number", plain)
+	}
+	var indexed int64
+	db.Gorm.Raw(`SELECT count(*) FROM audit_subjects WHERE subject_hash = ?`, k.Subject.Hash("43130219900101001X")).Scan(&indexed)
+	if indexed != workers*each {
+		t.Fatalf("subject index rows = %d, want %d", indexed, workers*each)
+	}
+}
+
+func TestANewJournalContinuesAStoredChain(t *testing.T) {
+	db := storagetest.Open(t)
+	k := keys(t)
+	ctx := context.Background()
+	j1, err := journal.New(ctx, store.New(db.Gorm), k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := j1.Record(ctx, audit.Event{Action: "a"}); err != nil {
+		t.Fatal(err)
+	}
+	j2, err := journal.New(ctx, store.New(db.Gorm), k, journal.WithChain(j1.Chain()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := j2.Record(ctx, audit.Event{Action: "b"}); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := verify.Run(ctx, db.SQL(), verify.Options{})
+	if err != nil || !rep.OK() || rep.Chains != 1 || rep.Events != 2 {
+		t.Fatalf("report = %+v, %v", rep, err)
+	}
+	if err := j2.Record(ctx, audit.Event{}); err == nil {
+		t.Fatal("an event without action was recorded")
+	}
+}
