@@ -15,6 +15,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"yiku/audit"
@@ -126,32 +127,15 @@ func Run(ctx context.Context, db *sql.DB, opt Options) (Report, error) {
 		}
 		byChain[c.Chain] = append(byChain[c.Chain], c)
 	}
-	rows, err := db.QueryContext(ctx, selectEntries)
-	if err != nil {
-		return rep, fmt.Errorf("audit verify: read events: %w", err)
-	}
-	defer rows.Close()
-
 	w := walker{rep: &rep, checkpoints: byChain, seen: map[string]bool{}}
-	var e audit.Entry
-	buf := make([]byte, 0, 1024)
-	for rows.Next() {
-		if err := rows.Scan(&e.Chain, &e.Seq, &e.ID, &e.AtMicros, &e.RequestID, &e.PrincipalID, &e.PrincipalName,
-			&e.Department, &e.Role, &e.Action, &e.Resource, &e.Subjects, &e.Fields, &e.Purpose, &e.CaseNumber,
-			&e.Outcome, &e.Reason, &e.ClientAddr, &e.Count, &e.PrevHash, &e.Hash); err != nil {
-			return rep, fmt.Errorf("audit verify: scan: %w", err)
-		}
-		buf = w.step(&e, buf)
-		rep.Events++
-		if opt.Progress != nil && rep.Events&8191 == 0 {
-			opt.Progress(rep.Events)
-			if err := ctx.Err(); err != nil {
-				return rep, err
-			}
-		}
+	handled, err := walkPgx(ctx, db, &w, opt.Progress)
+	if err != nil {
+		return rep, err
 	}
-	if err := rows.Err(); err != nil {
-		return rep, fmt.Errorf("audit verify: read events: %w", err)
+	if !handled {
+		if err := walkSQL(ctx, db, &w, opt.Progress); err != nil {
+			return rep, err
+		}
 	}
 	w.endChain()
 	// Checkpoints of chains that have no entries at all.
@@ -174,6 +158,35 @@ func Run(ctx context.Context, db *sql.DB, opt Options) (Report, error) {
 	return rep, nil
 }
 
+func walkSQL(ctx context.Context, db *sql.DB, w *walker, progress func(int64)) error {
+	rows, err := db.QueryContext(ctx, selectEntries)
+	if err != nil {
+		return fmt.Errorf("audit verify: read events: %w", err)
+	}
+	defer rows.Close()
+	var e audit.Entry
+	buf := make([]byte, 0, 1024)
+	for rows.Next() {
+		if err := rows.Scan(&e.Chain, &e.Seq, &e.ID, &e.AtMicros, &e.RequestID, &e.PrincipalID, &e.PrincipalName,
+			&e.Department, &e.Role, &e.Action, &e.Resource, &e.Subjects, &e.Fields, &e.Purpose, &e.CaseNumber,
+			&e.Outcome, &e.Reason, &e.ClientAddr, &e.Count, &e.PrevHash, &e.Hash); err != nil {
+			return fmt.Errorf("audit verify: scan: %w", err)
+		}
+		buf = w.step(&e, buf)
+		w.rep.Events++
+		if progress != nil && w.rep.Events&8191 == 0 {
+			progress(w.rep.Events)
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("audit verify: read events: %w", err)
+	}
+	return nil
+}
+
 // walker carries the state of the chain being walked.
 type walker struct {
 	rep         *Report
@@ -183,7 +196,7 @@ type walker struct {
 	chain    string
 	next     int64
 	prevHash []byte
-	prevID   string
+	prevID   []byte
 	broken   bool
 	cps      []audit.Checkpoint // this chain's checkpoints not yet reached
 	lastCP   int64
@@ -192,29 +205,33 @@ type walker struct {
 func (w *walker) step(e *audit.Entry, buf []byte) []byte {
 	if e.Chain != w.chain || w.next == 0 {
 		w.endChain()
-		w.chain, w.next, w.prevHash, w.prevID, w.broken = e.Chain, 1, audit.GenesisHash, "", false
-		w.cps, w.lastCP = w.checkpoints[e.Chain], 0
-		w.seen[e.Chain] = true
+		w.chain, w.next, w.broken = strings.Clone(e.Chain), 1, false
+		w.prevHash = append(w.prevHash[:0], audit.GenesisHash...)
+		w.prevID = w.prevID[:0]
+		w.cps, w.lastCP = w.checkpoints[w.chain], 0
+		w.seen[w.chain] = true
 		w.rep.Chains++
 	}
-	defer func() {
-		w.next = e.Seq + 1
-		w.prevHash = append(w.prevHash[:0:0], e.Hash...)
-		w.prevID = e.ID
-	}()
-	if w.broken {
-		return buf
+	if !w.broken {
+		buf = w.check(e, buf)
 	}
+	w.next = e.Seq + 1
+	w.prevHash = append(w.prevHash[:0], e.Hash...)
+	w.prevID = append(w.prevID[:0], e.ID...)
+	return buf
+}
+
+func (w *walker) check(e *audit.Entry, buf []byte) []byte {
 	var h [audit.HashSize]byte
 	h, buf = audit.Digest(e, buf)
 	switch {
 	case e.Seq != w.next:
-		w.fail(Problem{Kind: Missing, Seq: w.next, EventID: e.ID,
+		w.fail(Problem{Kind: Missing, Seq: w.next, EventID: strings.Clone(e.ID),
 			Detail: fmt.Sprintf("entries %d to %d are missing; the next stored entry is seq %d", w.next, e.Seq-1, e.Seq)})
 	case !bytes.Equal(h[:], e.Hash):
-		w.fail(Problem{Kind: Altered, Seq: e.Seq, EventID: e.ID, Detail: "stored columns do not match the entry's hash"})
+		w.fail(Problem{Kind: Altered, Seq: e.Seq, EventID: strings.Clone(e.ID), Detail: "stored columns do not match the entry's hash"})
 	case !bytes.Equal(e.PrevHash, w.prevHash):
-		w.fail(Problem{Kind: Relinked, Seq: e.Seq, EventID: e.ID,
+		w.fail(Problem{Kind: Relinked, Seq: e.Seq, EventID: strings.Clone(e.ID),
 			Detail: "the entry does not follow the one stored before it (previous hash " + short(e.PrevHash) + ", stored " + short(w.prevHash) + ")"})
 	}
 	for len(w.cps) > 0 && w.cps[0].Seq <= e.Seq {
@@ -224,7 +241,7 @@ func (w *walker) step(e *audit.Entry, buf []byte) []byte {
 			continue
 		}
 		if c.Seq == e.Seq && !bytes.Equal(c.Hash, e.Hash) {
-			w.fail(Problem{Kind: CheckpointMismatch, Seq: e.Seq, EventID: e.ID,
+			w.fail(Problem{Kind: CheckpointMismatch, Seq: e.Seq, EventID: strings.Clone(e.ID),
 				Detail: fmt.Sprintf("checkpoint %d signed hash %s, the entry has %s", c.ID, short(c.Hash), short(e.Hash))})
 		}
 		w.lastCP = c.Seq
@@ -234,7 +251,7 @@ func (w *walker) step(e *audit.Entry, buf []byte) []byte {
 
 func (w *walker) fail(p Problem) {
 	p.Chain = w.chain
-	p.PrevEventID = w.prevID
+	p.PrevEventID = string(w.prevID)
 	w.rep.Problems = append(w.rep.Problems, p)
 	w.broken = true
 }
