@@ -28,11 +28,13 @@ import (
 	auditstore "yiku/audit/store"
 	"yiku/broker"
 	"yiku/broker/embedded"
+	"yiku/catalog"
 	"yiku/config"
 	"yiku/httpapi"
 	"yiku/identity"
 	"yiku/identity/identityapi"
 	"yiku/policies"
+	"yiku/policies/sharing"
 	"yiku/storage"
 )
 
@@ -55,6 +57,8 @@ type Hub struct {
 	Auth     *identity.Authenticator
 	Enforcer *policies.Enforcer
 	Identity *identityapi.API
+	Catalog  *catalog.Service
+	Gate     sharing.Gate // every data read, lookup and subscription asks it
 	Registry *prometheus.Registry
 	Server   *httpapi.Server
 	// Secret is the hub's key material for keyed hashes and signatures.
