@@ -34,6 +34,7 @@ import (
 	"yiku/identity"
 	"yiku/identity/identityapi"
 	"yiku/policies"
+	"yiku/policies/sharing"
 	"yiku/storage"
 )
 
@@ -57,6 +58,7 @@ type Hub struct {
 	Enforcer *policies.Enforcer
 	Identity *identityapi.API
 	Catalog  *catalog.Service
+	Gate     sharing.Gate // every data read, lookup and subscription asks it
 	Registry *prometheus.Registry
 	Server   *httpapi.Server
 	// Secret is the hub's key material for keyed hashes and signatures.
