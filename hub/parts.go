@@ -5,8 +5,13 @@ import (
 	"fmt"
 
 	"yiku/catalog"
+	"yiku/catalog/catalogapi"
 	"yiku/catalog/seed"
 	"yiku/catalog/sqlstore"
+	"yiku/exchange"
+	"yiku/exchange/exchangeapi"
+	"yiku/exchange/library"
+	"yiku/exchange/subscription"
 	"yiku/policies/sharing"
 	"yiku/policies/sharing/sharingapi"
 )
@@ -17,6 +22,7 @@ func (h *Hub) addParts(ctx context.Context) error {
 	// Catalog: the resource directory every other part reads through h.Catalog.
 	h.Catalog = catalog.NewService(sqlstore.New(h.DB.Gorm), h.Auth.Store(), catalog.Options{})
 	h.seeders = append(h.seeders, seed.Demo(h.Catalog))
+	h.modules = append(h.modules, catalogapi.New(h.Catalog))
 
 	// Sharing: share requests, grants and the data-access gate (h.Gate).
 	{
@@ -35,6 +41,21 @@ func (h *Hub) addParts(ctx context.Context) error {
 		h.Gate = gate
 		h.modules = append(h.modules, sharingapi.New(svc, gate, h.Catalog))
 		h.workers = append(h.workers, &sharing.Syncer{Gate: gate, Broker: h.Broker, Topic: topic, Notifier: notifier, Log: h.Log})
+	}
+
+	// Exchange: publish, the library sink, record reads, subscriptions and delivery.
+	{
+		topics := exchange.Topics{Prefix: h.Cfg.TopicPrefix}
+		lib := library.NewStore(h.DB)
+		router := exchange.NewRouter(h.BrokerAddrs(), h.Broker)
+		sink := library.NewSink(library.SinkConfig{Brokers: h.BrokerAddrs(), GroupID: h.Cfg.TopicPrefix + ".library", Log: h.Log}, lib, h.Broker, topics, h.Registry)
+		pub := exchange.NewPublisher(exchange.PublishConfig{MaxRecords: h.Cfg.MaxBatchRecords, RateLimitRPS: h.Cfg.RateLimitRPS, MaxBacklog: exchange.DefaultMaxBacklog},
+			h.Catalog, router, topics, lib, lib, sink.Backlog)
+		subStore := subscription.NewStore(h.DB)
+		subs := subscription.NewService(subStore, lib, h.Catalog, h.Gate, topics, h.Secret)
+		h.modules = append(h.modules, exchangeapi.New(pub, lib, sink, h.Catalog, h.Gate, subs))
+		h.workers = append(h.workers, sink,
+			subscription.NewDeliverer(subscription.DeliverConfig{Log: h.Log}, subStore, lib, h.Catalog, h.Gate, h.Auth.Store(), router, h.Audit, h.Secret, h.Registry))
 	}
 
 	return nil

@@ -1,0 +1,372 @@
+// Package exchangeapi is the HTTP face of the exchange: publishing record
+// batches and deletions, reading a subject's current record and history
+// through the sharing Gate, the exchange status with the library's lag, and
+// subscriptions with cursor pull. Handlers bind, call the domain packages
+// (exchange, exchange/library, exchange/subscription) and annotate the
+// call's audit event; they hold no rules of their own.
+package exchangeapi
+
+import (
+	"context"
+	_ "embed"
+	"encoding/json"
+	"mime"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"yiku/catalog"
+	"yiku/exchange"
+	"yiku/exchange/library"
+	"yiku/exchange/subscription"
+	"yiku/fault"
+	"yiku/httpapi"
+	"yiku/policies/sharing"
+)
+
+//go:embed openapi.json
+var openapi []byte
+
+// Lagger reports the library's lag per resource (library.Sink).
+type Lagger interface {
+	Lag(ctx context.Context) ([]library.ResourceLag, error)
+}
+
+// API is the exchange module.
+type API struct {
+	pub  *exchange.Publisher
+	lib  *library.Store
+	lag  Lagger
+	dir  catalog.Directory
+	gate sharing.Gate
+	subs *subscription.Service
+}
+
+// New builds the module.
+func New(pub *exchange.Publisher, lib *library.Store, lag Lagger, dir catalog.Directory, gate sharing.Gate, subs *subscription.Service) *API {
+	return &API{pub: pub, lib: lib, lag: lag, dir: dir, gate: gate, subs: subs}
+}
+
+// OpenAPI returns the module's OpenAPI fragment.
+func (a *API) OpenAPI() []byte { return openapi }
+
+// Routes registers the exchange routes.
+func (a *API) Routes(api *gin.RouterGroup) {
+	api.POST("/resources/:resource/records", a.publish)
+	api.GET("/resources/:resource/records/:subject", a.read)
+	api.DELETE("/resources/:resource/records/:subject", a.remove)
+	api.GET("/exchange/status", a.status)
+	api.POST("/subscriptions", a.subscribe)
+	api.GET("/subscriptions", a.listSubscriptions)
+	api.GET("/subscriptions/:id", a.getSubscription)
+	api.DELETE("/subscriptions/:id", a.cancelSubscription)
+	api.GET("/subscriptions/:id/records", a.pull)
+	api.POST("/subscriptions/:id/ack", a.ack)
+	api.POST("/subscriptions/:id/webhook/resume", a.resumeWebhook)
+}
+
+func (a *API) publish(c *gin.Context) {
+	p := httpapi.MustPrincipal(c)
+	if err := httpapi.RequireJSON(c); err != nil {
+		httpapi.Fail(c, err)
+		return
+	}
+	mt, _, _ := mime.ParseMediaType(c.GetHeader("Content-Type"))
+	version, err := intQuery(c, "version", 0)
+	if err != nil {
+		httpapi.Fail(c, err)
+		return
+	}
+	atomic, err := boolQuery(c, "atomic")
+	if err != nil {
+		httpapi.Fail(c, err)
+		return
+	}
+	body, err := httpapi.ReadBody(c)
+	if err != nil {
+		httpapi.Fail(c, err)
+		return
+	}
+	note := httpapi.Note(c)
+	note.Action = "record.publish"
+	note.Resource = c.Param("resource")
+	res, err := a.pub.Publish(c.Request.Context(), exchange.PublishRequest{
+		Principal: p, Resource: c.Param("resource"), Version: version, Atomic: atomic,
+		IdempotencyKey: c.GetHeader("Idempotency-Key"), Format: mt, Body: body, TraceID: traceID(c),
+	})
+	if err != nil {
+		httpapi.Fail(c, err)
+		return
+	}
+	note.Resource = res.Resource
+	if !res.Replayed {
+		note.Count = res.Accepted
+	}
+	c.JSON(http.StatusOK, res)
+}
+
+func (a *API) remove(c *gin.Context) {
+	note := httpapi.Note(c)
+	note.Action = "record.delete"
+	note.Resource = c.Param("resource")
+	note.Subjects = []string{c.Param("subject")}
+	note.Reason = c.Query("reason")
+	res, err := a.pub.Delete(c.Request.Context(), httpapi.MustPrincipal(c), c.Param("resource"), c.Param("subject"), c.Query("reason"), traceID(c))
+	if err != nil {
+		httpapi.Fail(c, err)
+		return
+	}
+	note.Resource, note.Count = res.Resource, 1
+	c.JSON(http.StatusOK, res)
+}
+
+// RecordView is one record version as a reader receives it.
+type RecordView struct {
+	Resource      string          `json:"resource"`
+	RecordID      string          `json:"record_id"`
+	Version       int             `json:"version"`
+	SchemaVersion int             `json:"schema_version"`
+	Publisher     string          `json:"publisher"`
+	Deleted       bool            `json:"deleted,omitempty"`
+	DeleteReason  string          `json:"delete_reason,omitempty"`
+	Record        json.RawMessage `json:"record"`
+	PublishedAt   time.Time       `json:"published_at"`
+	AppliedAt     time.Time       `json:"applied_at"`
+}
+
+// ReadResult answers a record read.
+type ReadResult struct {
+	Current  *RecordView  `json:"current,omitempty"`
+	Versions []RecordView `json:"versions,omitempty"`
+	Fields   []string     `json:"fields"`
+	Basis    string       `json:"basis"`
+}
+
+func (a *API) read(c *gin.Context) {
+	ctx := c.Request.Context()
+	p := httpapi.MustPrincipal(c)
+	note := httpapi.Note(c)
+	note.Action = "record.read"
+	note.Resource = c.Param("resource")
+	note.Subjects = []string{c.Param("subject")}
+	note.Purpose, note.CaseNumber = c.Query("purpose"), c.Query("case_number")
+	history, err := boolQuery(c, "history")
+	if err != nil {
+		httpapi.Fail(c, err)
+		return
+	}
+	res, err := a.dir.Resource(ctx, c.Param("resource"))
+	if err != nil {
+		httpapi.Fail(c, err)
+		return
+	}
+	id := exchange.ResourceID(res, c.Param("resource"))
+	note.Resource = id
+	dec, err := a.gate.Decide(ctx, sharing.ReadRequest{Principal: p, Resource: res, Action: sharing.ActionRead, Purpose: note.Purpose, CaseNumber: note.CaseNumber})
+	if err != nil {
+		httpapi.Fail(c, err)
+		return
+	}
+	if !dec.Allowed || dec.Plan == nil {
+		httpapi.Fail(c, fault.Forbiddenf("not_shared", "no right to read %s: %s", id, dec.Basis))
+		return
+	}
+	var rows []library.Row
+	if history {
+		rows, err = a.lib.History(ctx, id, c.Param("subject"))
+	} else {
+		var r library.Row
+		r, err = a.lib.Current(ctx, id, c.Param("subject"))
+		rows = []library.Row{r}
+	}
+	if err != nil {
+		httpapi.Fail(c, err)
+		return
+	}
+	out := ReadResult{Basis: dec.Basis, Fields: []string{}}
+	for _, f := range dec.Plan.Fields() {
+		out.Fields = append(out.Fields, f.Name)
+	}
+	for _, r := range rows {
+		src := r.DataBytes()
+		if r.Deleted {
+			src, _ = json.Marshal(map[string]string{res.SubjectKey: r.SubjectKey})
+		}
+		masked, err := dec.Plan.ApplyJSON(src)
+		if err != nil {
+			httpapi.Fail(c, err)
+			return
+		}
+		v := RecordView{Resource: id, RecordID: r.RecordID, Version: r.Version, SchemaVersion: r.SchemaVersion, Publisher: r.Publisher,
+			Deleted: r.Deleted, DeleteReason: r.DeleteReason, Record: masked, PublishedAt: r.PublishedAt, AppliedAt: r.AppliedAt}
+		if history {
+			out.Versions = append(out.Versions, v)
+		} else {
+			out.Current = &v
+		}
+	}
+	note.Fields, note.Count = out.Fields, len(rows)
+	c.JSON(http.StatusOK, out)
+}
+
+// Status is the exchange's state: the library's lag per resource.
+type Status struct {
+	Resources []ResourceStatus `json:"resources"`
+	TotalLag  int64            `json:"total_lag"`
+}
+
+// ResourceStatus is one resource's library state.
+type ResourceStatus struct {
+	library.ResourceLag
+	Subjects int64 `json:"subjects"`
+	Versions int64 `json:"versions"`
+}
+
+func (a *API) status(c *gin.Context) {
+	ctx := c.Request.Context()
+	lags, err := a.lag.Lag(ctx)
+	if err != nil {
+		httpapi.Fail(c, fault.Wrap(err, fault.Unavailable, "status_unavailable", "the exchange status could not be read"))
+		return
+	}
+	out := Status{Resources: []ResourceStatus{}}
+	for _, l := range lags {
+		cur, vers, err := a.lib.Counts(ctx, l.Resource)
+		if err != nil {
+			httpapi.Fail(c, err)
+			return
+		}
+		out.Resources = append(out.Resources, ResourceStatus{ResourceLag: l, Subjects: cur, Versions: vers})
+		out.TotalLag += l.Lag
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+func (a *API) subscribe(c *gin.Context) {
+	var req subscription.CreateRequest
+	if err := httpapi.BindJSON(c, &req); err != nil {
+		httpapi.Fail(c, err)
+		return
+	}
+	note := httpapi.Note(c)
+	note.Action, note.Resource, note.Purpose, note.CaseNumber = "subscription.create", req.Resource, req.Purpose, req.CaseNumber
+	sub, err := a.subs.Create(c.Request.Context(), httpapi.MustPrincipal(c), req)
+	if err != nil {
+		httpapi.Fail(c, err)
+		return
+	}
+	note.Resource = sub.ResourceID
+	c.JSON(http.StatusCreated, sub)
+}
+
+func (a *API) listSubscriptions(c *gin.Context) {
+	subs, err := a.subs.List(c.Request.Context(), httpapi.MustPrincipal(c))
+	if err != nil {
+		httpapi.Fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"subscriptions": subs})
+}
+
+func (a *API) getSubscription(c *gin.Context) {
+	sub, err := a.subs.Get(c.Request.Context(), httpapi.MustPrincipal(c), c.Param("id"))
+	if err != nil {
+		httpapi.Fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, sub)
+}
+
+func (a *API) cancelSubscription(c *gin.Context) {
+	httpapi.Note(c).Action = "subscription.cancel"
+	sub, err := a.subs.Cancel(c.Request.Context(), httpapi.MustPrincipal(c), c.Param("id"))
+	if err != nil {
+		httpapi.Fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, sub)
+}
+
+func (a *API) pull(c *gin.Context) {
+	limit, err := intQuery(c, "limit", 100)
+	if err != nil {
+		httpapi.Fail(c, err)
+		return
+	}
+	if limit < 1 || limit > 1000 {
+		httpapi.Fail(c, fault.Invalidf("invalid_query", "limit must be from 1 to 1000").WithDetails(fault.Detail{Field: "limit", Reason: "out of range"}))
+		return
+	}
+	note := httpapi.Note(c)
+	note.Action = "record.deliver.pull"
+	page, err := a.subs.Pull(c.Request.Context(), httpapi.MustPrincipal(c), c.Param("id"), c.Query("cursor"), limit)
+	if err != nil {
+		httpapi.Fail(c, err)
+		return
+	}
+	if sub, err := a.subs.Get(c.Request.Context(), httpapi.MustPrincipal(c), c.Param("id")); err == nil {
+		note.Resource, note.Purpose, note.CaseNumber = sub.ResourceID, sub.Purpose, sub.CaseNumber
+	}
+	note.Subjects, note.Fields, note.Count = page.Subjects, page.Fields, len(page.Records)
+	c.JSON(http.StatusOK, page)
+}
+
+type ackBody struct {
+	Cursor string `json:"cursor"`
+}
+
+func (a *API) ack(c *gin.Context) {
+	var body ackBody
+	if err := httpapi.BindJSON(c, &body); err != nil {
+		httpapi.Fail(c, err)
+		return
+	}
+	sub, err := a.subs.Ack(c.Request.Context(), httpapi.MustPrincipal(c), c.Param("id"), body.Cursor)
+	if err != nil {
+		httpapi.Fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, sub)
+}
+
+func (a *API) resumeWebhook(c *gin.Context) {
+	sub, err := a.subs.ResumePush(c.Request.Context(), httpapi.MustPrincipal(c), c.Param("id"))
+	if err != nil {
+		httpapi.Fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, sub)
+}
+
+func traceID(c *gin.Context) string {
+	if tp := c.GetHeader("traceparent"); len(tp) == 55 {
+		return tp[3:35]
+	}
+	return httpapi.RequestID(c)
+}
+
+func intQuery(c *gin.Context, name string, def int) (int, error) {
+	s := c.Query(name)
+	if s == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 {
+		return 0, fault.Invalidf("invalid_query", "%s must be a whole number", name).WithDetails(fault.Detail{Field: name, Reason: "not a whole number"})
+	}
+	return n, nil
+}
+
+func boolQuery(c *gin.Context, name string) (bool, error) {
+	s := c.Query(name)
+	if s == "" {
+		return false, nil
+	}
+	b, err := strconv.ParseBool(s)
+	if err != nil {
+		return false, fault.Invalidf("invalid_query", "%s must be true or false", name).WithDetails(fault.Detail{Field: name, Reason: "not a boolean"})
+	}
+	return b, nil
+}

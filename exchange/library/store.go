@@ -1,0 +1,361 @@
+package library
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+
+	"yiku/exchange"
+	"yiku/fault"
+	"yiku/migrations"
+	"yiku/storage"
+)
+
+// Store reads and writes the library tables.
+type Store struct {
+	db      *gorm.DB
+	dialect migrations.Dialect
+}
+
+// NewStore returns the library store on db.
+func NewStore(db *storage.DB) *Store { return &Store{db: db.Gorm, dialect: db.Dialect} }
+
+var (
+	_ exchange.IdempotencyStore = (*Store)(nil)
+	_ exchange.TopicRegistry    = (*Store)(nil)
+)
+
+// Row is one library record version (current or historical).
+type Row struct {
+	Seq            int64     `json:"seq,omitempty" gorm:"column:seq"`
+	ResourceID     string    `json:"resource" gorm:"column:resource_id"`
+	SubjectKey     string    `json:"subject_key" gorm:"column:subject_key"`
+	RecordID       string    `json:"record_id" gorm:"column:record_id"`
+	Version        int       `json:"version" gorm:"column:version"`
+	SchemaVersion  int       `json:"schema_version" gorm:"column:schema_version"`
+	Publisher      string    `json:"publisher" gorm:"column:publisher"`
+	Data           *string   `json:"-" gorm:"column:data"`
+	Deleted        bool      `json:"deleted" gorm:"column:deleted"`
+	DeleteReason   string    `json:"delete_reason,omitempty" gorm:"column:delete_reason"`
+	TraceID        string    `json:"trace_id,omitempty" gorm:"column:trace_id"`
+	KafkaPartition int       `json:"partition" gorm:"column:kafka_partition"`
+	KafkaOffset    int64     `json:"offset" gorm:"column:kafka_offset"`
+	PublishedAt    time.Time `json:"published_at" gorm:"column:published_at"`
+	AppliedAt      time.Time `json:"applied_at" gorm:"column:applied_at"`
+}
+
+// DataBytes returns the record's canonical JSON, nil for a tombstone.
+func (r Row) DataBytes() []byte {
+	if r.Data == nil {
+		return nil
+	}
+	return []byte(*r.Data)
+}
+
+const rowColumns = "resource_id, subject_key, record_id, version, schema_version, publisher, data, deleted, delete_reason, trace_id, kafka_partition, kafka_offset, published_at, applied_at"
+
+// Current returns the current version of a subject's record (deleted
+// subjects included, with Deleted set).
+func (s *Store) Current(ctx context.Context, resource, subject string) (Row, error) {
+	var rows []Row
+	err := s.db.WithContext(ctx).Raw("SELECT 0 AS seq, "+rowColumns+" FROM library_records WHERE resource_id = ? AND subject_key = ?", resource, subject).Scan(&rows).Error
+	if err != nil {
+		return Row{}, fmt.Errorf("library: current %s/%s: %w", resource, subject, err)
+	}
+	if len(rows) == 0 {
+		return Row{}, fault.NotFoundf("record_not_found", "no record of %s for this subject", resource)
+	}
+	return rows[0], nil
+}
+
+// History returns every version of a subject's record, oldest first.
+func (s *Store) History(ctx context.Context, resource, subject string) ([]Row, error) {
+	var rows []Row
+	err := s.db.WithContext(ctx).Raw("SELECT seq, "+rowColumns+" FROM library_history WHERE resource_id = ? AND subject_key = ? ORDER BY version, seq", resource, subject).Scan(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("library: history %s/%s: %w", resource, subject, err)
+	}
+	if len(rows) == 0 {
+		return nil, fault.NotFoundf("record_not_found", "no record of %s for this subject", resource)
+	}
+	return rows, nil
+}
+
+// After returns up to limit versions of resource applied after seq, in
+// the order they were applied (and hence in order per subject).
+func (s *Store) After(ctx context.Context, resource string, seq int64, limit int) ([]Row, error) {
+	var rows []Row
+	err := s.db.WithContext(ctx).Raw("SELECT seq, "+rowColumns+" FROM library_history WHERE resource_id = ? AND seq > ? ORDER BY seq LIMIT ?", resource, seq, limit).Scan(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("library: versions of %s after %d: %w", resource, seq, err)
+	}
+	return rows, nil
+}
+
+// Counts returns how many subjects resource holds (deleted ones excluded)
+// and how many versions its history has.
+func (s *Store) Counts(ctx context.Context, resource string) (current, versions int64, err error) {
+	if err := s.db.WithContext(ctx).Raw("SELECT COUNT(*) FROM library_records WHERE resource_id = ? AND deleted = ?", resource, false).Scan(&current).Error; err != nil {
+		return 0, 0, fmt.Errorf("library: count %s: %w", resource, err)
+	}
+	if err := s.db.WithContext(ctx).Raw("SELECT COUNT(*) FROM library_history WHERE resource_id = ?", resource).Scan(&versions).Error; err != nil {
+		return 0, 0, fmt.Errorf("library: count history %s: %w", resource, err)
+	}
+	return current, versions, nil
+}
+
+// IdempotentResult implements exchange.IdempotencyStore.
+func (s *Store) IdempotentResult(ctx context.Context, scope, key string) (string, []byte, bool, error) {
+	var rows []struct {
+		RequestHash string
+		Response    string
+	}
+	err := s.db.WithContext(ctx).Raw("SELECT request_hash, response FROM exchange_idempotency WHERE scope = ? AND idem_key = ?", scope, key).Scan(&rows).Error
+	if err != nil {
+		return "", nil, false, fmt.Errorf("library: idempotency key: %w", err)
+	}
+	if len(rows) == 0 {
+		return "", nil, false, nil
+	}
+	return rows[0].RequestHash, []byte(rows[0].Response), true, nil
+}
+
+// SaveIdempotentResult implements exchange.IdempotencyStore.
+func (s *Store) SaveIdempotentResult(ctx context.Context, scope, key, requestHash string, response []byte) error {
+	err := s.db.WithContext(ctx).Exec("INSERT INTO exchange_idempotency (scope, idem_key, request_hash, response, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (scope, idem_key) DO NOTHING",
+		scope, key, requestHash, string(response), time.Now().UTC()).Error
+	if err != nil {
+		return fmt.Errorf("library: save idempotency key: %w", err)
+	}
+	return nil
+}
+
+// PruneIdempotency forgets idempotency keys older than before.
+func (s *Store) PruneIdempotency(ctx context.Context, before time.Time) (int64, error) {
+	res := s.db.WithContext(ctx).Exec("DELETE FROM exchange_idempotency WHERE created_at < ?", before.UTC())
+	if res.Error != nil {
+		return 0, fmt.Errorf("library: prune idempotency keys: %w", res.Error)
+	}
+	return res.RowsAffected, nil
+}
+
+// RegisterTopic implements exchange.TopicRegistry.
+func (s *Store) RegisterTopic(ctx context.Context, resource, topic string) error {
+	err := s.db.WithContext(ctx).Exec("INSERT INTO exchange_topics (resource_id, topic, created_at) VALUES (?, ?, ?) ON CONFLICT (resource_id) DO NOTHING",
+		resource, topic, time.Now().UTC()).Error
+	if err != nil {
+		return fmt.Errorf("library: register topic %s: %w", topic, err)
+	}
+	return nil
+}
+
+// Topics returns the registered resource topics, by resource id.
+func (s *Store) Topics(ctx context.Context) (map[string]string, error) {
+	var rows []struct {
+		ResourceID string
+		Topic      string
+	}
+	if err := s.db.WithContext(ctx).Raw("SELECT resource_id, topic FROM exchange_topics").Scan(&rows).Error; err != nil {
+		return nil, fmt.Errorf("library: topics: %w", err)
+	}
+	out := make(map[string]string, len(rows))
+	for _, r := range rows {
+		out[r.ResourceID] = r.Topic
+	}
+	return out, nil
+}
+
+// Offsets returns the sink's next offset per partition of topic.
+func (s *Store) Offsets(ctx context.Context, topic string) (map[int]int64, error) {
+	var rows []struct {
+		KafkaPartition int
+		NextOffset     int64
+	}
+	if err := s.db.WithContext(ctx).Raw("SELECT kafka_partition, next_offset FROM library_offsets WHERE topic = ?", topic).Scan(&rows).Error; err != nil {
+		return nil, fmt.Errorf("library: offsets of %s: %w", topic, err)
+	}
+	out := make(map[int]int64, len(rows))
+	for _, r := range rows {
+		out[r.KafkaPartition] = r.NextOffset
+	}
+	return out, nil
+}
+
+// StartOffset returns where the sink resumes on a partition, creating its
+// offset row (at 0) the first time.
+func (s *Store) StartOffset(ctx context.Context, topic string, partition int) (int64, error) {
+	db := s.db.WithContext(ctx)
+	if err := db.Exec("INSERT INTO library_offsets (topic, kafka_partition, next_offset, updated_at) VALUES (?, ?, 0, ?) ON CONFLICT (topic, kafka_partition) DO NOTHING",
+		topic, partition, time.Now().UTC()).Error; err != nil {
+		return 0, fmt.Errorf("library: init offset %s/%d: %w", topic, partition, err)
+	}
+	var next int64
+	if err := db.Raw("SELECT next_offset FROM library_offsets WHERE topic = ? AND kafka_partition = ?", topic, partition).Scan(&next).Error; err != nil {
+		return 0, fmt.Errorf("library: offset %s/%d: %w", topic, partition, err)
+	}
+	return next, nil
+}
+
+// ErrFenced means another consumer moved the partition's offset since this
+// one read it: the batch was not applied and the caller must re-read its
+// start offset.
+var ErrFenced = errors.New("library: partition offset moved; batch not applied")
+
+// Entry is one record message to apply, with where Kafka stored it.
+type Entry struct {
+	exchange.Record
+	Partition int
+	Offset    int64
+}
+
+type current struct {
+	SubjectKey string
+	RecordID   string
+	Version    int
+}
+
+// Apply applies a batch of one partition's messages to the library and
+// moves the partition's stored offset from `from` to `next`, in one
+// transaction. If the stored offset is not `from`, nothing is applied and
+// ErrFenced is returned. A record whose id equals its subject's current
+// record id is skipped (a duplicate publish), so re-applying is harmless.
+// It returns how many versions it added.
+func (s *Store) Apply(ctx context.Context, resource, topic string, partition int, from, next int64, batch []Entry) (int, error) {
+	added := 0
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if s.dialect == migrations.Postgres {
+			// Versions of one resource commit in seq order, so a cursor over
+			// library_history.seq never skips a row committed late.
+			if err := tx.Exec("SELECT pg_advisory_xact_lock(hashtext(?))", "library:"+resource).Error; err != nil {
+				return fmt.Errorf("lock %s: %w", resource, err)
+			}
+		}
+		res := tx.Exec("UPDATE library_offsets SET next_offset = ?, updated_at = ? WHERE topic = ? AND kafka_partition = ? AND next_offset = ?",
+			next, time.Now().UTC(), topic, partition, from)
+		if res.Error != nil {
+			return fmt.Errorf("move offset: %w", res.Error)
+		}
+		if res.RowsAffected != 1 {
+			return ErrFenced
+		}
+		if len(batch) == 0 {
+			return nil
+		}
+		n, err := s.applyRecords(tx, resource, batch)
+		added = n
+		return err
+	})
+	if err != nil {
+		if errors.Is(err, ErrFenced) {
+			return 0, ErrFenced
+		}
+		return 0, fmt.Errorf("library: apply %s/%d [%d,%d): %w", topic, partition, from, next, err)
+	}
+	return added, nil
+}
+
+func (s *Store) applyRecords(tx *gorm.DB, resource string, batch []Entry) (int, error) {
+	subjects := make([]string, 0, len(batch))
+	seen := make(map[string]bool, len(batch))
+	for _, e := range batch {
+		if !seen[e.SubjectKey] {
+			seen[e.SubjectKey] = true
+			subjects = append(subjects, e.SubjectKey)
+		}
+	}
+	cur := make(map[string]current, len(subjects))
+	for lo := 0; lo < len(subjects); lo += 1000 {
+		var rows []current
+		part := subjects[lo:min(lo+1000, len(subjects))]
+		if err := tx.Raw("SELECT subject_key, record_id, version FROM library_records WHERE resource_id = ? AND subject_key IN ?", resource, part).Scan(&rows).Error; err != nil {
+			return 0, fmt.Errorf("read current: %w", err)
+		}
+		for _, r := range rows {
+			cur[r.SubjectKey] = r
+		}
+	}
+	now := time.Now().UTC()
+	history := make([][]any, 0, len(batch))
+	last := make(map[string][]any, len(subjects))
+	order := make([]string, 0, len(subjects))
+	for _, e := range batch {
+		c := cur[e.SubjectKey]
+		if c.RecordID == e.ID {
+			continue
+		}
+		c = current{SubjectKey: e.SubjectKey, RecordID: e.ID, Version: c.Version + 1}
+		cur[e.SubjectKey] = c
+		var data any
+		if e.Data != nil {
+			data = string(e.Data)
+		}
+		row := []any{resource, e.SubjectKey, e.ID, c.Version, e.SchemaVersion, e.Publisher, data, e.Tombstone(), e.DeleteReason, e.TraceID, e.Partition, e.Offset, e.PublishedAt.UTC(), now}
+		history = append(history, row)
+		if _, ok := last[e.SubjectKey]; !ok {
+			order = append(order, e.SubjectKey)
+		}
+		last[e.SubjectKey] = row
+	}
+	if len(history) == 0 {
+		return 0, nil
+	}
+	cols := strings.Split(rowColumns, ", ")
+	if err := insertRows(tx, "library_history", cols, history, "ON CONFLICT (resource_id, kafka_partition, kafka_offset) DO NOTHING"); err != nil {
+		return 0, fmt.Errorf("insert history: %w", err)
+	}
+	upd := make([]string, 0, len(cols))
+	for _, c := range cols[2:] {
+		upd = append(upd, c+" = excluded."+c)
+	}
+	currentRows := make([][]any, 0, len(order))
+	for _, k := range order {
+		currentRows = append(currentRows, last[k])
+	}
+	if err := insertRows(tx, "library_records", cols, currentRows, "ON CONFLICT (resource_id, subject_key) DO UPDATE SET "+strings.Join(upd, ", ")); err != nil {
+		return 0, fmt.Errorf("upsert current: %w", err)
+	}
+	return len(history), nil
+}
+
+// maxParams keeps multi-row statements under both drivers' parameter limits.
+const maxParams = 30000
+
+// insertRows writes rows with multi-row INSERT statements.
+func insertRows(tx *gorm.DB, table string, cols []string, rows [][]any, suffix string) error {
+	per := max(1, maxParams/len(cols))
+	one := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ") + ")"
+	for lo := 0; lo < len(rows); lo += per {
+		chunk := rows[lo:min(lo+per, len(rows))]
+		var b strings.Builder
+		b.WriteString("INSERT INTO " + table + " (" + strings.Join(cols, ", ") + ") VALUES ")
+		args := make([]any, 0, len(chunk)*len(cols))
+		for i, r := range chunk {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(one)
+			args = append(args, r...)
+		}
+		b.WriteString(" " + suffix)
+		if err := tx.Exec(b.String(), args...).Error; err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// MaxSeq returns the seq of the last version of resource applied (0 if none).
+func (s *Store) MaxSeq(ctx context.Context, resource string) (int64, error) {
+	var seq *int64
+	if err := s.db.WithContext(ctx).Raw("SELECT MAX(seq) FROM library_history WHERE resource_id = ?", resource).Scan(&seq).Error; err != nil {
+		return 0, fmt.Errorf("library: last seq of %s: %w", resource, err)
+	}
+	if seq == nil {
+		return 0, nil
+	}
+	return *seq, nil
+}

@@ -1,0 +1,344 @@
+package exchange
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+	"golang.org/x/sync/semaphore"
+
+	"yiku/catalog"
+	"yiku/fault"
+	"yiku/identity"
+)
+
+// IdempotencyStore remembers the response to a publish made with an
+// Idempotency-Key, so a retried batch is answered without publishing again.
+type IdempotencyStore interface {
+	// IdempotentResult returns the hash of the request that used key in
+	// scope and the response it got; found is false for a new key.
+	IdempotentResult(ctx context.Context, scope, key string) (requestHash string, response []byte, found bool, err error)
+	// SaveIdempotentResult stores the response; a second save of the same
+	// key keeps the first.
+	SaveIdempotentResult(ctx context.Context, scope, key, requestHash string, response []byte) error
+}
+
+// Producer places messages on a topic and reports where (Router).
+type Producer interface {
+	Produce(ctx context.Context, topic string, msgs []kafka.Message) ([]Placement, error)
+}
+
+// TopicRegistry records the resource topics the hub writes to, so the
+// library sink knows what to consume.
+type TopicRegistry interface {
+	RegisterTopic(ctx context.Context, resource, topic string) error
+}
+
+// DefaultMaxBacklog is the library backlog above which publishes are
+// refused with 503 unless configured otherwise.
+const DefaultMaxBacklog = 2_000_000
+
+// PublishConfig bounds the publisher.
+type PublishConfig struct {
+	MaxRecords int
+	// MaxInflightRecords bounds records being produced at once across all
+	// requests; beyond it publishes wait up to AcquireWait and then get 503.
+	MaxInflightRecords int64
+	AcquireWait        time.Duration
+	// ProduceTimeout bounds the wait for Kafka's acknowledgement.
+	ProduceTimeout time.Duration
+	// MaxBacklog is the library backlog (records in Kafka not yet applied)
+	// above which publishes get 503, so a slow database pushes back on
+	// publishers instead of letting Kafka grow without bound. 0 disables.
+	MaxBacklog   int64
+	RateLimitRPS float64
+}
+
+// Publisher accepts publish batches: it checks the publisher, validates the
+// records, produces the valid ones and answers once Kafka has them.
+type Publisher struct {
+	cfg     PublishConfig
+	dir     catalog.Directory
+	prod    Producer
+	topics  Topics
+	idem    IdempotencyStore
+	reg     TopicRegistry
+	known   sync.Map // topics already registered
+	limits  *RateLimits
+	sem     *semaphore.Weighted
+	backlog func() int64
+	now     func() time.Time
+}
+
+// NewPublisher builds a publisher. backlog may be nil.
+func NewPublisher(cfg PublishConfig, dir catalog.Directory, prod Producer, topics Topics, idem IdempotencyStore, reg TopicRegistry, backlog func() int64) *Publisher {
+	if cfg.MaxRecords <= 0 {
+		cfg.MaxRecords = 5000
+	}
+	if cfg.MaxInflightRecords <= 0 {
+		cfg.MaxInflightRecords = 50000
+	}
+	if cfg.AcquireWait <= 0 {
+		cfg.AcquireWait = 2 * time.Second
+	}
+	if cfg.ProduceTimeout <= 0 {
+		cfg.ProduceTimeout = 15 * time.Second
+	}
+	return &Publisher{
+		cfg: cfg, dir: dir, prod: prod, topics: topics, idem: idem, reg: reg,
+		limits: NewRateLimits(cfg.RateLimitRPS), sem: semaphore.NewWeighted(cfg.MaxInflightRecords),
+		backlog: backlog, now: time.Now,
+	}
+}
+
+// Config returns the publisher's limits.
+func (p *Publisher) Config() PublishConfig { return p.cfg }
+
+// PublishRequest is one publish batch.
+type PublishRequest struct {
+	Principal identity.Principal
+	Resource  string // resource id or catalog code
+	// Version is the schema version to validate against; 0 = latest published.
+	Version        int
+	Atomic         bool
+	IdempotencyKey string
+	Format         string // FormatJSON or FormatNDJSON
+	Body           []byte
+	TraceID        string
+}
+
+// PartitionRange is the offsets one partition gave to accepted records.
+type PartitionRange struct {
+	Partition   int   `json:"partition"`
+	FirstOffset int64 `json:"first_offset"`
+	LastOffset  int64 `json:"last_offset"`
+	Count       int   `json:"count"`
+}
+
+// PublishResult answers a publish.
+type PublishResult struct {
+	Resource      string           `json:"resource"`
+	Topic         string           `json:"topic"`
+	SchemaVersion int              `json:"schema_version"`
+	Accepted      int              `json:"accepted"`
+	Rejected      int              `json:"rejected"`
+	Errors        []Rejection      `json:"errors,omitempty"`
+	Offsets       []PartitionRange `json:"offsets"`
+	// Replayed is true when the answer is the stored response to an earlier
+	// request with the same Idempotency-Key.
+	Replayed bool `json:"replayed,omitempty"`
+}
+
+// Publish runs one batch. Client mistakes are fault errors; when Kafka or
+// the library is too slow the error is fault Unavailable with RetryAfter.
+func (p *Publisher) Publish(ctx context.Context, req PublishRequest) (PublishResult, error) {
+	dept := req.Principal.DepartmentCode
+	if err := p.limits.Allow(dept); err != nil {
+		return PublishResult{}, err
+	}
+	res, err := p.dir.Resource(ctx, req.Resource)
+	if err != nil {
+		return PublishResult{}, err
+	}
+	id := ResourceID(res, req.Resource)
+	if res.ProviderCode != dept {
+		return PublishResult{}, fault.Forbiddenf("not_provider", "only the provider %s publishes records of %s", res.ProviderCode, id)
+	}
+	if !res.Status.AcceptsRecords() {
+		return PublishResult{}, fault.Conflictf("resource_not_published", "resource %s is %s and accepts no records", id, res.Status)
+	}
+	if res.SubjectKey == "" {
+		return PublishResult{}, fault.Conflictf("no_subject_key", "resource %s has no subject key to route records by", id)
+	}
+	var reqHash, scope string
+	if req.IdempotencyKey != "" {
+		if len(req.IdempotencyKey) > 200 {
+			return PublishResult{}, fault.Invalidf("invalid_idempotency_key", "Idempotency-Key is longer than 200 characters")
+		}
+		scope = dept + "/" + id
+		reqHash = requestHash(req)
+		h, stored, found, err := p.idem.IdempotentResult(ctx, scope, req.IdempotencyKey)
+		if err != nil {
+			return PublishResult{}, err
+		}
+		if found {
+			if h != reqHash {
+				return PublishResult{}, fault.Conflictf("idempotency_key_reused", "Idempotency-Key %q was used for a different batch", req.IdempotencyKey)
+			}
+			var out PublishResult
+			if err := json.Unmarshal(stored, &out); err != nil {
+				return PublishResult{}, fmt.Errorf("exchange: stored idempotent result: %w", err)
+			}
+			out.Replayed = true
+			return out, nil
+		}
+	}
+	raws, err := ParseBatch(req.Body, req.Format, p.cfg.MaxRecords)
+	if err != nil {
+		return PublishResult{}, err
+	}
+	v, err := p.dir.Validator(ctx, id, req.Version)
+	if err != nil {
+		return PublishResult{}, err
+	}
+	checked := Check(Envelope{Resource: res, ID: id, Validator: v, Publisher: dept, TraceID: req.TraceID, Now: p.now()}, raws)
+	topic := p.topics.Records(id)
+	out := PublishResult{Resource: id, Topic: topic, SchemaVersion: v.Version(), Rejected: checked.RejectedRecords, Errors: checked.Rejected, Offsets: []PartitionRange{}}
+	if req.Atomic && checked.RejectedRecords > 0 {
+		return PublishResult{}, rejectAll(checked)
+	}
+	if len(checked.Accepted) > 0 {
+		placements, err := p.produce(ctx, topic, checked.Accepted)
+		if err != nil {
+			return PublishResult{}, err
+		}
+		out.Accepted = len(placements)
+		out.Offsets = ranges(placements)
+	}
+	if req.IdempotencyKey != "" {
+		data, err := json.Marshal(out)
+		if err != nil {
+			return PublishResult{}, fmt.Errorf("exchange: encode result: %w", err)
+		}
+		if err := p.idem.SaveIdempotentResult(ctx, scope, req.IdempotencyKey, reqHash, data); err != nil {
+			return PublishResult{}, err
+		}
+	}
+	return out, nil
+}
+
+// Delete publishes a tombstone for one subject.
+func (p *Publisher) Delete(ctx context.Context, pr identity.Principal, resource, subject, reason, trace string) (PublishResult, error) {
+	if err := p.limits.Allow(pr.DepartmentCode); err != nil {
+		return PublishResult{}, err
+	}
+	res, err := p.dir.Resource(ctx, resource)
+	if err != nil {
+		return PublishResult{}, err
+	}
+	id := ResourceID(res, resource)
+	if res.ProviderCode != pr.DepartmentCode {
+		return PublishResult{}, fault.Forbiddenf("not_provider", "only the provider %s deletes records of %s", res.ProviderCode, id)
+	}
+	if reason == "" || len(reason) > 500 {
+		return PublishResult{}, fault.Invalidf("invalid_reason", "a deletion needs a reason of 1 to 500 characters").WithDetails(fault.Detail{Field: "reason", Reason: "required"})
+	}
+	if subject == "" || len(subject) > 100 {
+		return PublishResult{}, fault.Invalidf("invalid_subject", "subject key must be 1 to 100 characters")
+	}
+	rec := Record{Resource: id, SubjectKey: subject, ID: TombstoneID(id, subject, reason), Publisher: pr.DepartmentCode,
+		TraceID: trace, PublishedAt: p.now(), DeleteReason: reason, SchemaVersion: res.LatestVersion}
+	topic := p.topics.Records(id)
+	placements, err := p.produce(ctx, topic, []Record{rec})
+	if err != nil {
+		return PublishResult{}, err
+	}
+	return PublishResult{Resource: id, Topic: topic, SchemaVersion: rec.SchemaVersion, Accepted: 1, Offsets: ranges(placements)}, nil
+}
+
+// Route validates nothing: it produces already-checked records (the Kafka
+// ingress path) under the same back-pressure as HTTP publishes.
+func (p *Publisher) Route(ctx context.Context, recs []Record) ([]Placement, error) {
+	if len(recs) == 0 {
+		return nil, nil
+	}
+	return p.produce(ctx, p.topics.Records(recs[0].Resource), recs)
+}
+
+func (p *Publisher) produce(ctx context.Context, topic string, recs []Record) ([]Placement, error) {
+	if p.backlog != nil && p.cfg.MaxBacklog > 0 {
+		if b := p.backlog(); b > p.cfg.MaxBacklog {
+			e := fault.New(fault.Unavailable, "library_behind", "the library is %d records behind; retry shortly", b)
+			e.RetryAfter = 2
+			return nil, e
+		}
+	}
+	n := int64(len(recs))
+	if n > p.cfg.MaxInflightRecords {
+		n = p.cfg.MaxInflightRecords
+	}
+	actx, cancel := context.WithTimeout(ctx, p.cfg.AcquireWait)
+	err := p.sem.Acquire(actx, n)
+	cancel()
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		e := fault.New(fault.Unavailable, "busy", "the hub is at its limit of records in flight; retry shortly")
+		e.RetryAfter = 1
+		return nil, e
+	}
+	defer p.sem.Release(n)
+	if _, ok := p.known.Load(topic); !ok {
+		if err := p.reg.RegisterTopic(ctx, recs[0].Resource, topic); err != nil {
+			return nil, err
+		}
+		p.known.Store(topic, true)
+	}
+	msgs := make([]kafka.Message, len(recs))
+	for i, r := range recs {
+		msgs[i] = r.Message(topic)
+	}
+	pctx, cancel := context.WithTimeout(ctx, p.cfg.ProduceTimeout)
+	defer cancel()
+	placements, err := p.prod.Produce(pctx, topic, msgs)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		e := fault.Wrap(err, fault.Unavailable, "kafka_unavailable", "Kafka did not acknowledge the records; nothing is accepted, retry")
+		e.RetryAfter = 2
+		return nil, e
+	}
+	return placements, nil
+}
+
+// ResourceID is the id a resource is routed and stored under: the
+// catalog's short id, whichever name (id or catalog code) the caller used.
+func ResourceID(res catalog.Resource, asked string) string {
+	if res.ID != "" {
+		return res.ID
+	}
+	return asked
+}
+
+func rejectAll(c Checked) error {
+	e := fault.Invalidf("records_invalid", "%d of %d records are invalid; with atomic=true none is accepted", c.RejectedRecords, c.RejectedRecords+len(c.Accepted))
+	for _, r := range c.Rejected {
+		e = e.WithDetails(fault.Detail{Record: fault.Index(r.Index), Pointer: r.Pointer, Rule: r.Rule, Reason: r.Message})
+	}
+	return e
+}
+
+func ranges(ps []Placement) []PartitionRange {
+	by := map[int]*PartitionRange{}
+	for _, pl := range ps {
+		r, ok := by[pl.Partition]
+		if !ok {
+			by[pl.Partition] = &PartitionRange{Partition: pl.Partition, FirstOffset: pl.Offset, LastOffset: pl.Offset, Count: 1}
+			continue
+		}
+		r.FirstOffset = min(r.FirstOffset, pl.Offset)
+		r.LastOffset = max(r.LastOffset, pl.Offset)
+		r.Count++
+	}
+	out := make([]PartitionRange, 0, len(by))
+	for _, r := range by {
+		out = append(out, *r)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Partition < out[j].Partition })
+	return out
+}
+
+func requestHash(req PublishRequest) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00%d\x00%t\x00%s\x00", req.Resource, req.Version, req.Atomic, req.Format)
+	h.Write(req.Body)
+	return hex.EncodeToString(h.Sum(nil))
+}

@@ -1,0 +1,163 @@
+package exchange
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+)
+
+// Kafka headers every record message carries.
+const (
+	HeaderResource      = "yiku-resource"
+	HeaderSchemaVersion = "yiku-schema-version"
+	HeaderPublisher     = "yiku-publisher"
+	HeaderRecordID      = "yiku-record-id"
+	HeaderContentHash   = "yiku-content-hash"
+	HeaderTraceID       = "yiku-trace-id"
+	HeaderPublishedAt   = "yiku-published-at"
+	// HeaderDeleteReason marks a tombstone (the message value is empty).
+	HeaderDeleteReason = "yiku-delete-reason"
+)
+
+// Record is one validated record on its way through the hub.
+type Record struct {
+	Resource      string
+	SubjectKey    string
+	ID            string // hex sha256 of Data (or of the tombstone's identity)
+	SchemaVersion int
+	Publisher     string // department code of the provider
+	TraceID       string
+	PublishedAt   time.Time
+	// Data is the canonical JSON of the record; nil for a tombstone.
+	Data []byte
+	// DeleteReason is set (and Data nil) for a tombstone.
+	DeleteReason string
+}
+
+// Tombstone reports whether r deletes its subject's current record.
+func (r Record) Tombstone() bool { return r.Data == nil }
+
+// ErrNotObject is returned by Canonical for input that is not a JSON object.
+var ErrNotObject = errors.New("record is not a JSON object")
+
+// Canonical returns the canonical JSON of one record: an object with keys
+// sorted, no insignificant white space, numbers as written, HTML characters
+// unescaped. Two records with the same content have the same canonical form
+// and hence the same id, which is what makes re-applying a record a no-op.
+func Canonical(raw []byte) ([]byte, map[string]any, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, nil, fmt.Errorf("exchange: canonical: %w", err)
+	}
+	if dec.More() {
+		return nil, nil, errors.New("exchange: canonical: data after the record")
+	}
+	obj, ok := v.(map[string]any)
+	if !ok {
+		return nil, nil, ErrNotObject
+	}
+	var buf bytes.Buffer
+	buf.Grow(len(raw))
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(obj); err != nil {
+		return nil, nil, fmt.Errorf("exchange: canonical: %w", err)
+	}
+	return bytes.TrimRight(buf.Bytes(), "\n"), obj, nil
+}
+
+// ContentHash is the record id of canonical data.
+func ContentHash(canonical []byte) string {
+	sum := sha256.Sum256(canonical)
+	return hex.EncodeToString(sum[:])
+}
+
+// TombstoneID is the record id of a deletion: deleting a subject twice for
+// the same reason is one deletion.
+func TombstoneID(resource, subject, reason string) string {
+	sum := sha256.Sum256([]byte("tombstone\x00" + resource + "\x00" + subject + "\x00" + reason))
+	return hex.EncodeToString(sum[:])
+}
+
+// Message is r as a Kafka message for topic, keyed by the subject key so a
+// subject's records keep their order on one partition.
+func (r Record) Message(topic string) kafka.Message {
+	h := []kafka.Header{
+		{Key: HeaderResource, Value: []byte(r.Resource)},
+		{Key: HeaderSchemaVersion, Value: []byte(strconv.Itoa(r.SchemaVersion))},
+		{Key: HeaderPublisher, Value: []byte(r.Publisher)},
+		{Key: HeaderRecordID, Value: []byte(r.ID)},
+		{Key: HeaderContentHash, Value: []byte("sha256:" + r.ID)},
+		{Key: HeaderPublishedAt, Value: []byte(r.PublishedAt.UTC().Format(time.RFC3339Nano))},
+	}
+	if r.TraceID != "" {
+		h = append(h, kafka.Header{Key: HeaderTraceID, Value: []byte(r.TraceID)})
+	}
+	if r.Tombstone() {
+		h = append(h, kafka.Header{Key: HeaderDeleteReason, Value: []byte(r.DeleteReason)})
+	}
+	return kafka.Message{Topic: topic, Key: []byte(r.SubjectKey), Value: r.Data, Headers: h}
+}
+
+// RecordFromMessage reads back a record message the router wrote. It checks
+// that the record id matches the content, so a corrupted or foreign message
+// is refused rather than applied.
+func RecordFromMessage(m kafka.Message) (Record, error) {
+	r := Record{SubjectKey: string(m.Key)}
+	var reasonSet bool
+	for _, h := range m.Headers {
+		switch h.Key {
+		case HeaderResource:
+			r.Resource = string(h.Value)
+		case HeaderSchemaVersion:
+			v, err := strconv.Atoi(string(h.Value))
+			if err != nil {
+				return Record{}, fmt.Errorf("exchange: message %s/%d@%d: bad schema version header", m.Topic, m.Partition, m.Offset)
+			}
+			r.SchemaVersion = v
+		case HeaderPublisher:
+			r.Publisher = string(h.Value)
+		case HeaderRecordID:
+			r.ID = string(h.Value)
+		case HeaderTraceID:
+			r.TraceID = string(h.Value)
+		case HeaderPublishedAt:
+			t, err := time.Parse(time.RFC3339Nano, string(h.Value))
+			if err == nil {
+				r.PublishedAt = t
+			}
+		case HeaderDeleteReason:
+			r.DeleteReason = string(h.Value)
+			reasonSet = true
+		}
+	}
+	if r.Resource == "" || r.SubjectKey == "" || r.ID == "" {
+		return Record{}, fmt.Errorf("exchange: message %s/%d@%d: missing resource, key or record id", m.Topic, m.Partition, m.Offset)
+	}
+	if r.PublishedAt.IsZero() {
+		r.PublishedAt = m.Time
+	}
+	if len(m.Value) == 0 {
+		if !reasonSet {
+			return Record{}, fmt.Errorf("exchange: message %s/%d@%d: empty value without a delete reason", m.Topic, m.Partition, m.Offset)
+		}
+		if r.ID != TombstoneID(r.Resource, r.SubjectKey, r.DeleteReason) {
+			return Record{}, fmt.Errorf("exchange: message %s/%d@%d: tombstone id does not match", m.Topic, m.Partition, m.Offset)
+		}
+		return r, nil
+	}
+	r.Data = m.Value
+	if ContentHash(m.Value) != r.ID {
+		return Record{}, fmt.Errorf("exchange: message %s/%d@%d: content hash does not match record id", m.Topic, m.Partition, m.Offset)
+	}
+	return r, nil
+}

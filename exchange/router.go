@@ -1,0 +1,181 @@
+package exchange
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+)
+
+// TopicAdmin creates topics and reads their partition counts (broker.Client).
+type TopicAdmin interface {
+	EnsureTopics(ctx context.Context, topics ...string) error
+	Partitions(ctx context.Context, topic string) (int, error)
+}
+
+// Placement is where Kafka stored one message.
+type Placement struct {
+	Partition int   `json:"partition"`
+	Offset    int64 `json:"offset"`
+}
+
+// Router produces keyed messages to a topic and reports the partition and
+// offset of each once every in-sync replica has it (acks=all). It
+// partitions with murmur2 like the Java client and broker.Client, so
+// adapters producing directly land a subject on the same partition, and it
+// writes each partition's share as ordered produce requests of bounded
+// size, partitions in parallel.
+type Router struct {
+	client *kafka.Client
+	admin  TopicAdmin
+	// MaxRequestBytes bounds the uncompressed size of one produce request,
+	// safely below the broker's message.max.bytes after compression.
+	MaxRequestBytes int
+	Attempts        int
+
+	mu    sync.Mutex
+	parts map[string]int
+}
+
+// NewRouter builds a router on brokers.
+func NewRouter(brokers []string, admin TopicAdmin) *Router {
+	transport := &kafka.Transport{ClientID: "yiku-exchange", DialTimeout: 5 * time.Second, IdleTimeout: 5 * time.Minute}
+	return &Router{
+		client:          &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 30 * time.Second, Transport: transport},
+		admin:           admin,
+		MaxRequestBytes: 768 << 10,
+		Attempts:        3,
+		parts:           map[string]int{},
+	}
+}
+
+// Ensure creates topic if needed and remembers its partition count.
+func (r *Router) Ensure(ctx context.Context, topic string) (int, error) {
+	r.mu.Lock()
+	n, ok := r.parts[topic]
+	r.mu.Unlock()
+	if ok {
+		return n, nil
+	}
+	if err := r.admin.EnsureTopics(ctx, topic); err != nil {
+		return 0, err
+	}
+	n, err := r.admin.Partitions(ctx, topic)
+	if err != nil {
+		return 0, err
+	}
+	r.mu.Lock()
+	r.parts[topic] = n
+	r.mu.Unlock()
+	return n, nil
+}
+
+// Produce writes msgs to topic and returns each message's placement, in
+// the order of msgs. Messages with the same key keep their relative order.
+func (r *Router) Produce(ctx context.Context, topic string, msgs []kafka.Message) ([]Placement, error) {
+	n, err := r.Ensure(ctx, topic)
+	if err != nil {
+		return nil, err
+	}
+	partitions := make([]int, n)
+	for i := range partitions {
+		partitions[i] = i
+	}
+	var bal kafka.Murmur2Balancer
+	byPart := make([][]int, n)
+	for i, m := range msgs {
+		p := bal.Balance(m, partitions...)
+		byPart[p] = append(byPart[p], i)
+	}
+	out := make([]Placement, len(msgs))
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for p, idx := range byPart {
+		if len(idx) == 0 {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[p] = r.producePartition(ctx, topic, p, msgs, idx, out)
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func (r *Router) producePartition(ctx context.Context, topic string, p int, msgs []kafka.Message, idx []int, out []Placement) error {
+	for start := 0; start < len(idx); {
+		end, size := start, 0
+		for end < len(idx) && (end == start || size+msgSize(msgs[idx[end]]) <= r.MaxRequestBytes) {
+			size += msgSize(msgs[idx[end]])
+			end++
+		}
+		chunk := idx[start:end]
+		base, err := r.produceChunk(ctx, topic, p, msgs, chunk)
+		if err != nil {
+			return err
+		}
+		for k, i := range chunk {
+			out[i] = Placement{Partition: p, Offset: base + int64(k)}
+		}
+		start = end
+	}
+	return nil
+}
+
+func (r *Router) produceChunk(ctx context.Context, topic string, p int, msgs []kafka.Message, chunk []int) (int64, error) {
+	now := time.Now()
+	var lastErr error
+	backoff := 100 * time.Millisecond
+	for attempt := 1; attempt <= max(r.Attempts, 1); attempt++ {
+		recs := make([]kafka.Record, len(chunk))
+		for k, i := range chunk {
+			m := msgs[i]
+			recs[k] = kafka.Record{Time: now, Key: kafka.NewBytes(m.Key), Value: kafka.NewBytes(m.Value), Headers: m.Headers}
+		}
+		resp, err := r.client.Produce(ctx, &kafka.ProduceRequest{
+			Topic: topic, Partition: p, RequiredAcks: kafka.RequireAll,
+			Records: kafka.NewRecordReader(recs...), Compression: kafka.Lz4,
+		})
+		if err == nil && resp.Error != nil {
+			err = resp.Error
+		}
+		if err == nil && len(resp.RecordErrors) > 0 {
+			for _, e := range resp.RecordErrors {
+				err = e
+				break
+			}
+		}
+		if err == nil {
+			return resp.BaseOffset, nil
+		}
+		lastErr = err
+		if ctx.Err() != nil {
+			break
+		}
+		// A retried request may have been written the first time too; the
+		// library applies a record id once, so a duplicate is harmless.
+		select {
+		case <-ctx.Done():
+		case <-time.After(backoff):
+		}
+		backoff *= 2
+	}
+	return 0, fmt.Errorf("exchange: produce %d records to %s/%d: %w", len(chunk), topic, p, lastErr)
+}
+
+func msgSize(m kafka.Message) int {
+	n := len(m.Key) + len(m.Value) + 24
+	for _, h := range m.Headers {
+		n += len(h.Key) + len(h.Value) + 4
+	}
+	return n
+}

@@ -1,0 +1,286 @@
+package subscription
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/segmentio/kafka-go"
+
+	"yiku/audit"
+	"yiku/catalog"
+	"yiku/exchange"
+	"yiku/fault"
+	"yiku/identity"
+	"yiku/policies/sharing"
+)
+
+// Egress produces to a subscription's own topic (exchange.Router).
+type Egress interface {
+	Produce(ctx context.Context, topic string, msgs []kafka.Message) ([]exchange.Placement, error)
+}
+
+// DeliverConfig tunes the delivery worker.
+type DeliverConfig struct {
+	Poll      time.Duration
+	BatchSize int
+	// MaxAttempts failed webhook attempts park the subscription's push.
+	MaxAttempts int
+	// BackoffBase doubles with every failed attempt, up to BackoffMax.
+	BackoffBase time.Duration
+	BackoffMax  time.Duration
+	HTTPTimeout time.Duration
+	Log         *slog.Logger
+}
+
+// Deliverer pushes library records to webhooks and egress topics.
+type Deliverer struct {
+	cfg        DeliverConfig
+	store      *Store
+	lib        Library
+	dir        catalog.Directory
+	gate       sharing.Gate
+	principals Principals
+	egress     Egress
+	recorder   audit.Recorder
+	secret     []byte
+	client     *http.Client
+	delivered  *prometheus.CounterVec
+	failures   *prometheus.CounterVec
+}
+
+// NewDeliverer builds the worker. recorder records every push and egress
+// delivery before it leaves the hub.
+func NewDeliverer(cfg DeliverConfig, store *Store, lib Library, dir catalog.Directory, gate sharing.Gate, principals Principals, egress Egress, recorder audit.Recorder, secret []byte, reg prometheus.Registerer) *Deliverer {
+	if cfg.Poll <= 0 {
+		cfg.Poll = 500 * time.Millisecond
+	}
+	if cfg.BatchSize <= 0 {
+		cfg.BatchSize = 200
+	}
+	if cfg.MaxAttempts <= 0 {
+		cfg.MaxAttempts = 6
+	}
+	if cfg.BackoffBase <= 0 {
+		cfg.BackoffBase = time.Second
+	}
+	if cfg.BackoffMax <= 0 {
+		cfg.BackoffMax = 5 * time.Minute
+	}
+	if cfg.HTTPTimeout <= 0 {
+		cfg.HTTPTimeout = 10 * time.Second
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	d := &Deliverer{
+		cfg: cfg, store: store, lib: lib, dir: dir, gate: gate, principals: principals, egress: egress, recorder: recorder, secret: secret,
+		client:    &http.Client{Timeout: cfg.HTTPTimeout},
+		delivered: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "yiku_subscription_delivered_records_total", Help: "Records delivered to subscribers, by mode."}, []string{"mode"}),
+		failures:  prometheus.NewCounterVec(prometheus.CounterOpts{Name: "yiku_subscription_delivery_failures_total", Help: "Failed webhook or egress deliveries, by mode."}, []string{"mode"}),
+	}
+	if reg != nil {
+		reg.MustRegister(d.delivered, d.failures)
+	}
+	return d
+}
+
+// Name names the worker.
+func (d *Deliverer) Name() string { return "subscription-delivery" }
+
+// Run delivers until ctx ends.
+func (d *Deliverer) Run(ctx context.Context) error {
+	t := time.NewTicker(d.cfg.Poll)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		if err := d.Once(ctx); err != nil && ctx.Err() == nil {
+			d.cfg.Log.Warn("subscription delivery", "err", err)
+		}
+	}
+}
+
+// Once runs one delivery round over every due subscription.
+func (d *Deliverer) Once(ctx context.Context) error {
+	subs, err := d.store.Deliverable(ctx, time.Now())
+	if err != nil {
+		return err
+	}
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 8)
+	for _, sub := range subs {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			d.deliver(ctx, sub)
+		}()
+	}
+	wg.Wait()
+	return nil
+}
+
+func (d *Deliverer) deliver(ctx context.Context, sub Subscription) {
+	log := d.cfg.Log.With("subscription", sub.ID, "resource", sub.ResourceID)
+	p, err := d.principals.Principal(ctx, sub.PrincipalID)
+	if err != nil {
+		log.Warn("subscription delivery: principal", "err", err)
+		return
+	}
+	if p.DisabledAt != nil {
+		_ = d.store.Stopped(ctx, sub.ID, "the subscribing principal is disabled")
+		return
+	}
+	res, err := d.dir.Resource(ctx, sub.ResourceID)
+	if err != nil {
+		log.Warn("subscription delivery: resource", "err", err)
+		return
+	}
+	// Asked on every round: a revoked grant stops delivery at the next round.
+	dec, err := Decide(ctx, d.gate, p, res, sub.Purpose, sub.CaseNumber)
+	if err != nil {
+		if k := fault.KindOf(err); k == fault.Forbidden || k == fault.Invalid {
+			if sub.StoppedReason != err.Error() {
+				_ = d.store.Stopped(ctx, sub.ID, err.Error())
+			}
+			return
+		}
+		log.Warn("subscription delivery: gate", "err", err)
+		return
+	}
+	if sub.WebhookURL != "" && (sub.PushState == PushActive || sub.PushState == PushRetrying) &&
+		(sub.PushNextAt == nil || !sub.PushNextAt.After(time.Now())) {
+		if err := d.push(ctx, sub, res, dec, auditFor(sub, p)); err != nil {
+			log.Warn("subscription delivery: webhook", "err", err)
+		}
+	}
+	if sub.EgressTopic != "" {
+		if err := d.produce(ctx, sub, res, dec, auditFor(sub, p)); err != nil {
+			log.Warn("subscription delivery: egress", "err", err)
+		}
+	}
+}
+
+type auditFn func(action string, b Batch) audit.Event
+
+func auditFor(sub Subscription, p identity.Principal) auditFn {
+	return func(action string, b Batch) audit.Event { return auditEvent(sub, p, action, b) }
+}
+
+// WebhookBody is what a webhook receives.
+type WebhookBody struct {
+	Subscription string     `json:"subscription"`
+	Resource     string     `json:"resource"`
+	Records      []Delivery `json:"records"`
+	Cursor       string     `json:"cursor"`
+}
+
+func (d *Deliverer) push(ctx context.Context, sub Subscription, res catalog.Resource, dec sharing.Decision, ev auditFn) error {
+	b, err := Collect(ctx, d.lib, sub, res, dec, sub.PushCursor, d.cfg.BatchSize)
+	if err != nil {
+		return err
+	}
+	if len(b.Deliveries) == 0 {
+		if b.Next > sub.PushCursor {
+			return d.store.PushDelivered(ctx, sub.ID, b.Next)
+		}
+		return nil
+	}
+	body, err := json.Marshal(WebhookBody{Subscription: sub.ID, Resource: sub.ResourceID, Records: b.Deliveries, Cursor: strconv.FormatInt(b.Next, 10)})
+	if err != nil {
+		return fmt.Errorf("encode webhook body: %w", err)
+	}
+	if d.recorder != nil {
+		if err := d.recorder.Record(ctx, ev("record.deliver.webhook", b)); err != nil {
+			return fmt.Errorf("audit webhook delivery: %w", err)
+		}
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, sub.WebhookURL, bytes.NewReader(body))
+	if err != nil {
+		return d.pushFailed(ctx, sub, err.Error())
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Yiku-Subscription", sub.ID)
+	req.Header.Set("X-Yiku-Delivery", fmt.Sprintf("%s:%d-%d", sub.ID, b.Deliveries[0].Seq, b.Next))
+	req.Header.Set("X-Yiku-Signature", Sign(WebhookKey(d.secret, sub.ID), time.Now(), body))
+	resp, err := d.client.Do(req)
+	if err != nil {
+		return d.pushFailed(ctx, sub, "request failed: "+err.Error())
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return d.pushFailed(ctx, sub, "receiver answered "+resp.Status)
+	}
+	d.delivered.WithLabelValues("webhook").Add(float64(len(b.Deliveries)))
+	return d.store.PushDelivered(ctx, sub.ID, b.Next)
+}
+
+func (d *Deliverer) pushFailed(ctx context.Context, sub Subscription, reason string) error {
+	d.failures.WithLabelValues("webhook").Inc()
+	attempts := sub.PushAttempts + 1
+	wait := min(d.cfg.BackoffBase<<min(attempts-1, 20), d.cfg.BackoffMax)
+	park := attempts >= d.cfg.MaxAttempts
+	if err := d.store.PushFailed(ctx, sub.ID, attempts, time.Now().Add(wait), park, reason); err != nil {
+		return err
+	}
+	return fmt.Errorf("attempt %d: %s", attempts, reason)
+}
+
+func (d *Deliverer) produce(ctx context.Context, sub Subscription, res catalog.Resource, dec sharing.Decision, ev auditFn) error {
+	b, err := Collect(ctx, d.lib, sub, res, dec, sub.EgressCursor, d.cfg.BatchSize)
+	if err != nil {
+		return err
+	}
+	if len(b.Deliveries) == 0 {
+		if b.Next > sub.EgressCursor {
+			return d.store.EgressDelivered(ctx, sub.ID, b.Next)
+		}
+		return nil
+	}
+	if d.recorder != nil {
+		if err := d.recorder.Record(ctx, ev("record.deliver.egress", b)); err != nil {
+			return fmt.Errorf("audit egress delivery: %w", err)
+		}
+	}
+	key := WebhookKey(d.secret, "egress\x00"+sub.ID)
+	msgs := make([]kafka.Message, len(b.Deliveries))
+	for i, del := range b.Deliveries {
+		val, err := json.Marshal(del)
+		if err != nil {
+			return fmt.Errorf("encode egress record: %w", err)
+		}
+		// The key is a per-subscription pseudonym of the subject: it keeps
+		// a subject's records on one partition without exposing its id.
+		m := hmac.New(sha256.New, key)
+		m.Write([]byte(b.Subjects[i]))
+		msgs[i] = kafka.Message{Key: []byte(hex.EncodeToString(m.Sum(nil))[:32]), Value: val, Headers: []kafka.Header{
+			{Key: "yiku-subscription", Value: []byte(sub.ID)},
+			{Key: exchange.HeaderResource, Value: []byte(sub.ResourceID)},
+			{Key: exchange.HeaderRecordID, Value: []byte(del.RecordID)},
+			{Key: "yiku-seq", Value: []byte(strconv.FormatInt(del.Seq, 10))},
+		}}
+	}
+	if _, err := d.egress.Produce(ctx, sub.EgressTopic, msgs); err != nil {
+		d.failures.WithLabelValues("egress").Inc()
+		return err
+	}
+	d.delivered.WithLabelValues("egress").Add(float64(len(b.Deliveries)))
+	return d.store.EgressDelivered(ctx, sub.ID, b.Next)
+}
