@@ -1,0 +1,105 @@
+package connectors
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"yiku/adapters"
+	"yiku/adapters/client"
+)
+
+const hubSubDoc = `hub_subscription — receive the records of one of the department's
+subscriptions from the hub (the receiving side).
+
+  type: hub_subscription
+  subscription: <subscription id>
+
+Records are pulled with the hub's cursor, written to the sink, and the
+cursor is acknowledged to the hub only after the local checkpoint is saved,
+so a crash re-delivers rather than loses. Deliveries that are deletions
+reach the sink as deletes of the record's key.`
+
+func init() {
+	adapters.RegisterSource(adapters.SourceSpec{Name: "hub_subscription", Doc: hubSubDoc, New: newHubSub})
+}
+
+// HubSubConfig is the hub_subscription source's settings.
+type HubSubConfig struct {
+	Subscription string `yaml:"subscription"`
+}
+
+type hubSub struct {
+	cfg    HubSubConfig
+	hub    *client.Client
+	cursor string
+	open   bool
+}
+
+func newHubSub(decode adapters.Decoder, env adapters.Env) (adapters.Source, error) {
+	var cfg HubSubConfig
+	if err := decode(&cfg); err != nil {
+		return nil, err
+	}
+	return NewHubSub(cfg, env)
+}
+
+// NewHubSub builds a hub_subscription source.
+func NewHubSub(cfg HubSubConfig, env adapters.Env) (adapters.Source, error) {
+	if cfg.Subscription == "" {
+		return nil, adapters.Fieldf("subscription", "the subscription id is required")
+	}
+	if env.Hub == nil {
+		return nil, adapters.Fieldf("subscription", "a hub subscription needs the hub block (url and token) in the config")
+	}
+	return &hubSub{cfg: cfg, hub: env.Hub}, nil
+}
+
+func (h *hubSub) Connect(_ context.Context, from string) error {
+	h.cursor = from
+	h.open = true
+	return nil
+}
+
+func (h *hubSub) Read(ctx context.Context, max int) (adapters.Batch, error) {
+	if !h.open {
+		return adapters.Batch{}, adapters.ErrNotConnected
+	}
+	page, err := h.hub.Pull(ctx, h.cfg.Subscription, h.cursor, max)
+	if err != nil {
+		var he *client.Error
+		if errors.As(err, &he) && !he.Temporary() && he.Status != 408 {
+			return adapters.Batch{}, adapters.Permanent(err)
+		}
+		return adapters.Batch{}, err
+	}
+	if len(page.Records) == 0 {
+		return adapters.Batch{}, adapters.ErrNoData
+	}
+	b := adapters.Batch{From: h.cursor, To: page.Cursor}
+	for i, d := range page.Records {
+		msg := adapters.Message{Deleted: d.Deleted, Origin: fmt.Sprintf("subscription %s seq %d", h.cfg.Subscription, d.Seq)}
+		if len(d.Record) > 0 && !bytes.Equal(d.Record, []byte("null")) {
+			dec := json.NewDecoder(bytes.NewReader(d.Record))
+			dec.UseNumber()
+			if err := dec.Decode(&msg.Record); err != nil {
+				msg.Err = fmt.Errorf("delivery %d: %w", i, err)
+			}
+		}
+		if msg.Record == nil {
+			msg.Record = adapters.Record{}
+		}
+		b.Messages = append(b.Messages, msg)
+	}
+	sub, cursor := h.cfg.Subscription, page.Cursor
+	b.Ack = func(ctx context.Context) error { return h.hub.Ack(ctx, sub, cursor) }
+	h.cursor = page.Cursor
+	return b, nil
+}
+
+func (h *hubSub) Close() error {
+	h.open = false
+	return nil
+}

@@ -1,0 +1,135 @@
+package connectors
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+
+	"yiku/adapters"
+)
+
+const kafkaSinkDoc = `hub_kafka — produce records to the department's Kafka ingress topic of the hub.
+
+  type: hub_kafka
+  resource: marriage-registration   # resource id, sent in the yiku-resource header
+  version: 0                        # schema version header (0 = latest)
+  key_field: id_number              # record field used as the message key (the subject key)
+
+Brokers and the topic prefix come from the config's hub.kafka block; the
+topic is <prefix>.ingress.<department>. Messages carry the record as JSON,
+the subject key as the message key and the headers yiku-resource,
+yiku-schema-version and yiku-idempotency-key; they are written with
+acks=all. The hub validates ingress records asynchronously: refused ones go
+to <prefix>.dlq.<department>, not to the local reject file.`
+
+func init() {
+	adapters.RegisterSink(adapters.SinkSpec{Name: "hub_kafka", Doc: kafkaSinkDoc, New: newKafkaSink})
+}
+
+// KafkaSinkConfig is the hub_kafka sink's settings.
+type KafkaSinkConfig struct {
+	Resource string `yaml:"resource"`
+	Version  int    `yaml:"version"`
+	KeyField string `yaml:"key_field"`
+}
+
+// Headers of ingress messages.
+const (
+	HeaderResource       = "yiku-resource"
+	HeaderSchemaVersion  = "yiku-schema-version"
+	HeaderIdempotencyKey = "yiku-idempotency-key"
+	HeaderDeleteReason   = "yiku-delete-reason"
+)
+
+type kafkaSink struct {
+	cfg    KafkaSinkConfig
+	topic  string
+	w      *kafka.Writer
+	broker []string
+}
+
+func newKafkaSink(decode adapters.Decoder, env adapters.Env) (adapters.Sink, error) {
+	var cfg KafkaSinkConfig
+	if err := decode(&cfg); err != nil {
+		return nil, err
+	}
+	return NewKafkaSink(cfg, env)
+}
+
+// NewKafkaSink builds a hub_kafka sink.
+func NewKafkaSink(cfg KafkaSinkConfig, env adapters.Env) (adapters.Sink, error) {
+	if cfg.Resource == "" {
+		return nil, adapters.Fieldf("resource", "the resource id is required")
+	}
+	if cfg.KeyField == "" {
+		return nil, adapters.Fieldf("key_field", "the subject key field is required (it keys the Kafka message)")
+	}
+	if len(env.KafkaBrokers) == 0 || env.TopicPrefix == "" || env.Department == "" {
+		return nil, adapters.Fieldf("resource", "the Kafka ingress needs hub.kafka.brokers, hub.kafka.topic_prefix and department in the config")
+	}
+	return &kafkaSink{cfg: cfg, topic: env.TopicPrefix + ".ingress." + env.Department, broker: env.KafkaBrokers}, nil
+}
+
+func (k *kafkaSink) Connect(ctx context.Context) error {
+	conn, err := (&kafka.Dialer{Timeout: 10 * time.Second}).DialContext(ctx, "tcp", k.broker[0])
+	if err != nil {
+		return fmt.Errorf("hub_kafka: reach %s: %w", k.broker[0], err)
+	}
+	_ = conn.Close()
+	k.w = &kafka.Writer{
+		Addr: kafka.TCP(k.broker...), Topic: k.topic, Balancer: &kafka.Murmur2Balancer{},
+		RequiredAcks: kafka.RequireAll, BatchSize: 5000, BatchBytes: 16 << 20, BatchTimeout: 5 * time.Millisecond,
+		MaxAttempts: 3, AllowAutoTopicCreation: false,
+	}
+	return nil
+}
+
+func (k *kafkaSink) Write(ctx context.Context, msgs []adapters.Message, key string) (adapters.Result, error) {
+	if k.w == nil {
+		return adapters.Result{}, adapters.ErrNotConnected
+	}
+	var res adapters.Result
+	out := make([]kafka.Message, 0, len(msgs))
+	for i, m := range msgs {
+		subject := fmt.Sprint(m.Record[k.cfg.KeyField])
+		if m.Record[k.cfg.KeyField] == nil || subject == "" {
+			res.Rejected = append(res.Rejected, adapters.Rejection{Index: i, Reasons: []adapters.Reason{{Pointer: "/" + k.cfg.KeyField, Rule: "required", Message: "the subject key is missing"}}})
+			continue
+		}
+		headers := []kafka.Header{
+			{Key: HeaderResource, Value: []byte(k.cfg.Resource)},
+			{Key: HeaderSchemaVersion, Value: []byte(strconv.Itoa(k.cfg.Version))},
+			{Key: HeaderIdempotencyKey, Value: []byte(key + "-" + strconv.Itoa(i))},
+		}
+		var value []byte
+		if m.Deleted {
+			headers = append(headers, kafka.Header{Key: HeaderDeleteReason, Value: []byte("deleted in the source system")})
+		} else {
+			data, err := json.Marshal(m.Record)
+			if err != nil {
+				res.Rejected = append(res.Rejected, adapters.Rejection{Index: i, Reasons: []adapters.Reason{{Rule: "json", Message: err.Error()}}})
+				continue
+			}
+			value = data
+		}
+		out = append(out, kafka.Message{Key: []byte(subject), Value: value, Headers: headers})
+	}
+	if err := k.w.WriteMessages(ctx, out...); err != nil {
+		return adapters.Result{}, fmt.Errorf("hub_kafka: produce to %s: %w", k.topic, err)
+	}
+	res.Written = len(out)
+	return res, nil
+}
+
+func (k *kafkaSink) Close() error {
+	if k.w == nil {
+		return nil
+	}
+	err := k.w.Close()
+	k.w = nil
+	return err
+}

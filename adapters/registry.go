@@ -1,0 +1,109 @@
+package adapters
+
+import (
+	"log/slog"
+	"sort"
+	"sync"
+
+	"yiku/adapters/client"
+)
+
+// Env is what a connector may use besides its own settings.
+type Env struct {
+	// Dir is the directory of the adapter.yaml; relative paths in a
+	// connector's settings are resolved against it.
+	Dir string
+	// Department is the code of the department the adapter runs for.
+	Department string
+	// Hub is the client of the hub, nil if the config names no hub.
+	Hub *client.Client
+	// KafkaBrokers and TopicPrefix locate the hub's Kafka for the ingress sink.
+	KafkaBrokers []string
+	TopicPrefix  string
+	Log          *slog.Logger
+}
+
+// Decoder strictly decodes a connector's settings block into v; unknown
+// keys and wrong types are errors that name the line.
+type Decoder func(v any) error
+
+// SourceSpec registers a source connector under a name.
+type SourceSpec struct {
+	Name string
+	// Doc is the connector's config spec, shown by `yiku adapter lint --list`.
+	Doc string
+	New func(decode Decoder, env Env) (Source, error)
+}
+
+// SinkSpec registers a sink connector under a name.
+type SinkSpec struct {
+	Name string
+	Doc  string
+	New  func(decode Decoder, env Env) (Sink, error)
+}
+
+var (
+	regMu   sync.RWMutex
+	sources = map[string]SourceSpec{}
+	sinks   = map[string]SinkSpec{}
+)
+
+// RegisterSource adds a source connector; registering a name twice panics,
+// as it is a programming error caught at start-up.
+func RegisterSource(s SourceSpec) {
+	regMu.Lock()
+	defer regMu.Unlock()
+	if _, dup := sources[s.Name]; dup {
+		panic("adapters: source " + s.Name + " registered twice")
+	}
+	sources[s.Name] = s
+}
+
+// RegisterSink adds a sink connector.
+func RegisterSink(s SinkSpec) {
+	regMu.Lock()
+	defer regMu.Unlock()
+	if _, dup := sinks[s.Name]; dup {
+		panic("adapters: sink " + s.Name + " registered twice")
+	}
+	sinks[s.Name] = s
+}
+
+// LookupSource returns the source registered under name.
+func LookupSource(name string) (SourceSpec, bool) {
+	regMu.RLock()
+	defer regMu.RUnlock()
+	s, ok := sources[name]
+	return s, ok
+}
+
+// LookupSink returns the sink registered under name.
+func LookupSink(name string) (SinkSpec, bool) {
+	regMu.RLock()
+	defer regMu.RUnlock()
+	s, ok := sinks[name]
+	return s, ok
+}
+
+// SourceNames lists the registered sources, sorted.
+func SourceNames() []string {
+	regMu.RLock()
+	defer regMu.RUnlock()
+	return sortedKeys(sources)
+}
+
+// SinkNames lists the registered sinks, sorted.
+func SinkNames() []string {
+	regMu.RLock()
+	defer regMu.RUnlock()
+	return sortedKeys(sinks)
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
