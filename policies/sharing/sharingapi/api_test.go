@@ -1,0 +1,207 @@
+package sharingapi_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"testing"
+	"time"
+
+	"yiku/catalog/seed"
+	"yiku/fault"
+	"yiku/httpapi"
+	"yiku/hub/hubtest"
+	"yiku/identity"
+	"yiku/policies/sharing"
+)
+
+const purpose = "婚姻状况核验"
+
+type accessAnswer struct {
+	Allowed bool   `json:"allowed"`
+	Basis   string `json:"basis"`
+	GrantID string `json:"grant_id"`
+	Fields  []struct {
+		Name   string `json:"name"`
+		Rule   string `json:"rule"`
+		Masked bool   `json:"masked"`
+	} `json:"fields"`
+}
+
+func check(h *hubtest.Hub, principal, resource, query string) hubtest.Response {
+	return h.Do(http.MethodGet, "/api/v1/access/"+resource+"?"+query, principal, nil)
+}
+
+func errorCode(t *testing.T, r hubtest.Response) string {
+	t.Helper()
+	var body httpapi.ErrorBody
+	r.JSON(t, &body)
+	if body.Error.Code == "" || body.Error.Message == "" || body.Error.RequestID == "" {
+		t.Fatalf("error body %s lacks code, message or request id", r.Body)
+	}
+	return body.Error.Code
+}
+
+func wantError(t *testing.T, r hubtest.Response, status int, code string) {
+	t.Helper()
+	if r.Status != status {
+		t.Fatalf("status %d (%s), want %d %s", r.Status, r.Body, status, code)
+	}
+	if got := errorCode(t, r); got != code {
+		t.Fatalf("error code %s, want %s (%s)", got, code, r.Body)
+	}
+}
+
+// TestNeedToShareAcrossInstances walks a conditional resource through the
+// whole workflow on two hub instances sharing one database and broker.
+func TestNeedToShareAcrossInstances(t *testing.T) {
+	a := hubtest.Start(t)
+	b := hubtest.StartWith(t, hubtest.Options{Share: a})
+	q := "purpose=" + url.QueryEscape(purpose)
+
+	// Refused before applying; input errors first, with the JSON error shape.
+	wantError(t, check(a, "gsc-system", seed.MarriageRegistration, q), http.StatusForbidden, "no_grant")
+	wantError(t, check(a, "gsc-system", seed.MarriageRegistration, ""), http.StatusBadRequest, "purpose_required")
+	wantError(t, check(a, "officer-gsc", seed.MarriageRegistration, q), http.StatusBadRequest, "case_number_required")
+	wantError(t, check(a, "gsc-system", seed.MarriageRegistration, q+"&department=lx-civil"), http.StatusForbidden, "department_mismatch")
+	wantError(t, check(a, "gsc-system", seed.PSBCaseRecords, q), http.StatusForbidden, "not_shared")
+
+	// Apply for three fields.
+	r := a.Do(http.MethodPost, "/api/v1/share-requests", "admin-gsc", map[string]any{
+		"resource_id": seed.MarriageRegistration, "fields": []string{"id_number", "name", "registration_type"},
+		"purposes": []string{purpose}, "legal_basis": "《婚姻登记条例》；办理婚育相关政务服务事项",
+		"service_items": []string{"生育登记"}, "valid_until": time.Now().Add(30 * 24 * time.Hour).Format(time.RFC3339),
+	})
+	if r.Status != http.StatusCreated {
+		t.Fatalf("apply: %d %s", r.Status, r.Body)
+	}
+	var req sharing.Request
+	r.JSON(t, &req)
+	if req.Status != sharing.RequestPending || req.Deadline.Before(time.Now().Add(10*24*time.Hour)) {
+		t.Fatalf("new request %+v: want pending with a deadline 10 working days on", req)
+	}
+	// Unknown fields are refused by the strict binding.
+	if r := a.Do(http.MethodPost, "/api/v1/share-requests", "admin-gsc", `{"resource_id":"x","bogus":1}`); r.Status != http.StatusBadRequest {
+		t.Fatalf("unknown field: %d %s", r.Status, r.Body)
+	}
+	// The provider sees it; the requester cannot approve its own request.
+	var inbox struct{ Requests []sharing.Request }
+	a.Do(http.MethodGet, "/api/v1/share-requests/to-me", "admin-civil", nil).JSON(t, &inbox)
+	if len(inbox.Requests) != 1 || inbox.Requests[0].ID != req.ID {
+		t.Fatalf("provider inbox %+v, want request %s", inbox.Requests, req.ID)
+	}
+	wantError(t, a.Do(http.MethodPost, "/api/v1/share-requests/"+req.ID+"/approve", "admin-gsc", map[string]any{}), http.StatusForbidden, "not_provider_admin")
+
+	// The provider approves two of the three fields.
+	r = a.Do(http.MethodPost, "/api/v1/share-requests/"+req.ID+"/approve", "admin-civil", map[string]any{
+		"fields": []string{"id_number", "registration_type"}, "reason": "姓名不属于该事项所需",
+	})
+	if r.Status != http.StatusOK {
+		t.Fatalf("approve: %d %s", r.Status, r.Body)
+	}
+	var approved struct {
+		Request sharing.Request
+		Grant   sharing.Grant
+	}
+	r.JSON(t, &approved)
+	grant := approved.Grant
+	if grant.ID == "" || len(grant.Fields) != 2 {
+		t.Fatalf("grant %+v: want two fields", grant)
+	}
+
+	// Both instances now allow exactly the two fields, the ID number masked.
+	for name, h := range map[string]*hubtest.Hub{"a": a, "b": b} {
+		var ans accessAnswer
+		waitFor(t, name+" allows after approval", 2*time.Second, func() bool {
+			r := check(h, "gsc-system", seed.MarriageRegistration, q)
+			if r.Status != http.StatusOK {
+				return false
+			}
+			r.JSON(t, &ans)
+			return true
+		})
+		if ans.Basis != "grant:"+grant.ID || len(ans.Fields) != 2 ||
+			ans.Fields[0].Name != "id_number" || !ans.Fields[0].Masked || ans.Fields[0].Rule != "id_number" ||
+			ans.Fields[1].Name != "registration_type" || ans.Fields[1].Masked {
+			t.Fatalf("instance %s: decision %+v, want id_number masked and registration_type as stored", name, ans)
+		}
+		wantError(t, check(h, "gsc-system", seed.MarriageRegistration, "purpose="+url.QueryEscape("其他事由")), http.StatusForbidden, "purpose_not_granted")
+	}
+	// "What may I read?" names the grant with its fields, purposes and expiry.
+	var mine struct {
+		Access []sharing.Access `json:"access"`
+	}
+	a.Do(http.MethodGet, "/api/v1/access", "gsc-system", nil).JSON(t, &mine)
+	found := false
+	for _, e := range mine.Access {
+		if e.ResourceID == seed.MarriageRegistration {
+			found = e.GrantID == grant.ID && len(e.Fields) == 2 && e.ExpiresAt != nil && len(e.Purposes) == 1 && e.Purposes[0] == purpose
+		}
+		if e.ResourceID == seed.PSBCaseRecords {
+			t.Fatalf("what may I read lists a not-shared resource: %+v", e)
+		}
+	}
+	if !found {
+		t.Fatalf("what may I read: %+v lacks the marriage-registration grant", mine.Access)
+	}
+
+	// The provider revokes on instance a; both instances refuse within 2 s.
+	start := time.Now()
+	if r := a.Do(http.MethodPost, "/api/v1/grants/"+grant.ID+"/revoke", "admin-civil", map[string]any{"reason": "事项已办结"}); r.Status != http.StatusOK {
+		t.Fatalf("revoke: %d %s", r.Status, r.Body)
+	}
+	gsc := principal(t, a, "gsc-system")
+	for name, h := range map[string]*hubtest.Hub{"a": a, "b": b} {
+		waitFor(t, name+" refuses after revocation", 2*time.Second-time.Since(start), func() bool {
+			return check(h, "gsc-system", seed.MarriageRegistration, q).Status == http.StatusForbidden
+		})
+		wantError(t, check(h, "gsc-system", seed.MarriageRegistration, q), http.StatusForbidden, "grant_revoked")
+		res, err := h.Catalog.Resource(context.Background(), seed.MarriageRegistration)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = h.Gate.Decide(context.Background(), sharing.ReadRequest{Principal: gsc, Resource: res, Action: sharing.ActionRead, Purpose: purpose})
+		if fault.KindOf(err) != fault.Forbidden {
+			t.Fatalf("instance %s: gate after revocation: %v, want forbidden", name, err)
+		}
+	}
+	t.Logf("revocation refused on both instances %v after the revoke call", time.Since(start))
+
+	// Every state change is in the history.
+	var hist struct{ History []sharing.HistoryEntry }
+	a.Do(http.MethodGet, "/api/v1/share-requests/"+req.ID+"/history", "admin-gsc", nil).JSON(t, &hist)
+	var actions []string
+	for _, e := range hist.History {
+		actions = append(actions, e.Action)
+		if e.ActorID == "" || e.At.IsZero() {
+			t.Fatalf("history entry without actor or time: %+v", e)
+		}
+	}
+	if want := []string{"created", "approved", "granted", "revoked"}; len(actions) != len(want) ||
+		actions[0] != want[0] || actions[1] != want[1] || actions[2] != want[2] || actions[3] != want[3] {
+		t.Fatalf("history actions %v, want %v", actions, want)
+	}
+}
+
+func principal(t *testing.T, h *hubtest.Hub, name string) identity.Principal {
+	t.Helper()
+	p, err := h.Auth.Store().PrincipalByName(context.Background(), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func waitFor(t *testing.T, what string, within time.Duration, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		if ok() {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %v", what, within)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
