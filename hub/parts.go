@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"yiku/audit/auditapi"
+	auditstore "yiku/audit/store"
 	"yiku/catalog"
 	"yiku/catalog/catalogapi"
 	"yiku/catalog/seed"
@@ -56,6 +58,17 @@ func (h *Hub) addParts(ctx context.Context) error {
 		h.modules = append(h.modules, exchangeapi.New(pub, lib, sink, h.Catalog, h.Gate, subs))
 		h.workers = append(h.workers, sink,
 			subscription.NewDeliverer(subscription.DeliverConfig{Log: h.Log}, subStore, lib, h.Catalog, h.Gate, h.Auth.Store(), router, h.Audit, h.Secret, h.Registry))
+	}
+
+	// Audit: reviewer queries, anomalies, reuse statistics, citizens' access
+	// reports. The journal (h.Audit) and its middleware are wired in build.
+	{
+		trail := auditapi.New(auditstore.New(h.DB.Gorm), h.Audit.SubjectKey())
+		trail.Certificate = func(resource string) bool {
+			r, err := h.Catalog.Resource(context.WithoutCancel(ctx), resource)
+			return err == nil && r.BaseLibrary == catalog.LibElicence
+		}
+		h.modules = append(h.modules, trail)
 	}
 
 	return nil
