@@ -205,10 +205,11 @@ func (w *bufferedWriter) Written() bool { return w.wrote }
 func (w *bufferedWriter) Flush() {}
 
 func (w *bufferedWriter) release() {
+	// A status without a body (c.Status(204)) must still reach the client.
+	w.ResponseWriter.WriteHeader(w.status)
 	if !w.wrote {
 		return
 	}
-	w.ResponseWriter.WriteHeader(w.status)
 	w.ResponseWriter.WriteHeaderNow()
 	_, _ = w.ResponseWriter.Write(w.buf.Bytes())
 }
