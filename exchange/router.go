@@ -41,12 +41,14 @@ type Router struct {
 
 // NewRouter builds a router on brokers.
 func NewRouter(brokers []string, admin TopicAdmin) *Router {
-	transport := &kafka.Transport{ClientID: "yiku-exchange", DialTimeout: 5 * time.Second, IdleTimeout: 5 * time.Minute}
+	// A short metadata TTL lets a topic created a moment ago be found
+	// quickly; produce retries cover the rest of the gap.
+	transport := &kafka.Transport{ClientID: "yiku-exchange", DialTimeout: 5 * time.Second, IdleTimeout: 5 * time.Minute, MetadataTTL: time.Second}
 	return &Router{
 		client:          &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 30 * time.Second, Transport: transport},
 		admin:           admin,
 		MaxRequestBytes: 768 << 10,
-		Attempts:        3,
+		Attempts:        6,
 		parts:           map[string]int{},
 	}
 }

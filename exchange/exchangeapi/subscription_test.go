@@ -1,0 +1,317 @@
+package exchangeapi_test
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+
+	"yiku/exchange/loadgen"
+	"yiku/exchange/subscription"
+	"yiku/hub/hubtest"
+)
+
+type sub struct {
+	ID            string `json:"id"`
+	EgressTopic   string `json:"egress_topic"`
+	WebhookSecret string `json:"webhook_secret"`
+	PushState     string `json:"push_state"`
+	PushAttempts  int    `json:"push_attempts"`
+	StoppedReason string `json:"stopped_reason"`
+}
+
+type page struct {
+	Records    []subscription.Delivery `json:"records"`
+	NextCursor string                  `json:"next_cursor"`
+	Fields     []string                `json:"fields"`
+}
+
+func insured(n, rev int, division string) map[string]any {
+	return map[string]any{
+		"id_number": loadgen.ResidentID(n), "name": []string{"王芳", "李明", "张建国"}[n%3],
+		"insurance_type": "pension", "insured_status": []string{"active", "suspended", "terminated"}[rev%3],
+		"start_date": "2015-07-01", "paid_months": 100 + rev, "division": division,
+	}
+}
+
+// grant runs the share-request flow: lx-gsc asks lx-hrss for social-security.
+func grant(t *testing.T, h *hubtest.Hub) string {
+	t.Helper()
+	req := map[string]any{
+		"resource_id": "social-security", "fields": []string{"id_number", "name", "insurance_type", "insured_status", "division"},
+		"purposes": []string{purpose}, "legal_basis": "《社会救助暂行办法》第六十二条", "service_items": []string{"最低生活保障审核确认"},
+		"valid_until": time.Now().AddDate(0, 6, 0).UTC().Format(time.RFC3339),
+	}
+	r := h.Do(http.MethodPost, "/api/v1/share-requests", "admin-gsc", req)
+	if r.Status != http.StatusCreated && r.Status != http.StatusOK {
+		t.Fatalf("share request: %d %s", r.Status, r.Body)
+	}
+	var sr struct{ ID string }
+	r.JSON(t, &sr)
+	a := h.Do(http.MethodPost, "/api/v1/share-requests/"+sr.ID+"/approve", "admin-hrss", map[string]any{"reason": "同意，用于社会救助审核"})
+	if a.Status != http.StatusOK {
+		t.Fatalf("approve: %d %s", a.Status, a.Body)
+	}
+	var ap struct{ Grant struct{ ID string } }
+	a.JSON(t, &ap)
+	return ap.Grant.ID
+}
+
+func publish(t *testing.T, h *hubtest.Hub, resource, who string, recs ...map[string]any) {
+	t.Helper()
+	r := h.Do(http.MethodPost, "/api/v1/resources/"+resource+"/records", who, mustJSON(t, recs))
+	var res publishResult
+	r.JSON(t, &res)
+	if r.Status != http.StatusOK || res.Accepted != len(recs) {
+		t.Fatalf("publish: %d %s", r.Status, r.Body)
+	}
+}
+
+type hook struct {
+	mu       sync.Mutex
+	key      []byte
+	fail     int // answer 500 to this many requests first
+	calls    int
+	bad      int // requests with a bad signature
+	received []subscription.Delivery
+}
+
+func (k *hook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.calls++
+	if k.key == nil || !subscription.Verify(k.key, r.Header.Get("X-Yiku-Signature"), body, time.Now(), 5*time.Minute) {
+		k.bad++
+		http.Error(w, "bad signature", http.StatusUnauthorized)
+		return
+	}
+	if k.fail > 0 {
+		k.fail--
+		http.Error(w, "try later", http.StatusInternalServerError)
+		return
+	}
+	var wb subscription.WebhookBody
+	if err := json.Unmarshal(body, &wb); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	k.received = append(k.received, wb.Records...)
+}
+
+func (k *hook) snapshot() (int, int, []subscription.Delivery) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.calls, k.bad, append([]subscription.Delivery(nil), k.received...)
+}
+
+func TestSubscriptionDeliversPullWebhookEgressAndRevocationStopsAll(t *testing.T) {
+	h := hubtest.Start(t)
+	grantID := grant(t, h)
+	wh := &hook{fail: 2}
+	srv := httptest.NewServer(wh)
+	defer srv.Close()
+
+	r := h.Do(http.MethodPost, "/api/v1/subscriptions", "gsc-system", map[string]any{
+		"resource": "social-security", "purpose": purpose, "filter": map[string]string{"field": "division", "prefix": "431302001"},
+		"webhook_url": srv.URL, "egress": true,
+	})
+	if r.Status != http.StatusCreated {
+		t.Fatalf("subscribe: %d %s", r.Status, r.Body)
+	}
+	var s sub
+	r.JSON(t, &s)
+	key, err := hex.DecodeString(s.WebhookSecret)
+	if err != nil || len(key) != 32 {
+		t.Fatalf("webhook secret %q", s.WebhookSecret)
+	}
+	wh.mu.Lock()
+	wh.key = key
+	wh.mu.Unlock()
+
+	// A v1 (in the filter), B (another street: filtered out), A v2, C (a community of the street).
+	publish(t, h, "social-security", "hrss-system", insured(1, 0, "431302001"), insured(2, 0, "431302002"))
+	publish(t, h, "social-security", "hrss-system", insured(1, 1, "431302001"), insured(3, 0, "431302001001"))
+	waitLagZero(t, h)
+
+	// Pull: the cursor moves only on ack.
+	first := pull(t, h, s.ID, "", 2)
+	again := pull(t, h, s.ID, "", 2)
+	if len(first.Records) != 2 || first.NextCursor != again.NextCursor || first.Records[0].Seq != again.Records[0].Seq {
+		t.Fatalf("pull without ack moved: %+v / %+v", first, again)
+	}
+	if a := h.Do(http.MethodPost, "/api/v1/subscriptions/"+s.ID+"/ack", "gsc-system", map[string]string{"cursor": first.NextCursor}); a.Status != http.StatusOK {
+		t.Fatalf("ack: %d %s", a.Status, a.Body)
+	}
+	rest := pull(t, h, s.ID, "", 10)
+	all := append(first.Records, rest.Records...)
+	checkDeliveries(t, "pull", all)
+
+	// Egress: the same records on the subscription's own topic.
+	checkDeliveries(t, "egress", readEgress(t, h, s.EgressTopic, 3))
+
+	// Webhook: two failures, then the signed deliveries arrive.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		calls, bad, got := wh.snapshot()
+		if len(got) >= 3 {
+			if bad != 0 || calls < 3 {
+				t.Fatalf("webhook calls %d, bad signatures %d", calls, bad)
+			}
+			checkDeliveries(t, "webhook", got)
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("webhook got %d records after %d calls", len(got), calls)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+
+	// Revoking the grant stops all three modes.
+	if rv := h.Do(http.MethodPost, "/api/v1/grants/"+grantID+"/revoke", "admin-hrss", map[string]string{"reason": "审核事项已办结"}); rv.Status != http.StatusOK {
+		t.Fatalf("revoke: %d %s", rv.Status, rv.Body)
+	}
+	publish(t, h, "social-security", "hrss-system", insured(4, 0, "431302001"))
+	waitLagZero(t, h)
+	if p := h.Do(http.MethodGet, "/api/v1/subscriptions/"+s.ID+"/records", "gsc-system", nil); p.Status != http.StatusForbidden {
+		t.Fatalf("pull after revocation: %d %s", p.Status, p.Body)
+	}
+	time.Sleep(2 * time.Second)
+	if _, _, got := wh.snapshot(); len(got) != 3 {
+		t.Fatalf("webhook received %d records after revocation", len(got))
+	}
+	if n := len(readEgressFor(t, h, s.EgressTopic, 4, 2*time.Second)); n != 3 {
+		t.Fatalf("egress holds %d records after revocation", n)
+	}
+	g := h.Do(http.MethodGet, "/api/v1/subscriptions/"+s.ID, "gsc-system", nil)
+	var after sub
+	g.JSON(t, &after)
+	if after.StoppedReason == "" {
+		t.Fatalf("subscription does not say why delivery stopped: %s", g.Body)
+	}
+	// Another department cannot see the subscription.
+	if o := h.Do(http.MethodGet, "/api/v1/subscriptions/"+s.ID, "hrss-system", nil); o.Status != http.StatusNotFound {
+		t.Fatalf("other department: %d", o.Status)
+	}
+}
+
+func pull(t *testing.T, h *hubtest.Hub, id, cursor string, limit int) page {
+	t.Helper()
+	path := "/api/v1/subscriptions/" + id + "/records?limit=" + itoa(limit)
+	if cursor != "" {
+		path += "&cursor=" + cursor
+	}
+	r := h.Do(http.MethodGet, path, "gsc-system", nil)
+	if r.Status != http.StatusOK {
+		t.Fatalf("pull: %d %s", r.Status, r.Body)
+	}
+	var p page
+	r.JSON(t, &p)
+	return p
+}
+
+func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }
+
+// checkDeliveries wants A v1, A v2 and C — in order for A, projected to
+// the grant and masked.
+func checkDeliveries(t *testing.T, mode string, ds []subscription.Delivery) {
+	t.Helper()
+	if len(ds) != 3 {
+		t.Fatalf("%s: %d deliveries, want 3: %+v", mode, len(ds), ds)
+	}
+	var versionsOfA []int
+	for _, d := range ds {
+		var rec map[string]any
+		if err := json.Unmarshal(d.Record, &rec); err != nil {
+			t.Fatalf("%s: record %s", mode, d.Record)
+		}
+		if _, ok := rec["start_date"]; ok {
+			t.Errorf("%s: a field outside the grant was delivered: %s", mode, d.Record)
+		}
+		if id, _ := rec["id_number"].(string); id == loadgen.ResidentID(1) || id == loadgen.ResidentID(3) || len(id) != 18 {
+			t.Errorf("%s: id_number not masked: %v", mode, rec["id_number"])
+		}
+		if div := rec["division"].(string); div == "431302002" {
+			t.Errorf("%s: filtered-out record delivered", mode)
+		}
+		if id := rec["id_number"].(string); id[:6] == "431302" && id[14:] == loadgen.ResidentID(1)[14:] {
+			versionsOfA = append(versionsOfA, d.Version)
+		}
+	}
+	if len(versionsOfA) != 2 || versionsOfA[0] != 1 || versionsOfA[1] != 2 {
+		t.Fatalf("%s: versions of A in delivery order %v, want [1 2]", mode, versionsOfA)
+	}
+}
+
+func readEgress(t *testing.T, h *hubtest.Hub, topic string, want int) []subscription.Delivery {
+	t.Helper()
+	got := readEgressFor(t, h, topic, want, 30*time.Second)
+	if len(got) < want {
+		t.Fatalf("egress: %d records, want %d", len(got), want)
+	}
+	return got
+}
+
+func readEgressFor(t *testing.T, h *hubtest.Hub, topic string, want int, wait time.Duration) []subscription.Delivery {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	var parts []kafka.Partition
+	for ctx.Err() == nil && len(parts) == 0 {
+		if conn, err := kafka.DialContext(ctx, "tcp", h.BrokerAddrs()[0]); err == nil {
+			parts, _ = conn.ReadPartitions(topic)
+			conn.Close()
+		}
+		if len(parts) == 0 {
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	var (
+		mu  sync.Mutex
+		out []subscription.Delivery
+		wg  sync.WaitGroup
+	)
+	for _, p := range parts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := kafka.NewReader(kafka.ReaderConfig{Brokers: h.BrokerAddrs(), Topic: topic, Partition: p.ID, MaxWait: 100 * time.Millisecond})
+			defer r.Close()
+			for {
+				m, err := r.ReadMessage(ctx)
+				if err != nil {
+					return
+				}
+				var d subscription.Delivery
+				if json.Unmarshal(m.Value, &d) != nil {
+					continue
+				}
+				mu.Lock()
+				out = append(out, d)
+				if len(out) >= want {
+					cancel()
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	// Order per subject holds per partition; sort by seq to compare with pull.
+	sortBySeq(out)
+	return out
+}
+
+func sortBySeq(ds []subscription.Delivery) {
+	for i := 1; i < len(ds); i++ {
+		for j := i; j > 0 && ds[j].Seq < ds[j-1].Seq; j-- {
+			ds[j], ds[j-1] = ds[j-1], ds[j]
+		}
+	}
+}
