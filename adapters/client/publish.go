@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"time"
 )
 
 // PublishOptions adjust one publish call.
@@ -136,11 +137,36 @@ func (c *Client) PublishAll(ctx context.Context, resource string, values []any, 
 type ReadOptions struct {
 	Purpose    string
 	CaseNumber string
+	// History asks for every version, not only the current one.
+	History bool
 }
 
-// Record reads the current record of one subject (ID number or credit code)
-// of resource, projected and masked as the caller's grant says.
-func (c *Client) Record(ctx context.Context, resource, subjectKey string, opt ReadOptions) (json.RawMessage, error) {
+// RecordView is one record version as a reader receives it.
+type RecordView struct {
+	Resource      string          `json:"resource"`
+	RecordID      string          `json:"record_id"`
+	Version       int             `json:"version"`
+	SchemaVersion int             `json:"schema_version"`
+	Publisher     string          `json:"publisher"`
+	Deleted       bool            `json:"deleted,omitempty"`
+	DeleteReason  string          `json:"delete_reason,omitempty"`
+	Record        json.RawMessage `json:"record"`
+	PublishedAt   time.Time       `json:"published_at"`
+	AppliedAt     time.Time       `json:"applied_at"`
+}
+
+// ReadResult is the hub's answer to a record read: the current version
+// (projected and masked as the caller's grant says), the versions when
+// history was asked for, the fields shown and the legal basis of the read.
+type ReadResult struct {
+	Current  *RecordView  `json:"current,omitempty"`
+	Versions []RecordView `json:"versions,omitempty"`
+	Fields   []string     `json:"fields"`
+	Basis    string       `json:"basis"`
+}
+
+// Record reads one subject's record (by ID number or credit code) of resource.
+func (c *Client) Record(ctx context.Context, resource, subjectKey string, opt ReadOptions) (ReadResult, error) {
 	q := url.Values{}
 	if opt.Purpose != "" {
 		q.Set("purpose", opt.Purpose)
@@ -148,30 +174,30 @@ func (c *Client) Record(ctx context.Context, resource, subjectKey string, opt Re
 	if opt.CaseNumber != "" {
 		q.Set("case_number", opt.CaseNumber)
 	}
-	var out json.RawMessage
+	if opt.History {
+		q.Set("history", "true")
+	}
+	var out ReadResult
 	err := c.do(ctx, request{
 		method: http.MethodGet, path: "/api/v1/resources/" + url.PathEscape(resource) + "/records/" + url.PathEscape(subjectKey),
 		query: q, retry: true,
 	}, &out)
 	if err != nil {
-		return nil, fmt.Errorf("read %s record: %w", resource, err)
+		return out, fmt.Errorf("read %s record: %w", resource, err)
 	}
 	return out, nil
 }
 
 // Delete publishes a tombstone: the subject's record of resource is
 // deleted from the hub's library, for reason. Only the provider may delete.
-func (c *Client) Delete(ctx context.Context, resource, subjectKey, reason string) error {
-	body, err := jsonBody(map[string]string{"reason": reason})
-	if err != nil {
-		return err
-	}
-	err = c.do(ctx, request{
+func (c *Client) Delete(ctx context.Context, resource, subjectKey, reason string) (PublishResult, error) {
+	var res PublishResult
+	err := c.do(ctx, request{
 		method: http.MethodDelete, path: "/api/v1/resources/" + url.PathEscape(resource) + "/records/" + url.PathEscape(subjectKey),
-		body: body, contentType: "application/json", retry: true,
-	}, nil)
+		query: url.Values{"reason": {reason}}, retry: true,
+	}, &res)
 	if err != nil {
-		return fmt.Errorf("delete %s record: %w", resource, err)
+		return res, fmt.Errorf("delete %s record: %w", resource, err)
 	}
-	return nil
+	return res, nil
 }

@@ -70,3 +70,62 @@ func (c *Client) Ack(ctx context.Context, id, cursor string) error {
 	}
 	return nil
 }
+
+// SubscribeRequest asks for a new subscription of the caller's department.
+type SubscribeRequest struct {
+	Resource   string `json:"resource"`
+	Purpose    string `json:"purpose"`
+	CaseNumber string `json:"case_number,omitempty"`
+	// Filter keeps records whose string field starts with a prefix.
+	Filter     *SubscriptionFilter `json:"filter,omitempty"`
+	WebhookURL string              `json:"webhook_url,omitempty"`
+	Egress     bool                `json:"egress,omitempty"`
+	// Start is "beginning" (every record the library holds) or "now".
+	Start string `json:"start,omitempty"`
+}
+
+// SubscriptionFilter keeps records whose Field starts with Prefix.
+type SubscriptionFilter struct {
+	Field  string `json:"field"`
+	Prefix string `json:"prefix"`
+}
+
+// Subscription is a department's standing order for a resource's records.
+type Subscription struct {
+	ID             string `json:"id"`
+	DepartmentCode string `json:"department_code"`
+	Resource       string `json:"resource"`
+	Purpose        string `json:"purpose"`
+	Status         string `json:"status"`
+	PullCursor     int64  `json:"pull_cursor"`
+	WebhookURL     string `json:"webhook_url,omitempty"`
+	// WebhookSecret signs webhook deliveries; the hub shows it only once.
+	WebhookSecret string `json:"webhook_secret,omitempty"`
+}
+
+// Subscribe creates a subscription; the hub checks the department may read
+// the resource for the purpose (an approved share request for conditional
+// resources).
+func (c *Client) Subscribe(ctx context.Context, req SubscribeRequest) (Subscription, error) {
+	body, err := jsonBody(req)
+	if err != nil {
+		return Subscription{}, err
+	}
+	var sub Subscription
+	err = c.do(ctx, request{method: http.MethodPost, path: "/api/v1/subscriptions", body: body, contentType: "application/json"}, &sub)
+	if err != nil {
+		return sub, fmt.Errorf("subscribe to %s: %w", req.Resource, err)
+	}
+	return sub, nil
+}
+
+// Subscriptions lists the caller's department's subscriptions.
+func (c *Client) Subscriptions(ctx context.Context) ([]Subscription, error) {
+	var out struct {
+		Subscriptions []Subscription `json:"subscriptions"`
+	}
+	if err := c.do(ctx, request{method: http.MethodGet, path: "/api/v1/subscriptions", retry: true}, &out); err != nil {
+		return nil, fmt.Errorf("list subscriptions: %w", err)
+	}
+	return out.Subscriptions, nil
+}

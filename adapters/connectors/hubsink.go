@@ -139,7 +139,7 @@ func (h *hubSink) Write(ctx context.Context, msgs []adapters.Message, key string
 			res.Rejected = append(res.Rejected, adapters.Rejection{Index: i, Reasons: []adapters.Reason{{Pointer: "/" + h.subjectKey, Rule: "required", Message: "a delete needs the subject key"}}})
 			continue
 		}
-		if err := h.hub.Delete(ctx, h.cfg.Resource, subject, h.cfg.DeleteReason); err != nil {
+		if _, err := h.hub.Delete(ctx, h.cfg.Resource, subject, h.cfg.DeleteReason); err != nil {
 			var he *client.Error
 			if errors.As(err, &he) && he.Status == http.StatusNotFound && he.Code != "resource_not_found" {
 				res.Written++ // already gone: deleting is idempotent

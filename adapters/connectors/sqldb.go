@@ -88,8 +88,20 @@ func openDB(ctx context.Context, s DBSettings, env adapters.Env) (*gorm.DB, erro
 	if err != nil {
 		return nil, err
 	}
+	db, err := openDBNoCheck(ctx, s.Driver, dsn)
+	if err != nil {
+		return nil, err
+	}
+	if !db.WithContext(ctx).Migrator().HasTable(s.Table) {
+		_ = closeDB(db)
+		return nil, adapters.Permanent(fmt.Errorf("table %s does not exist", s.Table))
+	}
+	return db, nil
+}
+
+func openDBNoCheck(ctx context.Context, driver, dsn string) (*gorm.DB, error) {
 	var dial gorm.Dialector
-	switch s.Driver {
+	switch driver {
 	case "postgres":
 		dial = postgres.New(postgres.Config{DSN: dsn})
 	case "mysql":
@@ -99,13 +111,13 @@ func openDB(ctx context.Context, s DBSettings, env adapters.Env) (*gorm.DB, erro
 	}
 	db, err := gorm.Open(dial, &gorm.Config{Logger: logger.Discard, SkipDefaultTransaction: true})
 	if err != nil {
-		return nil, fmt.Errorf("open %s database: %w", s.Driver, err)
+		return nil, fmt.Errorf("open %s database: %w", driver, err)
 	}
 	sqlDB, err := db.DB()
 	if err != nil {
-		return nil, fmt.Errorf("open %s database: %w", s.Driver, err)
+		return nil, fmt.Errorf("open %s database: %w", driver, err)
 	}
-	if s.Driver == "sqlite" {
+	if driver == "sqlite" {
 		sqlDB.SetMaxOpenConns(1)
 	} else {
 		sqlDB.SetMaxOpenConns(4)
@@ -114,11 +126,7 @@ func openDB(ctx context.Context, s DBSettings, env adapters.Env) (*gorm.DB, erro
 	defer cancel()
 	if err := sqlDB.PingContext(pctx); err != nil {
 		_ = sqlDB.Close()
-		return nil, fmt.Errorf("reach %s database: %w", s.Driver, err)
-	}
-	if !db.WithContext(ctx).Migrator().HasTable(s.Table) {
-		_ = sqlDB.Close()
-		return nil, adapters.Permanent(fmt.Errorf("table %s does not exist", s.Table))
+		return nil, fmt.Errorf("reach %s database: %w", driver, err)
 	}
 	return db, nil
 }

@@ -203,7 +203,13 @@ func (s *sqlSink) apply(tx *gorm.DB, row map[string]any, del bool) error {
 	if len(upd) > 0 {
 		oc.DoUpdates = clause.AssignmentColumns(upd)
 	}
-	return tx.Table(s.cfg.Table).Clauses(oc).Create(row).Error
+	// gorm writes the new row's id back into a map it creates from, so
+	// give it a copy: the row may be retried.
+	vals := make(map[string]any, len(row))
+	for k, v := range row {
+		vals[k] = v
+	}
+	return tx.Table(s.cfg.Table).Clauses(oc).Create(vals).Error
 }
 
 func (s *sqlSink) ping(ctx context.Context) error {

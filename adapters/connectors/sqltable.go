@@ -173,6 +173,12 @@ func (s *sqlSource) Read(ctx context.Context, max int) (adapters.Batch, error) {
 	id := clause.Column{Name: s.cfg.IDColumn}
 	if s.cfg.UpdatedColumn != "" {
 		upd := clause.Column{Name: s.cfg.UpdatedColumn}
+		// SQLite keeps date-times as text in whatever shape the legacy
+		// system wrote; julianday() compares them as instants.
+		col, val := "?", "?"
+		if s.cfg.Driver == "sqlite" {
+			col, val = "julianday(?)", "julianday(?)"
+		}
 		q = q.Where(clause.Expr{SQL: "? IS NOT NULL", Vars: []any{upd}})
 		if s.pos.Updated != nil && s.pos.ID != nil {
 			u, err := s.pos.Updated.value()
@@ -183,9 +189,12 @@ func (s *sqlSource) Read(ctx context.Context, max int) (adapters.Batch, error) {
 			if err != nil {
 				return adapters.Batch{}, adapters.Permanent(err)
 			}
-			q = q.Where(clause.Expr{SQL: "(? > ? OR (? = ? AND ? > ?))", Vars: []any{upd, u, upd, u, id, i}})
+			if t, ok := u.(time.Time); ok && s.cfg.Driver == "sqlite" {
+				u = t.UTC().Format("2006-01-02 15:04:05.999999999")
+			}
+			q = q.Where(clause.Expr{SQL: "(" + col + " > " + val + " OR (" + col + " = " + val + " AND ? > ?))", Vars: []any{upd, u, upd, u, id, i}})
 		}
-		q = q.Order(clause.OrderByColumn{Column: upd}).Order(clause.OrderByColumn{Column: id})
+		q = q.Order(clause.OrderBy{Expression: clause.Expr{SQL: col + ", ?", Vars: []any{upd, id}}})
 	} else {
 		if s.pos.ID != nil {
 			i, err := s.pos.ID.value()
