@@ -16,8 +16,8 @@ run:
 # project's own scripts, then a bounded fuzz pass over every parser.
 test:
 	@set -euo pipefail; \
-	env_lines=$$(deployments/local/services-up.sh); \
-	export $$env_lines; \
+	env_lines=$$(deployments/local/services-up.sh --shell); \
+	eval "$$env_lines"; \
 	echo "testing against $$YIKU_TEST_DATABASE_URL and Kafka $$YIKU_TEST_KAFKA_BROKERS"; \
 	$(GO) vet $(PKGS); \
 	$(GO) test -race -shuffle=on -count=1 -timeout 20m $(PKGS); \
@@ -28,7 +28,7 @@ test-embedded:
 	$(GO) test -count=1 $(PKGS)
 
 bench:
-	@set -euo pipefail; export $$(deployments/local/services-up.sh); \
+	@set -euo pipefail; env_lines=$$(deployments/local/services-up.sh --shell); eval "$$env_lines"; \
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
 
 fuzz:
