@@ -191,6 +191,11 @@ func NewRequest(p identity.Principal, res catalog.Resource, app Application, now
 	if err != nil {
 		return Request{}, err
 	}
+	for _, p := range purposes {
+		if utf8.RuneCountInString(p) > maxPurposeLen {
+			return Request{}, invalidField("purposes", "a purpose is at most 100 characters")
+		}
+	}
 	items, err := textList("service_items", app.ServiceItems, maxItems, true)
 	if err != nil {
 		return Request{}, err
