@@ -15,7 +15,10 @@ const hubSubDoc = `hub_subscription — receive the records of one of the depart
 subscriptions from the hub (the receiving side).
 
   type: hub_subscription
-  subscription: <subscription id>
+  subscription: <subscription id>   # or, instead, resource + purpose:
+  resource: business-licence         # subscribe (once) to this resource...
+  purpose: 企业开办审批核验            # ...for this purpose; an active subscription
+                                     # of the department for both is reused
 
 Records are pulled with the hub's cursor, written to the sink, and the
 cursor is acknowledged to the hub only after the local checkpoint is saved,
@@ -29,6 +32,8 @@ func init() {
 // HubSubConfig is the hub_subscription source's settings.
 type HubSubConfig struct {
 	Subscription string `yaml:"subscription"`
+	Resource     string `yaml:"resource"`
+	Purpose      string `yaml:"purpose"`
 }
 
 type hubSub struct {
@@ -48,8 +53,11 @@ func newHubSub(decode adapters.Decoder, env adapters.Env) (adapters.Source, erro
 
 // NewHubSub builds a hub_subscription source.
 func NewHubSub(cfg HubSubConfig, env adapters.Env) (adapters.Source, error) {
-	if cfg.Subscription == "" {
-		return nil, adapters.Fieldf("subscription", "the subscription id is required")
+	if (cfg.Subscription == "") == (cfg.Resource == "") {
+		return nil, adapters.Fieldf("subscription", "set either subscription or resource (with purpose)")
+	}
+	if cfg.Resource != "" && cfg.Purpose == "" {
+		return nil, adapters.Fieldf("purpose", "subscribing to a resource needs a purpose (事由)")
 	}
 	if env.Hub == nil {
 		return nil, adapters.Fieldf("subscription", "a hub subscription needs the hub block (url and token) in the config")
@@ -57,10 +65,36 @@ func NewHubSub(cfg HubSubConfig, env adapters.Env) (adapters.Source, error) {
 	return &hubSub{cfg: cfg, hub: env.Hub}, nil
 }
 
-func (h *hubSub) Connect(_ context.Context, from string) error {
+func (h *hubSub) Connect(ctx context.Context, from string) error {
+	if h.cfg.Subscription == "" {
+		id, err := h.subscribe(ctx)
+		if err != nil {
+			return err
+		}
+		h.cfg.Subscription = id
+	}
 	h.cursor = from
 	h.open = true
 	return nil
+}
+
+// subscribe finds the department's active subscription for the resource
+// and purpose, or creates one from the beginning of the library.
+func (h *hubSub) subscribe(ctx context.Context) (string, error) {
+	subs, err := h.hub.Subscriptions(ctx)
+	if err != nil {
+		return "", hubErr(err)
+	}
+	for _, s := range subs {
+		if s.Resource == h.cfg.Resource && s.Purpose == h.cfg.Purpose && s.Status == "active" && s.WebhookURL == "" {
+			return s.ID, nil
+		}
+	}
+	sub, err := h.hub.Subscribe(ctx, client.SubscribeRequest{Resource: h.cfg.Resource, Purpose: h.cfg.Purpose, Start: "beginning"})
+	if err != nil {
+		return "", hubErr(err)
+	}
+	return sub.ID, nil
 }
 
 func (h *hubSub) Read(ctx context.Context, max int) (adapters.Batch, error) {
