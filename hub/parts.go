@@ -14,8 +14,13 @@ import (
 	"yiku/exchange/exchangeapi"
 	"yiku/exchange/library"
 	"yiku/exchange/subscription"
+	"yiku/lookup"
+	"yiku/lookup/lookupapi"
+	"yiku/lookup/lookupdemo"
 	"yiku/policies/sharing"
 	"yiku/policies/sharing/sharingapi"
+	"yiku/serviceitem"
+	itemstore "yiku/serviceitem/sqlstore"
 )
 
 // addParts builds each part of the hub (catalog, exchange, sharing, audit…)
@@ -69,6 +74,41 @@ func (h *Hub) addParts(ctx context.Context) error {
 			return err == nil && r.BaseLibrary == catalog.LibElicence
 		}
 		h.modules = append(h.modules, trail)
+	}
+
+	// Lookups: service items and their materials, reuse lookups (一证通办)
+	// through the sharing gate, and the lookup demo (items, records,
+	// certificates, grants, the demo citizen's link).
+	{
+		lib := library.NewStore(h.DB)
+		items := &serviceitem.Service{Store: itemstore.New(h.DB.Gorm), Directory: h.Catalog,
+			Departments: func(ctx context.Context, code string) error {
+				_, err := h.Auth.Store().Department(ctx, code)
+				return err
+			}}
+		lk := &lookup.Service{Items: items, Directory: h.Catalog, Gate: h.Gate,
+			Library: lookup.LibraryFunc(func(ctx context.Context, resource, subject string) (lookup.Record, error) {
+				r, err := lib.Current(ctx, resource, subject)
+				if err != nil {
+					return lookup.Record{}, err
+				}
+				return lookup.Record{Data: r.DataBytes(), Deleted: r.Deleted, Version: r.Version, Publisher: r.Publisher, PublishedAt: r.PublishedAt}, nil
+			})}
+		h.modules = append(h.modules, lookupapi.New(items, lk))
+		gate, ok := h.Gate.(*sharing.Gatekeeper)
+		if !ok {
+			return fmt.Errorf("hub: lookups: the demo needs the sharing gatekeeper, have %T", h.Gate)
+		}
+		topics := exchange.Topics{Prefix: h.Cfg.TopicPrefix}
+		h.seeders = append(h.seeders, lookupdemo.Seeder(lookupdemo.Deps{
+			Items:      items,
+			Publisher:  exchange.NewPublisher(exchange.PublishConfig{}, h.Catalog, exchange.NewRouter(h.BrokerAddrs(), h.Broker), topics, lib, lib, nil),
+			Principals: h.Auth.Store(),
+			Sharing: &sharing.Service{Store: sharing.NewStore(h.DB.Gorm), Gate: gate, Directory: h.Catalog, Resources: h.Catalog.All,
+				Notifier: sharing.KafkaNotifier{Broker: h.Broker, Topic: sharing.PolicyTopic(h.Cfg.TopicPrefix)}, DecisionDays: h.Cfg.ShareDecisionDays, Log: h.Log},
+			Directory:  h.Catalog,
+			SubjectKey: h.Audit.SubjectKey(),
+		}))
 	}
 
 	return nil

@@ -235,6 +235,20 @@ func (s *Store) Principals(ctx context.Context, department string) ([]Principal,
 	return out, nil
 }
 
+// SetIDNumberHash links a citizen principal to the keyed hash of their ID
+// number (package audit's subject hash), so the citizen's data-access report
+// finds the accesses to their data.
+func (s *Store) SetIDNumberHash(ctx context.Context, id, hash string) error {
+	res := s.db.WithContext(ctx).Model(&principalRow{}).Where("id = ? AND role = ?", id, string(RoleCitizen)).Update("id_number_hash", hash)
+	if res.Error != nil {
+		return fmt.Errorf("identity: link %s to an ID number: %w", id, res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return fault.NotFoundf("principal_not_found", "citizen principal %s not found", id)
+	}
+	return nil
+}
+
 // DisablePrincipal stops a principal from authenticating.
 func (s *Store) DisablePrincipal(ctx context.Context, id string) error {
 	now := time.Now().UTC()

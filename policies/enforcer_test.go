@@ -64,6 +64,19 @@ func TestAPIPolicyMatrix(t *testing.T) {
 		{system, "POST", "/api/v1/admin/principals/:id/api-keys", false},
 		{reviewer, "POST", "/api/v1/admin/principals", false},
 		{citizen, "GET", "/api/v1/admin/principals", false},
+		{citizen, "GET", "/api/v1/service-items", true},
+		{officer, "GET", "/api/v1/service-items/:code", true},
+		{catalog, "POST", "/api/v1/service-items", true},
+		{catalog, "PUT", "/api/v1/service-items/:code", true},
+		{catalog, "DELETE", "/api/v1/service-items/:code", true},
+		{admin, "POST", "/api/v1/service-items", false},
+		{officer, "PUT", "/api/v1/service-items/:code", false},
+		{officer, "POST", "/api/v1/lookups", true},
+		{system, "POST", "/api/v1/lookups", true},
+		{admin, "POST", "/api/v1/lookups", false},
+		{reviewer, "POST", "/api/v1/lookups", false},
+		{citizen, "POST", "/api/v1/lookups", false},
+		{catalog, "POST", "/api/v1/lookups", false},
 	}
 	for _, tc := range tests {
 		t.Run(fmt.Sprintf("%s %s %s", tc.who.Role, tc.method, tc.route), func(t *testing.T) {

@@ -1,0 +1,354 @@
+// Package lookup is the one-library reuse lookup (一证通办): for an
+// applicant (ID number or credit code), a service item, a case number and a
+// purpose it answers, material by material, whether the library supplies it
+// (with the projected, masked record and, for e-licences, the certificate's
+// validity), whether the applicant must bring it, or whether the calling
+// department has no right to it. Every library read goes through the sharing
+// Gate with action lookup; the audit events the lookup produces (one reuse
+// event per supplied material, one denial per refused material) are returned
+// for the caller to record with its own event. It holds no storage and no
+// HTTP (lookup/lookupapi).
+package lookup
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"yiku/audit"
+	"yiku/catalog"
+	"yiku/fault"
+	"yiku/identity"
+	"yiku/policies/sharing"
+	"yiku/schemas"
+	"yiku/serviceitem"
+)
+
+// Status is what a lookup says about one material.
+type Status string
+
+const (
+	// Supplied: the library holds the material and the caller may read it;
+	// the applicant need not bring it.
+	Supplied Status = "supplied"
+	// NotAvailable: the library cannot supply it (the item maps it to no
+	// resource, or the library holds no current record of the applicant);
+	// the applicant must bring it.
+	NotAvailable Status = "not_available"
+	// NotPermitted: the sharing gate refused the caller's department.
+	NotPermitted Status = "not_permitted"
+)
+
+// Validity of a certificate (e-licence).
+const (
+	CertValid   = "valid"
+	CertRevoked = "revoked"
+	CertExpired = "expired"
+)
+
+// Request is one lookup.
+type Request struct {
+	// Applicant is the applicant's resident ID number (natural persons) or
+	// unified social credit code (organisations).
+	Applicant   string `json:"applicant"`
+	ServiceItem string `json:"service_item"`
+	CaseNumber  string `json:"case_number"`
+	Purpose     string `json:"purpose"`
+}
+
+// Result answers a lookup.
+type Result struct {
+	Applicant     string                    `json:"applicant"`
+	ApplicantType serviceitem.ApplicantType `json:"applicant_type"`
+	ServiceItem   string                    `json:"service_item"`
+	ItemName      string                    `json:"service_item_name"`
+	CaseNumber    string                    `json:"case_number"`
+	Purpose       string                    `json:"purpose"`
+	Materials     []MaterialResult          `json:"materials"`
+	// Summary counts the materials by status; ToBring lists the names of
+	// those the applicant must still bring (not available, not permitted, or
+	// certificates that are not valid).
+	Summary map[Status]int `json:"summary"`
+	ToBring []string       `json:"to_bring"`
+	At      time.Time      `json:"at"`
+}
+
+// MaterialResult is one material's answer.
+type MaterialResult struct {
+	Code     string `json:"code"`
+	Name     string `json:"name"`
+	Status   Status `json:"status"`
+	Resource string `json:"resource,omitempty"`
+	// Reason explains not_available and not_permitted (a stable code, then
+	// a sentence).
+	Reason string `json:"reason,omitempty"`
+	// Record is the projected and masked record, for supplied materials.
+	Record json.RawMessage `json:"record,omitempty"`
+	Fields []string        `json:"fields,omitempty"`
+	Basis  string          `json:"basis,omitempty"`
+	// Version and PublishedAt say which version of the record was read.
+	Version     int          `json:"version,omitempty"`
+	Publisher   string       `json:"publisher,omitempty"`
+	PublishedAt *time.Time   `json:"published_at,omitempty"`
+	Certificate *Certificate `json:"certificate,omitempty"`
+}
+
+// Certificate is the validity of a supplied e-licence.
+type Certificate struct {
+	LicenceID  string `json:"licence_id,omitempty"`
+	Validity   string `json:"validity"` // valid, revoked or expired
+	Status     string `json:"status"`   // as the issuer recorded it
+	ValidUntil string `json:"valid_until,omitempty"`
+	Reason     string `json:"reason,omitempty"`
+}
+
+// Record is a library record as the lookup reads it.
+type Record struct {
+	Data        []byte
+	Deleted     bool
+	Version     int
+	Publisher   string
+	PublishedAt time.Time
+}
+
+// Library reads the current record of a subject (fault NotFound if none).
+type Library interface {
+	Current(ctx context.Context, resource, subject string) (Record, error)
+}
+
+// Items returns service items (fault NotFound if unknown).
+type Items interface {
+	Get(ctx context.Context, code string) (serviceitem.Item, error)
+}
+
+// Service answers lookups.
+type Service struct {
+	Items     Items
+	Directory catalog.Directory
+	Gate      sharing.Gate
+	Library   Library
+	// Now is the clock (time.Now when nil); certificate expiry is judged by
+	// the calendar date in Asia/Shanghai.
+	Now func() time.Time
+}
+
+const (
+	maxPurposeRunes = 100
+	maxCaseNumber   = 64
+)
+
+var cst = time.FixedZone("CST", 8*3600)
+
+// Applicant validates an ID number or credit code and returns its normal
+// form and type.
+func Applicant(s string) (string, serviceitem.ApplicantType, error) {
+	s = strings.TrimSpace(s)
+	if id, err := schemas.NormalizeResidentID(s); err == nil {
+		return id, serviceitem.ApplicantPerson, nil
+	}
+	up := strings.ToUpper(s)
+	if _, err := schemas.ValidateUSCC(up); err == nil {
+		return up, serviceitem.ApplicantEntity, nil
+	}
+	return "", "", fault.Invalidf("invalid_applicant", "applicant must be an 18-digit resident ID number or an 18-character unified social credit code").
+		WithDetails(fault.Detail{Field: "applicant", Pointer: "/applicant", Reason: "not a valid ID number or credit code"})
+}
+
+// Check validates and normalises a request, returning the applicant type.
+func Check(req Request) (Request, serviceitem.ApplicantType, error) {
+	var t serviceitem.ApplicantType
+	var err error
+	if req.Applicant, t, err = Applicant(req.Applicant); err != nil {
+		return req, "", err
+	}
+	req.ServiceItem = strings.TrimSpace(req.ServiceItem)
+	req.CaseNumber = strings.TrimSpace(req.CaseNumber)
+	req.Purpose = strings.TrimSpace(req.Purpose)
+	if req.ServiceItem == "" {
+		return req, "", missing("service_item")
+	}
+	if req.CaseNumber == "" {
+		return req, "", missing("case_number")
+	}
+	if len(req.CaseNumber) > maxCaseNumber || !utf8.ValidString(req.CaseNumber) {
+		return req, "", fault.Invalidf("invalid_case_number", "case_number is at most %d bytes of text", maxCaseNumber).
+			WithDetails(fault.Detail{Field: "case_number", Pointer: "/case_number", Reason: "too long"})
+	}
+	if req.Purpose == "" {
+		return req, "", missing("purpose")
+	}
+	if utf8.RuneCountInString(req.Purpose) > maxPurposeRunes || !utf8.ValidString(req.Purpose) {
+		return req, "", fault.Invalidf("invalid_purpose", "purpose is at most %d characters", maxPurposeRunes).
+			WithDetails(fault.Detail{Field: "purpose", Pointer: "/purpose", Reason: "too long"})
+	}
+	return req, t, nil
+}
+
+func missing(field string) error {
+	return fault.Invalidf(field+"_required", "every lookup names its %s", field).
+		WithDetails(fault.Detail{Field: field, Pointer: "/" + field, Reason: "required"})
+}
+
+// Lookup answers req for principal p. It returns the result and the audit
+// events it produced: one reuse event (audit.ActionReuse, allowed) per
+// supplied material and one denied reuse event per refused material; the
+// caller records them with the call's own event before releasing the
+// result. An error means nothing was read (invalid request, unknown item,
+// wrong applicant type) or the library or gate failed.
+func (s *Service) Lookup(ctx context.Context, p identity.Principal, req Request) (Result, []audit.Event, error) {
+	req, t, err := Check(req)
+	if err != nil {
+		return Result{}, nil, err
+	}
+	item, err := s.Items.Get(ctx, req.ServiceItem)
+	if err != nil {
+		return Result{}, nil, err
+	}
+	if item.ApplicantType != t {
+		return Result{}, nil, fault.Invalidf("applicant_type_mismatch", "service item %s is applied for by a %s, but the applicant is a %s", item.Code, item.ApplicantType, t).
+			WithDetails(fault.Detail{Field: "applicant", Pointer: "/applicant", Reason: "wrong kind of identifier for this service item"})
+	}
+	now := time.Now()
+	if s.Now != nil {
+		now = s.Now()
+	}
+	out := Result{Applicant: req.Applicant, ApplicantType: t, ServiceItem: item.Code, ItemName: item.Name, CaseNumber: req.CaseNumber,
+		Purpose: req.Purpose, Materials: make([]MaterialResult, 0, len(item.Materials)), Summary: map[Status]int{}, ToBring: []string{}, At: now.UTC()}
+	var events []audit.Event
+	for _, m := range item.Materials {
+		mr, ev, err := s.material(ctx, p, req, item, m, now)
+		if err != nil {
+			return Result{}, nil, fmt.Errorf("lookup: %s material %s: %w", item.Code, m.Code, err)
+		}
+		out.Materials = append(out.Materials, mr)
+		out.Summary[mr.Status]++
+		if mr.Status != Supplied || (mr.Certificate != nil && mr.Certificate.Validity != CertValid) {
+			out.ToBring = append(out.ToBring, mr.Name)
+		}
+		if ev != nil {
+			events = append(events, *ev)
+		}
+	}
+	return out, events, nil
+}
+
+func (s *Service) material(ctx context.Context, p identity.Principal, req Request, item serviceitem.Item, m serviceitem.Material, now time.Time) (MaterialResult, *audit.Event, error) {
+	mr := MaterialResult{Code: m.Code, Name: m.Name, Resource: m.Resource}
+	if !m.FromLibrary() {
+		mr.Status, mr.Reason = NotAvailable, "not_in_library: the library holds no such material; the applicant brings it"
+		return mr, nil, nil
+	}
+	res, err := s.Directory.Resource(ctx, m.Resource)
+	if err != nil {
+		if fault.KindOf(err) == fault.NotFound {
+			mr.Status, mr.Reason = NotAvailable, "resource_gone: the resource "+m.Resource+" is no longer in the catalog"
+			return mr, nil, nil
+		}
+		return mr, nil, err
+	}
+	mr.Resource = res.ID
+	event := audit.Event{Action: audit.ActionReuse, Resource: res.ID, Subjects: []string{req.Applicant},
+		Purpose: req.Purpose, CaseNumber: req.CaseNumber, Reason: audit.ReuseReason(item.Code, m.Code)}
+	dec, err := s.Gate.Decide(ctx, sharing.ReadRequest{Principal: p, Resource: res, Action: sharing.ActionLookup, Purpose: req.Purpose, CaseNumber: req.CaseNumber})
+	if err != nil || !dec.Allowed || dec.Plan == nil {
+		fe, ok := fault.As(err)
+		if err != nil && (!ok || fe.Kind != fault.Forbidden) {
+			return mr, nil, err
+		}
+		code, msg := dec.Basis, "the sharing gate refused"
+		if ok {
+			code, msg = fe.Code, fe.Message
+		}
+		mr.Status, mr.Reason = NotPermitted, code+": "+msg
+		event.Outcome, event.Reason = audit.Denied, event.Reason+" denied="+code
+		return mr, &event, nil
+	}
+	rec, err := s.Library.Current(ctx, res.ID, req.Applicant)
+	if err != nil {
+		if fault.KindOf(err) == fault.NotFound {
+			mr.Status, mr.Reason = NotAvailable, "no_record: the library holds no record of the applicant in "+res.ID
+			return mr, nil, nil
+		}
+		return mr, nil, err
+	}
+	if rec.Deleted || rec.Data == nil {
+		mr.Status, mr.Reason = NotAvailable, "record_deleted: the applicant's record in "+res.ID+" was withdrawn by its provider"
+		return mr, nil, nil
+	}
+	masked, err := dec.Plan.ApplyJSON(rec.Data)
+	if err != nil {
+		return mr, nil, fmt.Errorf("mask %s: %w", res.ID, err)
+	}
+	mr.Status, mr.Record, mr.Basis = Supplied, masked, dec.Basis
+	mr.Version, mr.Publisher = rec.Version, rec.Publisher
+	if !rec.PublishedAt.IsZero() {
+		at := rec.PublishedAt.UTC()
+		mr.PublishedAt = &at
+	}
+	for _, f := range dec.Plan.Fields() {
+		mr.Fields = append(mr.Fields, f.Name)
+	}
+	if res.BaseLibrary == catalog.LibElicence {
+		// Validity is judged on the unmasked record: the status and dates
+		// are the issuer's, whatever the reader may see of them.
+		c, err := CertificateOf(rec.Data, now)
+		if err != nil {
+			return mr, nil, fmt.Errorf("certificate of %s: %w", res.ID, err)
+		}
+		mr.Certificate = &c
+		event.Reason += " validity=" + c.Validity
+	}
+	event.Fields, event.Outcome, event.Count = mr.Fields, audit.Allowed, 1
+	return mr, &event, nil
+}
+
+// CertificateOf reads an e-licence record's validity at now: revoked or
+// expired as the issuer recorded it, expired when valid_until (a date) is
+// before today in Asia/Shanghai, valid otherwise. A record that is not an
+// e-licence object is an error.
+func CertificateOf(data []byte, now time.Time) (Certificate, error) {
+	var rec struct {
+		LicenceID  string `json:"licence_id"`
+		Status     string `json:"status"`
+		ValidUntil string `json:"valid_until"`
+	}
+	if err := json.Unmarshal(data, &rec); err != nil {
+		return Certificate{}, fmt.Errorf("lookup: e-licence record: %w", err)
+	}
+	c := Certificate{LicenceID: rec.LicenceID, Status: rec.Status, ValidUntil: rec.ValidUntil}
+	switch rec.Status {
+	case CertRevoked:
+		c.Validity, c.Reason = CertRevoked, "revoked by the issuer"
+		return c, nil
+	case CertExpired:
+		c.Validity, c.Reason = CertExpired, "marked expired by the issuer"
+		return c, nil
+	case CertValid:
+	default:
+		return Certificate{}, errors.New("lookup: e-licence status " + fmt.Sprintf("%q", rec.Status) + " is none of valid, revoked, expired")
+	}
+	c.Validity = CertValid
+	if rec.ValidUntil != "" {
+		until, err := time.ParseInLocation(time.DateOnly, rec.ValidUntil, cst)
+		if err != nil {
+			return Certificate{}, fmt.Errorf("lookup: e-licence valid_until %q: %w", rec.ValidUntil, err)
+		}
+		today := now.In(cst)
+		if until.Before(time.Date(today.Year(), today.Month(), today.Day(), 0, 0, 0, 0, cst)) {
+			c.Validity, c.Reason = CertExpired, "valid_until "+rec.ValidUntil+" has passed"
+		}
+	}
+	return c, nil
+}
+
+// LibraryFunc adapts a function to Library.
+type LibraryFunc func(ctx context.Context, resource, subject string) (Record, error)
+
+// Current implements Library.
+func (f LibraryFunc) Current(ctx context.Context, resource, subject string) (Record, error) {
+	return f(ctx, resource, subject)
+}

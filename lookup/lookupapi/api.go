@@ -1,0 +1,190 @@
+// Package lookupapi is the HTTP face of service items and reuse lookups:
+// listing, reading and (for catalog administrators) managing service items
+// under /api/v1/service-items, and POST /api/v1/lookups. Handlers bind
+// strictly, call packages serviceitem and lookup, and annotate the call's
+// audit event; a lookup's per-material reuse and denial events are handed
+// to the audit middleware, which makes them durable with the call's own
+// event before the answer leaves the hub.
+package lookupapi
+
+import (
+	_ "embed"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"yiku/audit"
+	"yiku/fault"
+	"yiku/httpapi"
+	"yiku/lookup"
+	"yiku/serviceitem"
+)
+
+//go:embed openapi.json
+var openapi []byte
+
+// API serves the service-item and lookup routes.
+type API struct {
+	items  *serviceitem.Service
+	lookup *lookup.Service
+}
+
+// New returns the module.
+func New(items *serviceitem.Service, lk *lookup.Service) *API {
+	return &API{items: items, lookup: lk}
+}
+
+// OpenAPI returns the routes' OpenAPI fragment.
+func (a *API) OpenAPI() []byte { return openapi }
+
+// Routes registers the routes.
+func (a *API) Routes(api *gin.RouterGroup) {
+	api.GET("/service-items", a.list)
+	api.GET("/service-items/:code", a.get)
+	api.POST("/service-items", a.create)
+	api.PUT("/service-items/:code", a.update)
+	api.DELETE("/service-items/:code", a.remove)
+	api.POST("/lookups", a.lookupCall)
+}
+
+// ItemBody is a service item as clients write it.
+type ItemBody struct {
+	Code           string                    `json:"code"`
+	Name           string                    `json:"name"`
+	ItemCode       string                    `json:"item_code"`
+	DepartmentCode string                    `json:"department_code"`
+	ApplicantType  serviceitem.ApplicantType `json:"applicant_type"`
+	Description    string                    `json:"description"`
+	Materials      []serviceitem.Material    `json:"materials"`
+	// Revision, on update, is the revision the change is based on (0: the
+	// current one).
+	Revision int `json:"revision"`
+}
+
+func (b ItemBody) item() serviceitem.Item {
+	return serviceitem.Item{Code: b.Code, Name: b.Name, ItemCode: b.ItemCode, DepartmentCode: b.DepartmentCode,
+		ApplicantType: b.ApplicantType, Description: b.Description, Materials: b.Materials}
+}
+
+func (a *API) list(c *gin.Context) {
+	n := httpapi.Note(c)
+	n.Action = "service_item.list"
+	page, err := httpapi.PageOf(c, 100, 1000)
+	if err != nil {
+		httpapi.Fail(c, err)
+		return
+	}
+	items, err := a.items.List(c.Request.Context(), serviceitem.Filter{Department: c.Query("department"), Resource: c.Query("resource"), Limit: page.Limit, Offset: page.Offset})
+	if err != nil {
+		httpapi.Fail(c, err)
+		return
+	}
+	n.Count = len(items)
+	c.JSON(http.StatusOK, gin.H{"service_items": items, "limit": page.Limit, "offset": page.Offset})
+}
+
+func (a *API) get(c *gin.Context) {
+	httpapi.Note(c).Action = "service_item.read"
+	it, err := a.items.Get(c.Request.Context(), c.Param("code"))
+	if err != nil {
+		httpapi.Fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, it)
+}
+
+func (a *API) create(c *gin.Context) {
+	n := httpapi.Note(c)
+	n.Action = "service_item.create"
+	var body ItemBody
+	if err := httpapi.BindJSON(c, &body); err != nil {
+		httpapi.Fail(c, err)
+		return
+	}
+	n.Reason = "item=" + strings.TrimSpace(body.Code)
+	it, err := a.items.Create(c.Request.Context(), httpapi.MustPrincipal(c), body.item())
+	if err != nil {
+		httpapi.Fail(c, err)
+		return
+	}
+	c.Header("Location", "/api/v1/service-items/"+it.Code)
+	c.JSON(http.StatusCreated, it)
+}
+
+func (a *API) update(c *gin.Context) {
+	n := httpapi.Note(c)
+	n.Action, n.Reason = "service_item.update", "item="+c.Param("code")
+	var body ItemBody
+	if err := httpapi.BindJSON(c, &body); err != nil {
+		httpapi.Fail(c, err)
+		return
+	}
+	if body.Revision < 0 {
+		httpapi.Fail(c, fault.Invalidf("invalid_service_item", "revision must not be negative").WithDetails(fault.Detail{Field: "revision", Pointer: "/revision", Reason: "negative"}))
+		return
+	}
+	it, err := a.items.Update(c.Request.Context(), httpapi.MustPrincipal(c), c.Param("code"), body.item(), body.Revision)
+	if err != nil {
+		httpapi.Fail(c, err)
+		return
+	}
+	n.Reason += " revision=" + strconv.Itoa(it.Revision)
+	c.JSON(http.StatusOK, it)
+}
+
+func (a *API) remove(c *gin.Context) {
+	n := httpapi.Note(c)
+	n.Action, n.Reason = "service_item.delete", "item="+c.Param("code")
+	if err := a.items.Delete(c.Request.Context(), c.Param("code")); err != nil {
+		httpapi.Fail(c, err)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}
+
+func (a *API) lookupCall(c *gin.Context) {
+	n := httpapi.Note(c)
+	n.Action = audit.ActionLookup
+	var req lookup.Request
+	if err := httpapi.BindJSON(c, &req); err != nil {
+		httpapi.Fail(c, err)
+		return
+	}
+	n.Purpose, n.CaseNumber = strings.TrimSpace(req.Purpose), strings.TrimSpace(req.CaseNumber)
+	if subject, _, err := lookup.Applicant(req.Applicant); err == nil {
+		n.Subjects = []string{subject}
+	}
+	n.Reason = "item=" + strings.TrimSpace(req.ServiceItem)
+	res, events, err := a.lookup.Lookup(c.Request.Context(), httpapi.MustPrincipal(c), req)
+	if err != nil {
+		httpapi.Fail(c, err)
+		return
+	}
+	n.Extra = events
+	n.Count = res.Summary[lookup.Supplied]
+	n.Fields = returnedFields(res)
+	n.Reason += " supplied=" + strconv.Itoa(res.Summary[lookup.Supplied]) + " not_available=" + strconv.Itoa(res.Summary[lookup.NotAvailable]) +
+		" not_permitted=" + strconv.Itoa(res.Summary[lookup.NotPermitted])
+	if res.Summary[lookup.Supplied] == 0 && res.Summary[lookup.NotPermitted] > 0 {
+		// Nothing left the hub and the department was refused: the lookup
+		// as a whole was denied, though the answer (which materials the
+		// applicant must bring) is still given.
+		n.Outcome = audit.Denied
+	}
+	c.JSON(http.StatusOK, res)
+}
+
+// returnedFields lists the fields a lookup returned as resource.field.
+func returnedFields(res lookup.Result) []string {
+	var out []string
+	for _, m := range res.Materials {
+		for _, f := range m.Fields {
+			out = append(out, m.Resource+"."+f)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
