@@ -433,3 +433,44 @@ func hasRule(err error, rule string) bool {
 	}
 	return false
 }
+
+// TestConcurrentRegistrationsGetDistinctCodes: registrations racing in one
+// classification each get their own sequence number.
+func TestConcurrentRegistrationsGetDistinctCodes(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	const n = 8
+	codes := make(chan string, n)
+	errs := make(chan error, n)
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			r := marriageResource()
+			r.ID = "race-" + string(rune('a'+i))
+			out, err := f.svc.Register(ctx, catalogAdmin, r, nil)
+			if err != nil {
+				errs <- err
+				return
+			}
+			codes <- out.Code
+		}(i)
+	}
+	wg.Wait()
+	close(codes)
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for c := range codes {
+		if seen[c] || !strings.HasPrefix(c, "312002/") {
+			t.Fatalf("code %s repeated or malformed", c)
+		}
+		seen[c] = true
+	}
+	if len(seen) != n {
+		t.Fatalf("%d codes for %d registrations", len(seen), n)
+	}
+}
