@@ -9,8 +9,8 @@ import (
 
 	"yiku/audit"
 	auditstore "yiku/audit/store"
-	"yiku/hub/hubtest"
 	"yiku/httpapi"
+	"yiku/hub/hubtest"
 	"yiku/lookup/lookupdemo"
 )
 
