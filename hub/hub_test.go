@@ -76,7 +76,7 @@ func TestAuthenticationAndAuthorization(t *testing.T) {
 		{"tampered token", h.Secret("officer-gsc") + "x", "GET", "/api/v1/me", 401, "unauthenticated", nil},
 		{"officer may not list principals", h.Secret("officer-gsc"), "GET", "/api/v1/admin/principals", 403, "forbidden", nil},
 		{"system may not create departments", h.Secret("psb-system"), "POST", "/api/v1/catalog/departments", 403, "forbidden", map[string]any{"code": "lx-x", "name": "x", "level": "district"}},
-		{"citizen may not read the directory", h.Secret("citizen-demo"), "GET", "/api/v1/catalog/departments", 403, "forbidden", nil},
+		{"citizen may not manage principals", h.Secret("citizen-demo"), "GET", "/api/v1/admin/principals", 403, "forbidden", nil},
 		{"department admin may not appoint a reviewer", h.Secret("admin-psb"), "POST", "/api/v1/admin/principals", 403, "forbidden", map[string]any{"name": "x-reviewer", "kind": "person", "role": "security_reviewer", "department_code": "lx-psb"}},
 		{"department admin may not create in another department", h.Secret("admin-psb"), "POST", "/api/v1/admin/principals", 403, "forbidden", map[string]any{"name": "x-sys", "kind": "system", "role": "department_system", "department_code": "lx-amr"}},
 	}

@@ -47,7 +47,8 @@ func TestAPIPolicyMatrix(t *testing.T) {
 		{system, "GET", "/api/v1/catalog/resources", true},
 		{officer, "GET", "/api/v1/catalog/departments", true},
 		{reviewer, "GET", "/api/v1/catalog/resources/:id", true},
-		{citizen, "GET", "/api/v1/catalog/resources", false},
+		{citizen, "GET", "/api/v1/catalog/resources", true}, // every authenticated principal reads the directory
+		{citizen, "POST", "/api/v1/catalog/resources", false},
 		{system, "POST", "/api/v1/catalog/resources", false},
 		{officer, "POST", "/api/v1/catalog/resources", false},
 		{admin, "POST", "/api/v1/catalog/resources", true},
