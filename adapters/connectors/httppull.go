@@ -162,7 +162,7 @@ func (h *httpPull) Connect(_ context.Context, from string) error {
 	return nil
 }
 
-func (h *httpPull) Read(ctx context.Context, _ int) (adapters.Batch, error) {
+func (h *httpPull) Read(ctx context.Context, max int) (adapters.Batch, error) {
 	if !h.open {
 		return adapters.Batch{}, adapters.ErrNotConnected
 	}
@@ -192,7 +192,8 @@ func (h *httpPull) Read(ctx context.Context, _ int) (adapters.Batch, error) {
 		}
 	}
 	b := adapters.Batch{From: string(from)}
-	for i := h.pos.Seen; i < len(list); i++ {
+	end := min(h.pos.Seen+max, len(list))
+	for i := h.pos.Seen; i < end; i++ {
 		rec, ok := list[i].(map[string]any)
 		if !ok {
 			b.Messages = append(b.Messages, adapters.Message{Origin: fmt.Sprintf("%s#%d", h.describe(), i), Err: errors.New("item is not a JSON object")})
@@ -200,7 +201,7 @@ func (h *httpPull) Read(ctx context.Context, _ int) (adapters.Batch, error) {
 		}
 		b.Messages = append(b.Messages, adapters.Message{Record: rec, Origin: fmt.Sprintf("%s#%d", h.describe(), i)})
 	}
-	if full {
+	if full && end == len(list) {
 		next.Seen = 0
 		switch h.cfg.Paging {
 		case "page":
@@ -209,9 +210,10 @@ func (h *httpPull) Read(ctx context.Context, _ int) (adapters.Batch, error) {
 			next.Offset += len(list)
 		}
 	} else {
-		next.Seen = len(list)
+		next.Seen = end
+		next.Cursor = h.pos.Cursor
 	}
-	if len(b.Messages) == 0 && !full {
+	if len(b.Messages) == 0 && !(full && end == len(list)) {
 		return adapters.Batch{}, adapters.ErrNoData
 	}
 	h.pos = next
