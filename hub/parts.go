@@ -3,6 +3,7 @@ package hub
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"yiku/audit/auditapi"
 	auditstore "yiku/audit/store"
@@ -86,7 +87,10 @@ func (h *Hub) addParts(ctx context.Context) error {
 				_, err := h.Auth.Store().Department(ctx, code)
 				return err
 			}}
-		lk := &lookup.Service{Items: items, Directory: h.Catalog, Gate: h.Gate,
+		// Lookups read items through a short-lived cache: a change on another
+		// instance is seen within seconds, one made here at once.
+		items.Cache = &serviceitem.Cache{Source: items.Store, TTL: 5 * time.Second}
+		lk := &lookup.Service{Items: items.Cache, Directory: h.Catalog, Gate: h.Gate,
 			Library: lookup.LibraryFunc(func(ctx context.Context, resource, subject string) (lookup.Record, error) {
 				r, err := lib.Current(ctx, resource, subject)
 				if err != nil {

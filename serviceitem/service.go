@@ -17,6 +17,8 @@ type Service struct {
 	Directory   catalog.Directory
 	Departments Departments
 	Now         func() time.Time
+	// Cache, if set, is told about every change made here.
+	Cache *Cache
 }
 
 func (s *Service) now() time.Time {
@@ -56,11 +58,23 @@ func (s *Service) Update(ctx context.Context, p identity.Principal, code string,
 		return Item{}, err
 	}
 	it.UpdatedBy, it.UpdatedAt = p.ID, s.now()
-	return s.Store.Update(ctx, it, rev)
+	out, err := s.Store.Update(ctx, it, rev)
+	s.forget(code)
+	return out, err
+}
+
+func (s *Service) forget(code string) {
+	if s.Cache != nil {
+		s.Cache.Forget(code)
+	}
 }
 
 // Delete removes an item.
-func (s *Service) Delete(ctx context.Context, code string) error { return s.Store.Delete(ctx, code) }
+func (s *Service) Delete(ctx context.Context, code string) error {
+	err := s.Store.Delete(ctx, code)
+	s.forget(code)
+	return err
+}
 
 // Get returns an item.
 func (s *Service) Get(ctx context.Context, code string) (Item, error) { return s.Store.Get(ctx, code) }

@@ -1,0 +1,114 @@
+package lookupapi_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"yiku/hub/hubtest"
+	"yiku/lookup/lookupdemo"
+)
+
+// BenchmarkLookups compares, in one run on one hub, a reuse lookup over HTTP
+// (authentication, Casbin, the sharing gate, two library reads, masking and
+// three durable audit events: the lookup and two reuse events) with the raw
+// database point selects of the same two records through the same
+// connection pool. Both run with the same number of concurrent callers.
+// Under `make bench` this is real PostgreSQL and Kafka.
+//
+//	go test -run '^$' -bench BenchmarkLookups -benchtime 10s ./lookup/lookupapi/
+func BenchmarkLookups(b *testing.B) {
+	h := hubtest.Start(b)
+	waitLibrary(b, h)
+	sqlDB, err := h.DB.Gorm.DB()
+	if err != nil {
+		b.Fatal(err)
+	}
+	const parallelism = 8 // × GOMAXPROCS callers
+	records := [][2]string{{"population", lookupdemo.Citizen}, {"social-security", lookupdemo.Citizen}}
+	query := "SELECT data FROM library_records WHERE resource_id = ? AND subject_key = ?"
+	if h.DB.Dialect == "postgres" {
+		query = "SELECT data FROM library_records WHERE resource_id = $1 AND subject_key = $2"
+	}
+
+	b.Run("raw-select", func(b *testing.B) {
+		lat := newLatencies()
+		b.SetParallelism(parallelism)
+		b.ResetTimer()
+		b.RunParallel(func(pb *testing.PB) {
+			ctx := context.Background()
+			var data []byte
+			for pb.Next() {
+				start := time.Now()
+				for _, r := range records {
+					if err := sqlDB.QueryRowContext(ctx, query, r[0], r[1]).Scan(&data); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+				lat.add(time.Since(start))
+			}
+		})
+		lat.report(b)
+	})
+
+	b.Run("lookup", func(b *testing.B) {
+		client := &http.Client{Transport: &http.Transport{MaxIdleConns: 256, MaxIdleConnsPerHost: 256}, Timeout: 30 * time.Second}
+		secret := h.Secret("officer-gsc")
+		body := []byte(`{"applicant":"` + lookupdemo.Citizen + `","service_item":"social-security-card","case_number":"BENCH-0001","purpose":"社会保障卡申领"}`)
+		lat := newLatencies()
+		b.SetParallelism(parallelism)
+		b.ResetTimer()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				req, _ := http.NewRequest("POST", h.URL+"/api/v1/lookups", bytes.NewReader(body))
+				req.Header.Set("Authorization", "Bearer "+secret)
+				req.Header.Set("Content-Type", "application/json")
+				start := time.Now()
+				resp, err := client.Do(req)
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				lat.add(time.Since(start))
+				if resp.StatusCode != 200 {
+					b.Errorf("status %d", resp.StatusCode)
+					return
+				}
+			}
+		})
+		lat.report(b)
+	})
+}
+
+type latencies struct {
+	mu sync.Mutex
+	d  []time.Duration
+}
+
+func newLatencies() *latencies { return &latencies{} }
+
+func (l *latencies) add(d time.Duration) {
+	l.mu.Lock()
+	l.d = append(l.d, d)
+	l.mu.Unlock()
+}
+
+func (l *latencies) report(b *testing.B) {
+	b.StopTimer()
+	if len(l.d) == 0 {
+		return
+	}
+	slices.Sort(l.d)
+	pct := func(p float64) float64 { return float64(l.d[int(p*float64(len(l.d)-1))].Microseconds()) / 1000 }
+	b.ReportMetric(pct(0.50), "p50-ms")
+	b.ReportMetric(pct(0.99), "p99-ms")
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "ops/s")
+}
