@@ -1,9 +1,14 @@
 package adapters
 
 import (
+	"fmt"
 	"log/slog"
 	"sort"
+	"strings"
 	"sync"
+	"time"
+
+	"github.com/goccy/go-yaml/ast"
 
 	"yiku/adapters/client"
 )
@@ -107,3 +112,32 @@ func sortedKeys[V any](m map[string]V) []string {
 	sort.Strings(out)
 	return out
 }
+
+// Duration is a time.Duration written in a config as "5s", "2m" or "1h30m".
+type Duration time.Duration
+
+// UnmarshalYAML parses the duration, naming the line of a bad one.
+func (d *Duration) UnmarshalYAML(node ast.Node) error {
+	s := strings.Trim(strings.TrimSpace(node.String()), `"'`)
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		line := 0
+		if tok := node.GetToken(); tok != nil {
+			line = tok.Position.Line
+		}
+		return &LineError{Line: line, Msg: fmt.Sprintf("%q is not a duration (use e.g. 500ms, 5s, 2m)", s)}
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// D returns the time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+// LineError is a config value refused at a line of the file.
+type LineError struct {
+	Line int
+	Msg  string
+}
+
+func (e *LineError) Error() string { return fmt.Sprintf("line %d: %s", e.Line, e.Msg) }

@@ -57,7 +57,7 @@ func TestFileDropConformance(t *testing.T) {
 				return adaptertest.SourceHarness{
 					Key: "k",
 					New: func(t *testing.T) adapters.Source {
-						s, err := NewFileDrop(FileDropConfig{Dir: dir, Ready: "settled", Settle: time.Millisecond}, adapters.Env{})
+						s, err := NewFileDrop(FileDropConfig{Dir: dir, Ready: "settled", Settle: adapters.Duration(time.Millisecond)}, adapters.Env{})
 						if err != nil {
 							t.Fatal(err)
 						}
@@ -111,7 +111,7 @@ func TestFileDropSkipsPartialAndUnmarkedFiles(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(fresh, "c.csv"), []byte("k\n3\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	s2, _ := NewFileDrop(FileDropConfig{Dir: fresh, Settle: time.Hour}, adapters.Env{})
+	s2, _ := NewFileDrop(FileDropConfig{Dir: fresh, Settle: adapters.Duration(time.Hour)}, adapters.Env{})
 	_ = s2.Connect(context.Background(), "")
 	if _, err := s2.Read(context.Background(), 10); !errors.Is(err, adapters.ErrNoData) {
 		t.Fatalf("a file modified just now must wait, got %v", err)

@@ -51,12 +51,12 @@ func init() {
 
 // FileDropConfig is the filedrop source's settings.
 type FileDropConfig struct {
-	Dir          string        `yaml:"dir"`
-	Pattern      string        `yaml:"pattern"`
-	Format       string        `yaml:"format"`
-	Ready        string        `yaml:"ready"`
-	Settle       time.Duration `yaml:"settle"`
-	ProcessedDir string        `yaml:"processed_dir"`
+	Dir          string            `yaml:"dir"`
+	Pattern      string            `yaml:"pattern"`
+	Format       string            `yaml:"format"`
+	Ready        string            `yaml:"ready"`
+	Settle       adapters.Duration `yaml:"settle"`
+	ProcessedDir string            `yaml:"processed_dir"`
 	CSV          struct {
 		Delimiter string `yaml:"delimiter"`
 		Encoding  string `yaml:"encoding"`
@@ -93,7 +93,7 @@ func (c *FileDropConfig) check(env adapters.Env) error {
 		return adapters.Fieldf("settle", "must not be negative")
 	}
 	if c.Settle == 0 && c.Ready == "settled" {
-		c.Settle = 5 * time.Second
+		c.Settle = adapters.Duration(5 * time.Second)
 	}
 	if c.ProcessedDir == "" {
 		c.ProcessedDir = filepath.Join(c.Dir, "processed")
@@ -204,7 +204,7 @@ func (f *fileDrop) ready() ([]string, error) {
 			}
 		} else {
 			info, err := e.Info()
-			if err != nil || f.now().Sub(info.ModTime()) < f.cfg.Settle {
+			if err != nil || f.now().Sub(info.ModTime()) < f.cfg.Settle.D() {
 				continue
 			}
 		}

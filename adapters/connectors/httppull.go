@@ -57,7 +57,7 @@ type HTTPPullConfig struct {
 	CursorParam string            `yaml:"cursor_param"`
 	NextCursor  string            `yaml:"next_cursor"`
 	Headers     map[string]string `yaml:"headers"`
-	Timeout     time.Duration     `yaml:"timeout"`
+	Timeout     adapters.Duration `yaml:"timeout"`
 }
 
 func (c *HTTPPullConfig) check() error {
@@ -107,7 +107,7 @@ func (c *HTTPPullConfig) check() error {
 		}
 	}
 	if c.Timeout == 0 {
-		c.Timeout = 30 * time.Second
+		c.Timeout = adapters.Duration(30 * time.Second)
 	}
 	return nil
 }
@@ -140,7 +140,7 @@ func NewHTTPPull(cfg HTTPPullConfig) (adapters.Source, error) {
 	if err := cfg.check(); err != nil {
 		return nil, err
 	}
-	return &httpPull{cfg: cfg, http: &http.Client{Timeout: cfg.Timeout}}, nil
+	return &httpPull{cfg: cfg, http: &http.Client{Timeout: cfg.Timeout.D()}}, nil
 }
 
 func (h *httpPull) Connect(_ context.Context, from string) error {

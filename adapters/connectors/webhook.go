@@ -36,9 +36,9 @@ func init() {
 
 // WebhookConfig is the webhook sink's settings.
 type WebhookConfig struct {
-	URL       string        `yaml:"url"`
-	SecretEnv string        `yaml:"secret_env"`
-	Timeout   time.Duration `yaml:"timeout"`
+	URL       string            `yaml:"url"`
+	SecretEnv string            `yaml:"secret_env"`
+	Timeout   adapters.Duration `yaml:"timeout"`
 }
 
 type webhook struct {
@@ -62,9 +62,9 @@ func NewWebhook(cfg WebhookConfig) (adapters.Sink, error) {
 		return nil, adapters.Fieldf("url", "an http(s) URL is required")
 	}
 	if cfg.Timeout == 0 {
-		cfg.Timeout = 30 * time.Second
+		cfg.Timeout = adapters.Duration(30 * time.Second)
 	}
-	return &webhook{cfg: cfg, http: &http.Client{Timeout: cfg.Timeout}}, nil
+	return &webhook{cfg: cfg, http: &http.Client{Timeout: cfg.Timeout.D()}}, nil
 }
 
 func (w *webhook) Connect(context.Context) error {

@@ -73,7 +73,7 @@ type Pipeline struct {
 	// BatchSize is the most records per batch (default 500).
 	BatchSize int `yaml:"batch_size"`
 	// PollInterval is the wait when the source has nothing new (default 5s).
-	PollInterval time.Duration `yaml:"poll_interval"`
+	PollInterval adapters.Duration `yaml:"poll_interval"`
 	// RejectFile collects refused records (default <state_dir>/<name>.rejects.ndjson).
 	RejectFile string `yaml:"reject_file"`
 }
@@ -167,6 +167,10 @@ func yamlError(path string, err error) *LineError {
 		le.Path = path
 		return le
 	}
+	var ale *adapters.LineError
+	if errors.As(err, &ale) {
+		return &LineError{Path: path, Line: ale.Line, Msg: ale.Msg}
+	}
 	var ye yaml.Error
 	if errors.As(err, &ye) {
 		if tok := ye.GetToken(); tok != nil {
@@ -256,9 +260,9 @@ func (c *Config) check() Errors {
 			errs = append(errs, c.errAt(at+".batch_size", "batch_size must be 1 to 5000"))
 		}
 		if p.PollInterval == 0 {
-			p.PollInterval = 5 * time.Second
+			p.PollInterval = adapters.Duration(5 * time.Second)
 		}
-		if p.PollInterval < 10*time.Millisecond {
+		if p.PollInterval.D() < 10*time.Millisecond {
 			errs = append(errs, c.errAt(at+".poll_interval", "poll_interval must be at least 10ms"))
 		}
 		if p.Mapping != nil {

@@ -290,7 +290,7 @@ func (r *Runner) runPipeline(ctx context.Context, i int) error {
 			if r.opt.Once {
 				return nil
 			}
-			if sleep(ctx, p.PollInterval) != nil {
+			if sleep(ctx, p.PollInterval.D()) != nil {
 				return nil
 			}
 			continue

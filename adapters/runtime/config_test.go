@@ -1,0 +1,65 @@
+package runtime
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestLintNamesTheLine(t *testing.T) {
+	cases := []struct {
+		name string
+		yaml string
+		line int
+		want string
+	}{
+		{"missing department", "pipelines:\n  - name: a\n    source: {type: filedrop, dir: in}\n    sink: {type: file, dir: out}\n", 0, "department"},
+		{"unknown top-level key", "department: lx-civil\nhubb: {}\n", 2, "unknown field"},
+		{"unknown source type", "department: d\npipelines:\n  - name: a\n    source:\n      type: ftp\n    sink: {type: file, dir: out}\n", 5, "unknown source type"},
+		{"unknown connector setting", "department: d\npipelines:\n  - name: a\n    source:\n      type: filedrop\n      dir: in\n      folder: x\n    sink: {type: file, dir: out}\n", 7, "unknown field"},
+		{"bad connector value", "department: d\npipelines:\n  - name: a\n    source:\n      type: sql\n      driver: oracle\n      dsn: x\n      table: t\n      id_column: id\n    sink: {type: file, dir: out}\n", 6, "unknown driver"},
+		{"bad mapping", "department: d\npipelines:\n  - name: a\n    source: {type: filedrop, dir: in}\n    mapping:\n      fields:\n        - to: x\n          convert: rot13\n    sink: {type: file, dir: out}\n", 8, "unknown conversion"},
+		{"bad duration", "department: d\npipelines:\n  - name: a\n    source: {type: filedrop, dir: in}\n    sink: {type: file, dir: out}\n    poll_interval: soon\n", 6, "not a duration"},
+		{"duplicate pipeline", "department: d\npipelines:\n  - name: a\n    source: {type: filedrop, dir: in}\n    sink: {type: file, dir: out}\n  - name: a\n    source: {type: filedrop, dir: in}\n    sink: {type: file, dir: out}\n", 6, "defined twice"},
+		{"hub sink without hub", "department: d\npipelines:\n  - name: a\n    source: {type: filedrop, dir: in}\n    sink:\n      type: hub\n      resource: population\n", 7, "hub block"},
+		{"two credentials", "department: d\nhub:\n  url: http://h\n  token: a\n  token_env: B\npipelines:\n  - name: a\n    source: {type: filedrop, dir: in}\n    sink: {type: file, dir: out}\n", 3, "exactly one"},
+		{"batch too big", "department: d\npipelines:\n  - name: a\n    source: {type: filedrop, dir: in}\n    sink: {type: file, dir: out}\n    batch_size: 100000\n", 6, "batch_size"},
+		{"not yaml", "department: [\n", 1, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse("adapter.yaml", []byte(tc.yaml))
+			var errs Errors
+			if !errors.As(err, &errs) || len(errs) == 0 {
+				t.Fatalf("want config errors, got %v", err)
+			}
+			e := errs[0]
+			if e.Line != tc.line || !strings.Contains(e.Error(), tc.want) || !strings.HasPrefix(e.Error(), "adapter.yaml:") {
+				t.Fatalf("got %q (line %d), want line %d mentioning %q", e.Error(), e.Line, tc.line, tc.want)
+			}
+		})
+	}
+}
+
+func TestLintAcceptsTheExamples(t *testing.T) {
+	for _, f := range []string{"civil-affairs.yaml", "market-regulation.yaml", "service-centre.yaml"} {
+		if _, err := Load("../examples/" + f); err != nil {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+}
+
+// FuzzParse: whatever bytes an adapter.yaml holds, Parse returns a config
+// or errors; it never panics.
+func FuzzParse(f *testing.F) {
+	f.Add([]byte("department: d\npipelines:\n  - name: a\n    source: {type: filedrop, dir: in}\n    sink: {type: file, dir: out}\n"))
+	f.Add([]byte("department: d\npipelines:\n  - name: a\n    source:\n      type: sql\n      driver: sqlite\n"))
+	f.Add([]byte("pipelines: [{source: 3}]"))
+	f.Add([]byte("&a [*a]"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		cfg, err := Parse("fuzz.yaml", data)
+		if err == nil && cfg == nil {
+			t.Fatal("no config and no error")
+		}
+	})
+}
