@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"time"
 
+	"yiku/adapters/examples"
 	"yiku/audit/auditapi"
 	auditstore "yiku/audit/store"
 	"yiku/catalog"
 	"yiku/catalog/catalogapi"
 	"yiku/catalog/seed"
 	"yiku/catalog/sqlstore"
+	"yiku/config"
 	"yiku/exchange"
 	"yiku/exchange/exchangeapi"
 	"yiku/exchange/library"
@@ -113,6 +115,13 @@ func (h *Hub) addParts(ctx context.Context) error {
 			Directory:  h.Catalog,
 			SubjectKey: h.Audit.SubjectKey(),
 		}))
+	}
+
+	// Adapters: the worked example's legacy department systems (civil
+	// affairs table, market regulation export, service centre table) in the
+	// dev data folder; the adapters themselves run outside the hub.
+	if h.Cfg.Mode == config.ModeDev {
+		h.seeders = append(h.seeders, examples.DevSeeder(h.Cfg.DataDir))
 	}
 
 	return nil

@@ -249,3 +249,28 @@ func closeSQLite(db *gorm.DB) {
 		_ = s.Close()
 	}
 }
+
+// DevSeeder writes the worked example's legacy systems into dataDir/legacy
+// for `yiku dev`: the civil affairs table (300 registrations, every 40th
+// with an impossible date), the market regulation bureau's first nightly
+// export (50 business licences) and the service centre's empty table. It
+// leaves what is already there alone, so restarts change nothing.
+func DevSeeder(dataDir string) func(context.Context) error {
+	return func(ctx context.Context) error {
+		dir := filepath.Join(dataDir, "legacy")
+		if err := WriteCivilAffairsDB(ctx, filepath.Join(dir, "civil-affairs.db"), 300, 40); err != nil {
+			return err
+		}
+		if err := WriteServiceCentreDB(ctx, filepath.Join(dir, "service-centre.db")); err != nil {
+			return err
+		}
+		export := filepath.Join(dir, "amr-export")
+		const first = "licences-20240601.ndjson"
+		for _, p := range []string{filepath.Join(export, first), filepath.Join(export, "processed", first)} {
+			if _, err := os.Stat(p); err == nil {
+				return nil
+			}
+		}
+		return WriteLicenceExport(export, first, 0, 50)
+	}
+}
