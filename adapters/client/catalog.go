@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"time"
 )
 
 // Field is one information item of a resource.
@@ -64,26 +65,57 @@ func (c *Client) Resource(ctx context.Context, id string) (Resource, error) {
 	return r, nil
 }
 
-// LookupRequest asks the hub for what it holds on one subject for a
-// stated purpose (a reuse lookup by an officer or a system).
+// LookupRequest asks the hub, for one service item (政务服务事项) and one
+// case, which of the applicant's materials it can supply instead of the
+// applicant bringing them (一次办、免提交).
 type LookupRequest struct {
-	SubjectKey string   `json:"subject_key"`
-	Resources  []string `json:"resources,omitempty"`
-	Purpose    string   `json:"purpose"`
-	CaseNumber string   `json:"case_number,omitempty"`
+	// Applicant is the resident ID number or unified social credit code.
+	Applicant   string `json:"applicant"`
+	ServiceItem string `json:"service_item"`
+	CaseNumber  string `json:"case_number"`
+	Purpose     string `json:"purpose"`
 }
 
-// Lookup performs a reuse lookup and returns the hub's answer as JSON. It
-// is retried only when the hub says it did not process it (503/429).
-func (c *Client) Lookup(ctx context.Context, req LookupRequest) (json.RawMessage, error) {
+// LookupResult answers a lookup: each material's status and, for supplied
+// ones, the projected and masked record; ToBring lists what the applicant
+// must still bring.
+type LookupResult struct {
+	Applicant     string           `json:"applicant"`
+	ApplicantType string           `json:"applicant_type"`
+	ServiceItem   string           `json:"service_item"`
+	ItemName      string           `json:"service_item_name"`
+	CaseNumber    string           `json:"case_number"`
+	Purpose       string           `json:"purpose"`
+	Materials     []LookupMaterial `json:"materials"`
+	Summary       map[string]int   `json:"summary"`
+	ToBring       []string         `json:"to_bring"`
+	At            time.Time        `json:"at"`
+}
+
+// LookupMaterial is one material's answer.
+type LookupMaterial struct {
+	Code     string          `json:"code"`
+	Name     string          `json:"name"`
+	Status   string          `json:"status"`
+	Resource string          `json:"resource,omitempty"`
+	Reason   string          `json:"reason,omitempty"`
+	Record   json.RawMessage `json:"record,omitempty"`
+	Fields   []string        `json:"fields,omitempty"`
+	Basis    string          `json:"basis,omitempty"`
+	Version  int             `json:"version,omitempty"`
+}
+
+// Lookup performs a reuse lookup. The hub audits it; it is retried only
+// when the hub says it did not process it (503/429) or the connection failed.
+func (c *Client) Lookup(ctx context.Context, req LookupRequest) (LookupResult, error) {
+	var out LookupResult
 	body, err := jsonBody(req)
 	if err != nil {
-		return nil, err
+		return out, err
 	}
-	var out json.RawMessage
 	err = c.do(ctx, request{method: http.MethodPost, path: "/api/v1/lookups", body: body, contentType: "application/json", retry: true}, &out)
 	if err != nil {
-		return nil, fmt.Errorf("lookup: %w", err)
+		return out, fmt.Errorf("lookup: %w", err)
 	}
 	return out, nil
 }

@@ -95,6 +95,11 @@ func TestClientAgainstHub(t *testing.T) {
 	if !errors.As(err, &he) || he.Status != http.StatusForbidden {
 		t.Fatalf("a non-provider publishing: want 403, got %v", err)
 	}
+	officer, _ := client.New(h.URL, h.Secret("officer-gsc"))
+	lk, err := officer.Lookup(ctx, client.LookupRequest{Applicant: "431302198506159913", ServiceItem: "social-security-card", CaseNumber: "LX-DEMO-0001", Purpose: "社会保障卡申领"})
+	if err != nil || lk.ServiceItem != "social-security-card" || len(lk.Materials) == 0 {
+		t.Fatalf("lookup: %+v %v", lk, err)
+	}
 	if _, err := client.New(h.URL, "yk_not_a_key"); err != nil {
 		t.Fatal(err)
 	}
