@@ -1,0 +1,251 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"yiku/broker"
+	"yiku/config"
+	"yiku/demo"
+	"yiku/exchange/loadgen"
+	"yiku/hub"
+)
+
+func init() { extraCommands = append(extraCommands, newBenchCmd) }
+
+func newBenchCmd(stdout, stderr io.Writer) *cobra.Command {
+	var (
+		hubURL, creds, dbURL, brokers, kinds string
+		records, batch, clients, hubPID      int
+		invalid                              float64
+		skipBaselines                        bool
+	)
+	cmd := &cobra.Command{
+		Use:   "bench",
+		Short: "Load-test a hub on this machine: publish over HTTP, wait for the library, compare with raw baselines",
+		Long: `bench publishes generated population and legal-entity records (valid check digits,
+plus --invalid share of invalid ones) to a hub on a loopback address with --clients
+concurrent clients, waits until the library has applied every accepted record, and
+reports records/s, publish latency and the library's catch-up time. With
+--database-url and --kafka-brokers it also measures, on the same data, validation
+alone, a raw kafka-go produce and a raw batched PostgreSQL upsert, and prints each
+hub/raw ratio. Credentials come from the hub's credentials.json (yiku bench hub or
+yiku dev write it).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			if err := loadgen.CheckLoopback(hubURL); err != nil {
+				return usageError{err}
+			}
+			target, err := benchTarget(hubURL, creds)
+			if err != nil {
+				return err
+			}
+			var ks []loadgen.Kind
+			for _, k := range strings.Split(kinds, ",") {
+				switch loadgen.Kind(strings.TrimSpace(k)) {
+				case loadgen.KindPopulation, loadgen.KindLegalEntity:
+					ks = append(ks, loadgen.Kind(strings.TrimSpace(k)))
+				default:
+					return usageError{fmt.Errorf("--kinds: unknown kind %q (population, legal-entity)", k)}
+				}
+			}
+			fmt.Fprintf(stdout, "yiku bench: %d records in batches of %d, %d clients, %.0f%% invalid, kinds %s, hub %s\n",
+				records, batch, clients, invalid*100, kinds, hubURL)
+			res, err := loadgen.Run(ctx, target, loadgen.LoadConfig{Kinds: ks, Records: records, Batch: batch, Clients: clients,
+				InvalidShare: invalid, Seed: uint64(time.Now().UnixNano()), FirstSubject: int(time.Now().Unix()%100000) * 1000,
+				Progress: stderr, CatchUpTimeout: 30 * time.Minute})
+			if err != nil {
+				return err
+			}
+			e2e := float64(res.Accepted) / res.EndToEnd.Seconds()
+			fmt.Fprintf(stdout, "\nhub\n")
+			fmt.Fprintf(stdout, "  published            %d records (%d accepted, %d rejected) in %d batches, %d retried after 429/503, %d failed\n", res.Published, res.Accepted, res.Rejected, res.Batches, res.Retried, res.Failed)
+			fmt.Fprintf(stdout, "  publish              %.0f records/s over HTTP (%s)\n", float64(res.Published)/res.PublishDuration.Seconds(), res.PublishDuration.Round(time.Millisecond))
+			fmt.Fprintf(stdout, "  publish latency      p50 %s  p99 %s  max %s per batch\n", res.P50.Round(time.Millisecond), res.P99.Round(time.Millisecond), res.PMax.Round(time.Millisecond))
+			fmt.Fprintf(stdout, "  library catch-up     %s after the last publish\n", res.CatchUp.Round(time.Millisecond))
+			fmt.Fprintf(stdout, "  end to end           %.0f accepted records/s (HTTP publish -> Kafka -> library applied)\n", e2e)
+			fmt.Fprintf(stdout, "  library sink         %.0f records/s while busy\n", res.SinkRate)
+			if hubPID > 0 {
+				if rss, err := peakRSS(hubPID); err == nil {
+					fmt.Fprintf(stdout, "  hub peak RSS         %s\n", rss)
+				}
+			}
+			if skipBaselines {
+				return nil
+			}
+			return benchBaselines(ctx, stdout, ks, records, batch, clients, dbURL, brokers, e2e, res.SinkRate)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&hubURL, "hub", benchEnv("YIKU_HUB", "http://127.0.0.1:8080"), "hub base URL (loopback only)")
+	f.StringVar(&creds, "credentials", "./.yiku/credentials.json", "the hub's demo credentials.json")
+	f.StringVar(&dbURL, "database-url", os.Getenv("YIKU_DATABASE_URL"), "PostgreSQL URL of the hub's database, for the raw upsert baseline")
+	f.StringVar(&brokers, "kafka-brokers", os.Getenv("YIKU_KAFKA_BROKERS"), "Kafka brokers, for the raw produce baseline")
+	f.StringVar(&kinds, "kinds", "population,legal-entity", "record kinds to publish, comma-separated")
+	f.IntVar(&records, "records", 100000, "records to publish")
+	f.IntVar(&batch, "batch", 1000, "records per publish batch")
+	f.IntVar(&clients, "clients", 4, "concurrent publishing clients")
+	f.IntVar(&hubPID, "hub-pid", 0, "process id of the hub, to report its peak RSS")
+	f.Float64Var(&invalid, "invalid", 0.02, "share of invalid records (0..1)")
+	f.BoolVar(&skipBaselines, "skip-baselines", false, "measure the hub only")
+	cmd.AddCommand(newBenchHubCmd(stderr))
+	return cmd
+}
+
+func benchBaselines(ctx context.Context, w io.Writer, kinds []loadgen.Kind, records, batch, clients int, dbURL, brokers string, e2e, sink float64) error {
+	n := min(records, 200000)
+	var samples []loadgen.Sample
+	for _, k := range kinds {
+		s, err := loadgen.NewSample(k, n/len(kinds), 42)
+		if err != nil {
+			return err
+		}
+		samples = append(samples, s)
+	}
+	fmt.Fprintf(w, "\nraw baselines on the same machine (%d records)\n", n)
+	var vrate float64
+	var all loadgen.Sample
+	all.Kind = kinds[0]
+	for _, s := range samples {
+		r, err := loadgen.Validation(s)
+		if err != nil {
+			return err
+		}
+		vrate += r / float64(len(samples)) // mean over kinds
+		all.Records = append(all.Records, s.Records...)
+	}
+	fmt.Fprintf(w, "  validation alone     %.0f records/s\n", vrate)
+	slowest, slowestName := vrate, "validation"
+	if brokers != "" {
+		topic := fmt.Sprintf("yiku-bench-raw-%d", time.Now().UnixNano())
+		bc := broker.New(broker.Config{Brokers: strings.Split(brokers, ","), Partitions: 3, Replication: 1})
+		err := bc.EnsureTopics(ctx, topic)
+		_ = bc.Close()
+		if err != nil {
+			return err
+		}
+		r, err := loadgen.KafkaProduce(ctx, strings.Split(brokers, ","), topic, all, batch, clients)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "  raw kafka produce    %.0f records/s (kafka-go Writer, acks=all, lz4, topic %s)\n", r, topic)
+		if r < slowest {
+			slowest, slowestName = r, "kafka produce"
+		}
+	}
+	var pg float64
+	if dbURL != "" {
+		r, err := loadgen.PostgresUpsert(ctx, dbURL, all, 2000)
+		if err != nil {
+			return err
+		}
+		pg = r
+		fmt.Fprintf(w, "  raw pg upsert        %.0f records/s (history insert + current upsert, 2000 rows per transaction)\n", r)
+		if r < slowest {
+			slowest, slowestName = r, "postgres upsert"
+		}
+	}
+	fmt.Fprintf(w, "\nratios\n")
+	fmt.Fprintf(w, "  end to end / slowest raw stage (%s)   %.2f   (target >= 0.70)\n", slowestName, e2e/slowest)
+	fmt.Fprintf(w, "  end to end / validation alone          %.2f\n", e2e/vrate)
+	if pg > 0 {
+		fmt.Fprintf(w, "  library sink / raw pg upsert           %.2f   (target >= 0.80)\n", sink/pg)
+	}
+	return nil
+}
+
+func benchTarget(hubURL, credPath string) (loadgen.Target, error) {
+	data, err := os.ReadFile(credPath)
+	if err != nil {
+		return loadgen.Target{}, usageError{fmt.Errorf("--credentials: %w", err)}
+	}
+	var creds []demo.Credential
+	if err := json.Unmarshal(data, &creds); err != nil {
+		return loadgen.Target{}, usageError{fmt.Errorf("--credentials %s: %w", credPath, err)}
+	}
+	t := loadgen.Target{Hub: strings.TrimRight(hubURL, "/"), Tokens: map[string]string{}}
+	for _, c := range creds {
+		switch c.Principal {
+		case "psb-system":
+			t.Tokens[string(loadgen.KindPopulation)] = c.Secret
+		case "amr-system":
+			t.Tokens[string(loadgen.KindLegalEntity)] = c.Secret
+		case "catalog-admin":
+			t.Reader = c.Secret
+		}
+	}
+	if t.Reader == "" || len(t.Tokens) < 2 {
+		return t, usageError{fmt.Errorf("--credentials %s: needs psb-system, amr-system and catalog-admin", credPath)}
+	}
+	return t, nil
+}
+
+// peakRSS reads a process's high-water resident set size from /proc.
+func peakRSS(pid int) (string, error) {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return "", err
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			return strings.TrimSpace(v), nil
+		}
+	}
+	return "", fmt.Errorf("no VmHWM for %d", pid)
+}
+
+// newBenchHubCmd runs a serve-mode hub (real PostgreSQL and Kafka) seeded
+// with the demo district, for load tests and crash tests.
+func newBenchHubCmd(stderr io.Writer) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "hub",
+		Short: "Run a hub on real PostgreSQL and Kafka seeded with demo data, for load and crash tests",
+		Args:  cobra.NoArgs,
+	}
+	config.Flags(cmd.Flags(), config.ModeServe)
+	var dataDir string
+	cmd.Flags().StringVar(&dataDir, "data-dir", "./.yiku-bench", "where credentials.json is written")
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		cfg, err := config.Load(cmd.Flags(), config.ModeServe)
+		if err != nil {
+			return err
+		}
+		if err := os.MkdirAll(dataDir, 0o700); err != nil {
+			return err
+		}
+		log := newLogger(stderr, cfg.LogLevel, cfg.LogFormat)
+		ctx := cmd.Context()
+		h, err := hub.Open(ctx, cfg, log)
+		if err != nil {
+			return err
+		}
+		defer h.Close()
+		if _, _, err := demo.Seed(ctx, dataDir, h.Auth, h.Identity, 24*time.Hour, demoSeeders(h)...); err != nil {
+			return err
+		}
+		ready := make(chan string, 1)
+		go func() {
+			if addr, ok := <-ready; ok {
+				fmt.Fprintf(stderr, "yiku bench hub: listening on http://%s, credentials in %s\n", addr, dataDir)
+			}
+		}()
+		return h.Run(ctx, ready)
+	}
+	return cmd
+}
+
+func benchEnv(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
