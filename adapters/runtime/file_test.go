@@ -11,6 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+
 	"yiku/adapters/examples"
 	"yiku/hub/hubtest"
 )
@@ -22,6 +25,7 @@ import (
 // refused it, and the run ends with a summary.
 func TestMalformedLegacyFile(t *testing.T) {
 	h := hubtest.Start(t)
+	base := libraryBaseline(t, h, "marriage-registration")
 	dir := t.TempDir()
 	inbox := filepath.Join(dir, "inbox")
 	if err := os.MkdirAll(inbox, 0o750); err != nil {
@@ -111,10 +115,23 @@ func TestMalformedLegacyFile(t *testing.T) {
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("rejects by stage %v, want %v", got, want)
 	}
+	m := r.Metrics()
+	if w, rj := counter(t, m.Written.WithLabelValues("marriage-file")), counter(t, m.Rejected.WithLabelValues("marriage-file", "sink")); w != rows-bad || rj != float64(want["sink"]) {
+		t.Fatalf("metrics: written %v, rejected at the sink %v", w, rj)
+	}
 	if _, err := os.Stat(filepath.Join(inbox, "processed", "hydj-20240601.csv")); err != nil {
 		t.Fatalf("the finished file was not moved aside: %v", err)
 	}
-	if cur, ver := waitLibrary(t, h, "marriage-registration", rows-bad); cur != rows-bad || ver != rows-bad {
+	if cur, ver := waitLibrary(t, h, "marriage-registration", base, rows-bad); cur != rows-bad || ver != rows-bad {
 		t.Fatalf("library: %d current, %d versions; want %d each", cur, ver, rows-bad)
 	}
+}
+
+func counter(t *testing.T, c prometheus.Counter) float64 {
+	t.Helper()
+	var m dto.Metric
+	if err := c.Write(&m); err != nil {
+		t.Fatal(err)
+	}
+	return m.GetCounter().GetValue()
 }
