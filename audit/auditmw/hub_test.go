@@ -24,8 +24,8 @@ func TestHubRecordsEveryCall(t *testing.T) {
 		t.Fatalf("me events = %d, want 1", n)
 	}
 	// A route the citizen may not call: denied and recorded.
-	if r := h.Do("GET", "/api/v1/catalog/departments", "citizen-demo", nil); r.Status != 403 {
-		t.Fatalf("citizen catalog: %d %s", r.Status, r.Body)
+	if r := h.Do("GET", "/api/v1/admin/principals", "citizen-demo", nil); r.Status != 403 {
+		t.Fatalf("citizen principals: %d %s", r.Status, r.Body)
 	}
 	if n := count(`principal_name = ? AND outcome = 'denied'`, "citizen-demo"); n != 1 {
 		t.Fatalf("denied events = %d, want 1", n)
