@@ -18,6 +18,7 @@ const kafkaSinkDoc = `hub_kafka — produce records to the department's Kafka in
   resource: marriage-registration   # resource id, sent in the yiku-resource header
   version: 0                        # schema version header (0 = latest)
   key_field: id_number              # record field used as the message key (the subject key)
+  delete_reason: 源系统删除          # reason sent with deletes (tombstones)
 
 Brokers and the topic prefix come from the config's hub.kafka block; the
 topic is <prefix>.ingress.<department>. Messages carry the record as JSON,
@@ -32,9 +33,10 @@ func init() {
 
 // KafkaSinkConfig is the hub_kafka sink's settings.
 type KafkaSinkConfig struct {
-	Resource string `yaml:"resource"`
-	Version  int    `yaml:"version"`
-	KeyField string `yaml:"key_field"`
+	Resource     string `yaml:"resource"`
+	Version      int    `yaml:"version"`
+	KeyField     string `yaml:"key_field"`
+	DeleteReason string `yaml:"delete_reason"`
 }
 
 // Headers of ingress messages.
@@ -67,6 +69,9 @@ func NewKafkaSink(cfg KafkaSinkConfig, env adapters.Env) (adapters.Sink, error) 
 	}
 	if cfg.KeyField == "" {
 		return nil, adapters.Fieldf("key_field", "the subject key field is required (it keys the Kafka message)")
+	}
+	if cfg.DeleteReason == "" {
+		cfg.DeleteReason = "deleted in the source system"
 	}
 	if len(env.KafkaBrokers) == 0 || env.TopicPrefix == "" || env.Department == "" {
 		return nil, adapters.Fieldf("resource", "the Kafka ingress needs hub.kafka.brokers, hub.kafka.topic_prefix and department in the config")
@@ -107,7 +112,7 @@ func (k *kafkaSink) Write(ctx context.Context, msgs []adapters.Message, key stri
 		}
 		var value []byte
 		if m.Deleted {
-			headers = append(headers, kafka.Header{Key: HeaderDeleteReason, Value: []byte("deleted in the source system")})
+			headers = append(headers, kafka.Header{Key: HeaderDeleteReason, Value: []byte(k.cfg.DeleteReason)})
 		} else {
 			data, err := json.Marshal(m.Record)
 			if err != nil {
