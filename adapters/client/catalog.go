@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"time"
 )
 
@@ -32,28 +33,24 @@ type Resource struct {
 	Fields        []Field `json:"fields"`
 }
 
-// Resources lists the catalog's resources visible to the caller.
+// Resources lists the catalog's resources visible to the caller, reading
+// every page.
 func (c *Client) Resources(ctx context.Context) ([]Resource, error) {
-	var raw json.RawMessage
-	if err := c.do(ctx, request{method: http.MethodGet, path: "/api/v1/catalog/resources", retry: true}, &raw); err != nil {
-		return nil, fmt.Errorf("list resources: %w", err)
+	var all []Resource
+	for {
+		var page struct {
+			Resources []Resource `json:"resources"`
+			Total     int        `json:"total"`
+		}
+		q := url.Values{"limit": {"100"}, "offset": {strconv.Itoa(len(all))}}
+		if err := c.do(ctx, request{method: http.MethodGet, path: "/api/v1/catalog/resources", query: q, retry: true}, &page); err != nil {
+			return nil, fmt.Errorf("list resources: %w", err)
+		}
+		all = append(all, page.Resources...)
+		if len(page.Resources) == 0 || len(all) >= page.Total {
+			return all, nil
+		}
 	}
-	// The list comes either bare or wrapped as {"resources": [...]}.
-	var list []Resource
-	if err := json.Unmarshal(raw, &list); err == nil {
-		return list, nil
-	}
-	var wrapped struct {
-		Resources []Resource `json:"resources"`
-		Items     []Resource `json:"items"`
-	}
-	if err := json.Unmarshal(raw, &wrapped); err != nil {
-		return nil, fmt.Errorf("list resources: decode: %w", err)
-	}
-	if wrapped.Resources != nil {
-		return wrapped.Resources, nil
-	}
-	return wrapped.Items, nil
 }
 
 // Resource reads one catalog resource by ID or catalog code.
