@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"os"
 	"strings"
 	"testing"
 )
@@ -55,5 +56,56 @@ func TestVersion(t *testing.T) {
 	}
 	if !strings.HasPrefix(out.String(), "yiku ") {
 		t.Fatalf("version output %q", out.String())
+	}
+}
+
+// TestConfigFile: settings come from a YAML file too, flags win over it, and
+// an unknown key in it is a configuration error naming the file.
+func TestConfigFile(t *testing.T) {
+	dir := t.TempDir()
+	bad := dir + "/bad.yaml"
+	if err := os.WriteFile(bad, []byte("http-addr: 127.0.0.1:0\ncolour: red\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	if code := Run(context.Background(), []string{"dev", "--config", bad}, &out, &errb); code != 2 || !strings.Contains(errb.String(), `unknown setting "colour"`) {
+		t.Fatalf("exit %d, stderr %q", code, errb.String())
+	}
+	good := dir + "/good.yaml"
+	if err := os.WriteFile(good, []byte("log-level: chatty\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	errb.Reset()
+	if code := Run(context.Background(), []string{"dev", "--config", good}, &out, &errb); code != 2 || !strings.Contains(errb.String(), "--log-level") {
+		t.Fatalf("value from file not validated: exit %d, stderr %q", code, errb.String())
+	}
+	// The flag overrides the file's bad value, so validation moves on to the
+	// next bad setting (the broker address), proving the precedence.
+	errb.Reset()
+	if code := Run(context.Background(), []string{"dev", "--config", good, "--log-level", "warn", "--kafka-addr", "nowhere"}, &out, &errb); code != 2 || !strings.Contains(errb.String(), "--kafka-addr") {
+		t.Fatalf("flag did not win over file: exit %d, stderr %q", code, errb.String())
+	}
+}
+
+// TestServeRefusesUnreachableKafka: with a reachable database and no broker,
+// serve gives up after its bounded retry with one clear line and status 2.
+func TestServeRefusesUnreachableKafka(t *testing.T) {
+	dbURL := os.Getenv("YIKU_TEST_DATABASE_URL")
+	if dbURL == "" {
+		t.Skip("needs YIKU_TEST_DATABASE_URL (serve runs on PostgreSQL only); make test sets it")
+	}
+	dir := t.TempDir()
+	key, secret := dir+"/jwt.pem", dir+"/secret.key"
+	if err := os.WriteFile(secret, []byte(strings.Repeat("ab", 32)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(key, []byte("unused: the broker check fails first"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	code := Run(context.Background(), []string{"serve", "--database-url", dbURL, "--kafka-brokers", "127.0.0.1:1",
+		"--jwt-key-file", key, "--secret-key-file", secret, "--connect-retry", "1s"}, &out, &errb)
+	if code != 2 || strings.Count(errb.String(), "\n") != 1 || !strings.Contains(errb.String(), "Kafka unreachable") {
+		t.Fatalf("exit %d, stderr %q", code, errb.String())
 	}
 }
