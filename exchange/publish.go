@@ -142,19 +142,9 @@ func (p *Publisher) Publish(ctx context.Context, req PublishRequest) (PublishRes
 	if err := p.limits.Allow(dept); err != nil {
 		return PublishResult{}, err
 	}
-	res, err := p.dir.Resource(ctx, req.Resource)
+	res, id, err := p.providedResource(ctx, dept, req.Resource, "publishes")
 	if err != nil {
 		return PublishResult{}, err
-	}
-	id := ResourceID(res, req.Resource)
-	if res.ProviderCode != dept {
-		return PublishResult{}, fault.Forbiddenf("not_provider", "only the provider %s publishes records of %s", res.ProviderCode, id)
-	}
-	if !res.Status.AcceptsRecords() {
-		return PublishResult{}, fault.Conflictf("resource_not_published", "resource %s is %s and accepts no records", id, res.Status)
-	}
-	if res.SubjectKey == "" {
-		return PublishResult{}, fault.Conflictf("no_subject_key", "resource %s has no subject key to route records by", id)
 	}
 	var reqHash, scope string
 	if req.IdempotencyKey != "" {
@@ -183,18 +173,17 @@ func (p *Publisher) Publish(ctx context.Context, req PublishRequest) (PublishRes
 	if err != nil {
 		return PublishResult{}, err
 	}
-	v, err := p.dir.Validator(ctx, id, req.Version)
+	prep, err := p.check(ctx, res, id, dept, req.Version, req.TraceID, raws)
 	if err != nil {
 		return PublishResult{}, err
 	}
-	checked := Check(Envelope{Resource: res, ID: id, Validator: v, Publisher: dept, TraceID: req.TraceID, Now: p.now()}, raws)
-	topic := p.topics.Records(id)
-	out := PublishResult{Resource: id, Topic: topic, SchemaVersion: v.Version(), Rejected: checked.RejectedRecords, Errors: checked.Rejected, Offsets: []PartitionRange{}}
+	checked := prep.Checked
+	out := PublishResult{Resource: id, Topic: prep.Topic, SchemaVersion: prep.SchemaVersion, Rejected: checked.RejectedRecords, Errors: checked.Rejected, Offsets: []PartitionRange{}}
 	if req.Atomic && checked.RejectedRecords > 0 {
 		return PublishResult{}, rejectAll(checked)
 	}
 	if len(checked.Accepted) > 0 {
-		placements, err := p.produce(ctx, topic, checked.Accepted)
+		placements, err := p.produce(ctx, prep.Topic, checked.Accepted)
 		if err != nil {
 			return PublishResult{}, err
 		}
@@ -213,37 +202,96 @@ func (p *Publisher) Publish(ctx context.Context, req PublishRequest) (PublishRes
 	return out, nil
 }
 
+// Prepared is a validated batch, not yet produced.
+type Prepared struct {
+	Resource      string // resource id
+	Topic         string
+	SchemaVersion int
+	Checked       Checked
+}
+
+// Prepare validates records of resource published by department exactly
+// as Publish does (provider, resource status, schema version, per-record
+// checks) without producing them. It is the Kafka ingress's half of the
+// publish path; Route is the other. Client mistakes are fault errors.
+func (p *Publisher) Prepare(ctx context.Context, department, resource string, version int, trace string, raws []json.RawMessage) (Prepared, error) {
+	res, id, err := p.providedResource(ctx, department, resource, "publishes")
+	if err != nil {
+		return Prepared{}, err
+	}
+	return p.check(ctx, res, id, department, version, trace, raws)
+}
+
+func (p *Publisher) check(ctx context.Context, res catalog.Resource, id, dept string, version int, trace string, raws []json.RawMessage) (Prepared, error) {
+	v, err := p.dir.Validator(ctx, id, version)
+	if err != nil {
+		return Prepared{}, err
+	}
+	checked := Check(Envelope{Resource: res, ID: id, Validator: v, Publisher: dept, TraceID: trace, Now: p.now()}, raws)
+	return Prepared{Resource: id, Topic: p.topics.Records(id), SchemaVersion: v.Version(), Checked: checked}, nil
+}
+
+// providedResource looks the resource up and checks that dept provides it
+// and that it accepts records.
+func (p *Publisher) providedResource(ctx context.Context, dept, resource, verb string) (catalog.Resource, string, error) {
+	res, err := p.dir.Resource(ctx, resource)
+	if err != nil {
+		return catalog.Resource{}, "", err
+	}
+	id := ResourceID(res, resource)
+	if res.ProviderCode != dept {
+		return catalog.Resource{}, "", fault.Forbiddenf("not_provider", "only the provider %s %s records of %s", res.ProviderCode, verb, id)
+	}
+	if !res.Status.AcceptsRecords() {
+		return catalog.Resource{}, "", fault.Conflictf("resource_not_published", "resource %s is %s and accepts no records", id, res.Status)
+	}
+	if res.SubjectKey == "" {
+		return catalog.Resource{}, "", fault.Conflictf("no_subject_key", "resource %s has no subject key to route records by", id)
+	}
+	return res, id, nil
+}
+
 // Delete publishes a tombstone for one subject.
 func (p *Publisher) Delete(ctx context.Context, pr identity.Principal, resource, subject, reason, trace string) (PublishResult, error) {
 	if err := p.limits.Allow(pr.DepartmentCode); err != nil {
 		return PublishResult{}, err
 	}
-	res, err := p.dir.Resource(ctx, resource)
+	rec, err := p.PrepareDelete(ctx, pr.DepartmentCode, resource, subject, reason, trace)
 	if err != nil {
 		return PublishResult{}, err
 	}
-	id := ResourceID(res, resource)
-	if res.ProviderCode != pr.DepartmentCode {
-		return PublishResult{}, fault.Forbiddenf("not_provider", "only the provider %s deletes records of %s", res.ProviderCode, id)
-	}
-	if reason == "" || len(reason) > 500 {
-		return PublishResult{}, fault.Invalidf("invalid_reason", "a deletion needs a reason of 1 to 500 characters").WithDetails(fault.Detail{Field: "reason", Reason: "required"})
-	}
-	if subject == "" || len(subject) > 100 {
-		return PublishResult{}, fault.Invalidf("invalid_subject", "subject key must be 1 to 100 characters")
-	}
-	rec := Record{Resource: id, SubjectKey: subject, ID: TombstoneID(id, subject, reason), Publisher: pr.DepartmentCode,
-		TraceID: trace, PublishedAt: p.now(), DeleteReason: reason, SchemaVersion: res.LatestVersion}
-	topic := p.topics.Records(id)
+	topic := p.topics.Records(rec.Resource)
 	placements, err := p.produce(ctx, topic, []Record{rec})
 	if err != nil {
 		return PublishResult{}, err
 	}
-	return PublishResult{Resource: id, Topic: topic, SchemaVersion: rec.SchemaVersion, Accepted: 1, Offsets: ranges(placements)}, nil
+	return PublishResult{Resource: rec.Resource, Topic: topic, SchemaVersion: rec.SchemaVersion, Accepted: 1, Offsets: ranges(placements)}, nil
 }
 
-// Route validates nothing: it produces already-checked records (the Kafka
-// ingress path) under the same back-pressure as HTTP publishes.
+// PrepareDelete checks a deletion by department as Delete does and returns
+// its tombstone, not yet produced.
+func (p *Publisher) PrepareDelete(ctx context.Context, department, resource, subject, reason, trace string) (Record, error) {
+	res, err := p.dir.Resource(ctx, resource)
+	if err != nil {
+		return Record{}, err
+	}
+	id := ResourceID(res, resource)
+	if res.ProviderCode != department {
+		return Record{}, fault.Forbiddenf("not_provider", "only the provider %s deletes records of %s", res.ProviderCode, id)
+	}
+	if reason == "" || len(reason) > 500 {
+		return Record{}, fault.Invalidf("invalid_reason", "a deletion needs a reason of 1 to 500 characters").WithDetails(fault.Detail{Field: "reason", Reason: "required"})
+	}
+	if subject == "" || len(subject) > 100 {
+		return Record{}, fault.Invalidf("invalid_subject", "subject key must be 1 to 100 characters")
+	}
+	return Record{Resource: id, SubjectKey: subject, ID: TombstoneID(id, subject, reason), Publisher: department,
+		TraceID: trace, PublishedAt: p.now(), DeleteReason: reason, SchemaVersion: res.LatestVersion}, nil
+}
+
+// Route validates nothing: it produces already-checked records of one
+// resource (the Kafka ingress path, after Prepare) under the same
+// back-pressure as HTTP publishes.
 func (p *Publisher) Route(ctx context.Context, recs []Record) ([]Placement, error) {
 	if len(recs) == 0 {
 		return nil, nil

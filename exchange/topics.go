@@ -21,3 +21,9 @@ func (t Topics) Egress(subscription string) string { return t.Prefix + ".egress.
 func (t Topics) ResourceOf(topic string) (string, bool) {
 	return strings.CutPrefix(topic, t.Prefix+".records.")
 }
+
+// IngressDepartment returns the department of an ingress topic.
+func (t Topics) IngressDepartment(topic string) (string, bool) {
+	d, ok := strings.CutPrefix(topic, t.Prefix+".ingress.")
+	return d, ok && d != ""
+}

@@ -15,6 +15,8 @@ import (
 	"yiku/config"
 	"yiku/exchange"
 	"yiku/exchange/exchangeapi"
+	"yiku/exchange/ingress"
+	"yiku/exchange/ingress/ingressapi"
 	"yiku/exchange/library"
 	"yiku/exchange/subscription"
 	"yiku/lookup"
@@ -66,6 +68,20 @@ func (h *Hub) addParts(ctx context.Context) error {
 		h.modules = append(h.modules, exchangeapi.New(pub, lib, sink, h.Catalog, h.Gate, subs))
 		h.workers = append(h.workers, sink,
 			subscription.NewDeliverer(subscription.DeliverConfig{Log: h.Log}, subStore, lib, h.Catalog, h.Gate, h.Auth.Store(), router, h.Audit, h.Secret, h.Registry))
+		// Kafka ingress: departments' adapters produce to their ingress
+		// topics; refused records go to dead letters they can replay.
+		ingStore := ingress.NewStore(h.DB)
+		h.modules = append(h.modules, ingressapi.New(&ingress.Service{Store: ingStore, Messages: ingress.KafkaReader{Brokers: h.BrokerAddrs()}, Publisher: pub}))
+		h.workers = append(h.workers, ingress.NewWorker(ingress.WorkerConfig{Brokers: h.BrokerAddrs(), GroupID: h.Cfg.TopicPrefix + ".ingress", Log: h.Log,
+			Departments: func(ctx context.Context) ([]string, error) {
+				ds, err := h.Auth.Store().Departments(ctx)
+				codes := make([]string, len(ds))
+				for i, d := range ds {
+					codes[i] = d.Code
+				}
+				return codes, err
+			}},
+			&ingress.Ingester{Publishing: pub, DeadLetters: router, Index: ingStore, Topics: topics, Audit: h.Audit}, h.Broker, ingStore, h.Registry))
 	}
 
 	// Audit: reviewer queries, anomalies, reuse statistics, citizens' access

@@ -1,0 +1,238 @@
+package ingress
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+
+	"yiku/exchange"
+	"yiku/fault"
+	"yiku/storage"
+)
+
+// Dead-letter states.
+const (
+	StatusPending  = "pending"
+	StatusReplayed = "replayed"
+)
+
+// DeadLetter is the index entry of one refused ingress record. The record
+// itself (key, value, headers) stays on the dead-letter topic at
+// DLQTopic/DLQPartition/DLQOffset.
+type DeadLetter struct {
+	ID               string               `json:"id"`
+	Department       string               `json:"department"`
+	Resource         string               `json:"resource"`
+	SubjectKey       string               `json:"subject_key"`
+	IdempotencyKey   string               `json:"idempotency_key,omitempty"`
+	Reasons          []exchange.Rejection `json:"reasons"`
+	SourceTopic      string               `json:"source_topic"`
+	SourcePartition  int                  `json:"source_partition"`
+	SourceOffset     int64                `json:"source_offset"`
+	DLQTopic         string               `json:"dlq_topic"`
+	DLQPartition     int                  `json:"dlq_partition"`
+	DLQOffset        int64                `json:"dlq_offset"`
+	Status           string               `json:"status"`
+	ReplayedRecordID string               `json:"replayed_record_id,omitempty"`
+	ReplayedBy       string               `json:"replayed_by,omitempty"`
+	ReplayedAt       *time.Time           `json:"replayed_at,omitempty"`
+	CreatedAt        time.Time            `json:"created_at"`
+}
+
+// DeadLetterID names a dead letter by where its record was read, so the
+// same refused message read twice (a redelivery) is one dead letter.
+func DeadLetterID(topic string, partition int, offset int64) string {
+	return fmt.Sprintf("%s:%d:%d", topic, partition, offset)
+}
+
+// Store keeps the dead-letter index and the ingress idempotency keys.
+type Store struct{ db *gorm.DB }
+
+// NewStore returns the ingress store on db.
+func NewStore(db *storage.DB) *Store { return &Store{db: db.Gorm} }
+
+type deadLetterRow struct {
+	ID               string     `gorm:"column:id"`
+	DepartmentCode   string     `gorm:"column:department_code"`
+	ResourceID       string     `gorm:"column:resource_id"`
+	SubjectKey       string     `gorm:"column:subject_key"`
+	IdempotencyKey   string     `gorm:"column:idempotency_key"`
+	Reasons          string     `gorm:"column:reasons"`
+	SourceTopic      string     `gorm:"column:source_topic"`
+	SourcePartition  int        `gorm:"column:source_partition"`
+	SourceOffset     int64      `gorm:"column:source_offset"`
+	DLQTopic         string     `gorm:"column:dlq_topic"`
+	DLQPartition     int        `gorm:"column:dlq_partition"`
+	DLQOffset        int64      `gorm:"column:dlq_offset"`
+	Status           string     `gorm:"column:status"`
+	ReplayedRecordID string     `gorm:"column:replayed_record_id"`
+	ReplayedBy       string     `gorm:"column:replayed_by"`
+	ReplayedAt       *time.Time `gorm:"column:replayed_at"`
+	CreatedAt        time.Time  `gorm:"column:created_at"`
+}
+
+func (deadLetterRow) TableName() string { return "exchange_dead_letters" }
+
+func (r deadLetterRow) domain() DeadLetter {
+	d := DeadLetter{ID: r.ID, Department: r.DepartmentCode, Resource: r.ResourceID, SubjectKey: r.SubjectKey, IdempotencyKey: r.IdempotencyKey,
+		SourceTopic: r.SourceTopic, SourcePartition: r.SourcePartition, SourceOffset: r.SourceOffset,
+		DLQTopic: r.DLQTopic, DLQPartition: r.DLQPartition, DLQOffset: r.DLQOffset, Status: r.Status,
+		ReplayedRecordID: r.ReplayedRecordID, ReplayedBy: r.ReplayedBy, ReplayedAt: r.ReplayedAt, CreatedAt: r.CreatedAt}
+	if err := json.Unmarshal([]byte(r.Reasons), &d.Reasons); err != nil {
+		d.Reasons = []exchange.Rejection{{Rule: "unreadable", Message: "the stored reasons could not be read"}}
+	}
+	return d
+}
+
+// AddDeadLetters indexes dead letters; one already indexed (the same source
+// position) keeps its first entry.
+func (s *Store) AddDeadLetters(ctx context.Context, dls []DeadLetter) error {
+	if len(dls) == 0 {
+		return nil
+	}
+	rows := make([]deadLetterRow, len(dls))
+	for i, d := range dls {
+		reasons, err := json.Marshal(d.Reasons)
+		if err != nil {
+			return fmt.Errorf("ingress: encode reasons: %w", err)
+		}
+		rows[i] = deadLetterRow{ID: d.ID, DepartmentCode: d.Department, ResourceID: d.Resource, SubjectKey: d.SubjectKey, IdempotencyKey: d.IdempotencyKey,
+			Reasons: string(reasons), SourceTopic: d.SourceTopic, SourcePartition: d.SourcePartition, SourceOffset: d.SourceOffset,
+			DLQTopic: d.DLQTopic, DLQPartition: d.DLQPartition, DLQOffset: d.DLQOffset, Status: StatusPending, CreatedAt: d.CreatedAt.UTC()}
+	}
+	var b strings.Builder
+	args := make([]any, 0, len(rows)*13)
+	b.WriteString("INSERT INTO exchange_dead_letters (id, department_code, resource_id, subject_key, idempotency_key, reasons, source_topic, source_partition, source_offset, dlq_topic, dlq_partition, dlq_offset, status, created_at) VALUES ")
+	for i, r := range rows {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+		args = append(args, r.ID, r.DepartmentCode, r.ResourceID, r.SubjectKey, r.IdempotencyKey, r.Reasons, r.SourceTopic, r.SourcePartition, r.SourceOffset,
+			r.DLQTopic, r.DLQPartition, r.DLQOffset, r.Status, r.CreatedAt)
+	}
+	b.WriteString(" ON CONFLICT DO NOTHING")
+	if err := s.db.WithContext(ctx).Exec(b.String(), args...).Error; err != nil {
+		return fmt.Errorf("ingress: index %d dead letters: %w", len(rows), storage.MapError(err, "dead letter"))
+	}
+	return nil
+}
+
+// Filter selects a department's dead letters.
+type Filter struct {
+	Department string
+	Status     string // "" = any
+	Resource   string // "" = any
+	// After is the id of the last dead letter of the previous page ("" = first page).
+	After string
+	Limit int
+}
+
+// DeadLetters lists a department's dead letters, oldest first.
+func (s *Store) DeadLetters(ctx context.Context, f Filter) ([]DeadLetter, error) {
+	q := s.db.WithContext(ctx).Model(&deadLetterRow{}).Where("department_code = ?", f.Department)
+	if f.Status != "" {
+		q = q.Where("status = ?", f.Status)
+	}
+	if f.Resource != "" {
+		q = q.Where("resource_id = ?", f.Resource)
+	}
+	if f.After != "" {
+		q = q.Where("id > ?", f.After)
+	}
+	var rows []deadLetterRow
+	if err := q.Order("id").Limit(f.Limit).Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("ingress: list dead letters of %s: %w", f.Department, storage.MapError(err, "dead letter"))
+	}
+	out := make([]DeadLetter, len(rows))
+	for i, r := range rows {
+		out[i] = r.domain()
+	}
+	return out, nil
+}
+
+// DeadLetter returns one dead letter of department; another department's
+// is not found.
+func (s *Store) DeadLetter(ctx context.Context, department, id string) (DeadLetter, error) {
+	var rows []deadLetterRow
+	if err := s.db.WithContext(ctx).Where("id = ? AND department_code = ?", id, department).Limit(1).Find(&rows).Error; err != nil {
+		return DeadLetter{}, fmt.Errorf("ingress: dead letter %s: %w", id, storage.MapError(err, "dead letter"))
+	}
+	if len(rows) == 0 {
+		return DeadLetter{}, fault.NotFoundf("dead_letter_not_found", "no dead letter %s of department %s", id, department)
+	}
+	return rows[0].domain(), nil
+}
+
+// MarkReplayed records that a pending dead letter was replayed as recordID.
+// It reports false when the dead letter was no longer pending (replayed
+// concurrently).
+func (s *Store) MarkReplayed(ctx context.Context, department, id, recordID, by string, at time.Time) (bool, error) {
+	at = at.UTC()
+	res := s.db.WithContext(ctx).Model(&deadLetterRow{}).
+		Where("id = ? AND department_code = ? AND status = ?", id, department, StatusPending).
+		Updates(map[string]any{"status": StatusReplayed, "replayed_record_id": recordID, "replayed_by": by, "replayed_at": at})
+	if res.Error != nil {
+		return false, fmt.Errorf("ingress: mark %s replayed: %w", id, storage.MapError(res.Error, "dead letter"))
+	}
+	return res.RowsAffected == 1, nil
+}
+
+// SeenKeys returns, of keys, those department already sent, with the
+// record id each stood for.
+func (s *Store) SeenKeys(ctx context.Context, department string, keys []string) (map[string]string, error) {
+	out := make(map[string]string)
+	for lo := 0; lo < len(keys); lo += 500 {
+		var rows []struct {
+			IdemKey  string
+			RecordID string
+		}
+		part := keys[lo:min(lo+500, len(keys))]
+		if err := s.db.WithContext(ctx).Raw("SELECT idem_key, record_id FROM exchange_ingress_keys WHERE department_code = ? AND idem_key IN ?", department, part).Scan(&rows).Error; err != nil {
+			return nil, fmt.Errorf("ingress: idempotency keys of %s: %w", department, storage.MapError(err, "ingress key"))
+		}
+		for _, r := range rows {
+			out[r.IdemKey] = r.RecordID
+		}
+	}
+	return out, nil
+}
+
+// SaveKeys remembers idempotency keys (key → record id) of department; a
+// key already saved keeps its first record id.
+func (s *Store) SaveKeys(ctx context.Context, department string, keys map[string]string) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	now := time.Now().UTC()
+	var b strings.Builder
+	args := make([]any, 0, 4*len(keys))
+	b.WriteString("INSERT INTO exchange_ingress_keys (department_code, idem_key, record_id, created_at) VALUES ")
+	i := 0
+	for k, id := range keys {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("(?, ?, ?, ?)")
+		args = append(args, department, k, id, now)
+		i++
+	}
+	b.WriteString(" ON CONFLICT (department_code, idem_key) DO NOTHING")
+	if err := s.db.WithContext(ctx).Exec(b.String(), args...).Error; err != nil {
+		return fmt.Errorf("ingress: save %d idempotency keys of %s: %w", len(keys), department, storage.MapError(err, "ingress key"))
+	}
+	return nil
+}
+
+// PruneKeys forgets idempotency keys older than before.
+func (s *Store) PruneKeys(ctx context.Context, before time.Time) (int64, error) {
+	res := s.db.WithContext(ctx).Exec("DELETE FROM exchange_ingress_keys WHERE created_at < ?", before.UTC())
+	if res.Error != nil {
+		return 0, fmt.Errorf("ingress: prune idempotency keys: %w", storage.MapError(res.Error, "ingress key"))
+	}
+	return res.RowsAffected, nil
+}
