@@ -109,12 +109,16 @@ func (h *Hub) addParts(ctx context.Context) error {
 		// instance is seen within seconds, one made here at once.
 		items.Cache = &serviceitem.Cache{Source: items.Store, TTL: 5 * time.Second}
 		lk := &lookup.Service{Items: items.Cache, Directory: h.Catalog, Gate: h.Gate,
-			Library: lookup.LibraryFunc(func(ctx context.Context, resource, subject string) (lookup.Record, error) {
-				r, err := lib.Current(ctx, resource, subject)
+			Library: lookup.LibraryFunc(func(ctx context.Context, subject string, resources []string) (map[string]lookup.Record, error) {
+				rows, err := lib.CurrentOf(ctx, subject, resources)
 				if err != nil {
-					return lookup.Record{}, err
+					return nil, err
 				}
-				return lookup.Record{Data: r.DataBytes(), Deleted: r.Deleted, Version: r.Version, Publisher: r.Publisher, PublishedAt: r.PublishedAt}, nil
+				out := make(map[string]lookup.Record, len(rows))
+				for id, r := range rows {
+					out[id] = lookup.Record{Data: r.DataBytes(), Deleted: r.Deleted, Version: r.Version, Publisher: r.Publisher, PublishedAt: r.PublishedAt}
+				}
+				return out, nil
 			})}
 		h.modules = append(h.modules, lookupapi.New(items, lk))
 		gate, ok := h.Gate.(*sharing.Gatekeeper)

@@ -15,6 +15,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -115,9 +116,12 @@ type Record struct {
 	PublishedAt time.Time
 }
 
-// Library reads the current record of a subject (fault NotFound if none).
+// Library reads the current records of one subject: for each of resources
+// that holds one, its current version (deleted subjects included, with
+// Deleted set), by resource id; resources without a record of the subject
+// are absent. A lookup reads all its materials' records with one call.
 type Library interface {
-	Current(ctx context.Context, resource, subject string) (Record, error)
+	Current(ctx context.Context, subject string, resources []string) (map[string]Record, error)
 }
 
 // Items returns service items (fault NotFound if unknown).
@@ -218,9 +222,30 @@ func (s *Service) Lookup(ctx context.Context, p identity.Principal, req Request)
 	}
 	out := Result{Applicant: req.Applicant, ApplicantType: t, ServiceItem: item.Code, ItemName: item.Name, CaseNumber: req.CaseNumber,
 		Purpose: req.Purpose, Materials: make([]MaterialResult, 0, len(item.Materials)), Summary: map[Status]int{}, ToBring: []string{}, At: now.UTC()}
+	// First the catalog and the gate for every material, then one library
+	// read for all the materials the gate allowed, then the answers in the
+	// item's order.
+	steps := make([]step, len(item.Materials))
+	var allowed []string
+	for i, m := range item.Materials {
+		st, err := s.decide(ctx, p, req, item, m)
+		if err != nil {
+			return Result{}, nil, fmt.Errorf("lookup: %s material %s: %w", item.Code, m.Code, err)
+		}
+		steps[i] = st
+		if st.dec.Allowed && !slices.Contains(allowed, st.res.ID) {
+			allowed = append(allowed, st.res.ID)
+		}
+	}
+	var records map[string]Record
+	if len(allowed) > 0 {
+		if records, err = s.Library.Current(ctx, req.Applicant, allowed); err != nil {
+			return Result{}, nil, fmt.Errorf("lookup: %s: read the library: %w", item.Code, err)
+		}
+	}
 	var events []audit.Event
-	for _, m := range item.Materials {
-		mr, ev, err := s.material(ctx, p, req, item, m, now)
+	for i, m := range item.Materials {
+		mr, ev, err := s.answer(steps[i], records, now)
 		if err != nil {
 			return Result{}, nil, fmt.Errorf("lookup: %s material %s: %w", item.Code, m.Code, err)
 		}
@@ -236,60 +261,77 @@ func (s *Service) Lookup(ctx context.Context, p identity.Principal, req Request)
 	return out, events, nil
 }
 
-func (s *Service) material(ctx context.Context, p identity.Principal, req Request, item serviceitem.Item, m serviceitem.Material, now time.Time) (MaterialResult, *audit.Event, error) {
-	mr := MaterialResult{Code: m.Code, Name: m.Name, Resource: m.Resource}
+// step is one material after the catalog and the gate: either settled (a
+// not-available or not-permitted answer, with its event if any) or allowed
+// and waiting for the library read.
+type step struct {
+	mr      MaterialResult
+	event   *audit.Event
+	settled bool
+	res     catalog.Resource
+	dec     sharing.Decision
+}
+
+func (s *Service) decide(ctx context.Context, p identity.Principal, req Request, item serviceitem.Item, m serviceitem.Material) (step, error) {
+	st := step{mr: MaterialResult{Code: m.Code, Name: m.Name, Resource: m.Resource}}
 	if !m.FromLibrary() {
-		mr.Status, mr.Reason = NotAvailable, "not_in_library: the library holds no such material; the applicant brings it"
-		return mr, nil, nil
+		st.mr.Status, st.mr.Reason, st.settled = NotAvailable, "not_in_library: the library holds no such material; the applicant brings it", true
+		return st, nil
 	}
 	res, err := s.Directory.Resource(ctx, m.Resource)
 	if err != nil {
 		if fault.KindOf(err) == fault.NotFound {
-			mr.Status, mr.Reason = NotAvailable, "resource_gone: the resource "+m.Resource+" is no longer in the catalog"
-			return mr, nil, nil
+			st.mr.Status, st.mr.Reason, st.settled = NotAvailable, "resource_gone: the resource "+m.Resource+" is no longer in the catalog", true
+			return st, nil
 		}
-		return mr, nil, err
+		return st, err
 	}
-	mr.Resource = res.ID
-	event := audit.Event{Action: audit.ActionReuse, Resource: res.ID, Subjects: []string{req.Applicant},
+	st.res, st.mr.Resource = res, res.ID
+	st.event = &audit.Event{Action: audit.ActionReuse, Resource: res.ID, Subjects: []string{req.Applicant},
 		Purpose: req.Purpose, CaseNumber: req.CaseNumber, Reason: audit.ReuseReason(item.Code, m.Code)}
 	dec, err := s.Gate.Decide(ctx, sharing.ReadRequest{Principal: p, Resource: res, Action: sharing.ActionLookup, Purpose: req.Purpose, CaseNumber: req.CaseNumber})
 	if err != nil || !dec.Allowed || dec.Plan == nil {
 		fe, ok := fault.As(err)
 		if err != nil && (!ok || fe.Kind != fault.Forbidden) {
-			return mr, nil, err
+			return st, err
 		}
 		code, msg := dec.Basis, "the sharing gate refused"
 		if ok {
 			code, msg = fe.Code, fe.Message
 		}
-		mr.Status, mr.Reason = NotPermitted, code+": "+msg
-		event.Outcome, event.Reason = audit.Denied, event.Reason+" denied="+code
-		return mr, &event, nil
+		st.mr.Status, st.mr.Reason, st.settled = NotPermitted, code+": "+msg, true
+		st.event.Outcome, st.event.Reason = audit.Denied, st.event.Reason+" denied="+code
+		return st, nil
 	}
-	rec, err := s.Library.Current(ctx, res.ID, req.Applicant)
-	if err != nil {
-		if fault.KindOf(err) == fault.NotFound {
-			mr.Status, mr.Reason = NotAvailable, "no_record: the library holds no record of the applicant in "+res.ID
-			return mr, nil, nil
-		}
-		return mr, nil, err
+	st.dec = dec
+	return st, nil
+}
+
+func (s *Service) answer(st step, records map[string]Record, now time.Time) (MaterialResult, *audit.Event, error) {
+	mr, event, res := st.mr, st.event, st.res
+	if st.settled {
+		return mr, event, nil
+	}
+	rec, ok := records[res.ID]
+	if !ok {
+		mr.Status, mr.Reason = NotAvailable, "no_record: the library holds no record of the applicant in "+res.ID
+		return mr, nil, nil
 	}
 	if rec.Deleted || rec.Data == nil {
 		mr.Status, mr.Reason = NotAvailable, "record_deleted: the applicant's record in "+res.ID+" was withdrawn by its provider"
 		return mr, nil, nil
 	}
-	masked, err := dec.Plan.ApplyJSON(rec.Data)
+	masked, err := st.dec.Plan.ApplyJSON(rec.Data)
 	if err != nil {
 		return mr, nil, fmt.Errorf("mask %s: %w", res.ID, err)
 	}
-	mr.Status, mr.Record, mr.Basis = Supplied, masked, dec.Basis
+	mr.Status, mr.Record, mr.Basis = Supplied, masked, st.dec.Basis
 	mr.Version, mr.Publisher = rec.Version, rec.Publisher
 	if !rec.PublishedAt.IsZero() {
 		at := rec.PublishedAt.UTC()
 		mr.PublishedAt = &at
 	}
-	for _, f := range dec.Plan.Fields() {
+	for _, f := range st.dec.Plan.Fields() {
 		mr.Fields = append(mr.Fields, f.Name)
 	}
 	if res.BaseLibrary == catalog.LibElicence {
@@ -303,7 +345,7 @@ func (s *Service) material(ctx context.Context, p identity.Principal, req Reques
 		event.Reason += " validity=" + c.Validity
 	}
 	event.Fields, event.Outcome, event.Count = mr.Fields, audit.Allowed, 1
-	return mr, &event, nil
+	return mr, event, nil
 }
 
 // CertificateOf reads an e-licence record's validity at now: revoked or
@@ -346,9 +388,9 @@ func CertificateOf(data []byte, now time.Time) (Certificate, error) {
 }
 
 // LibraryFunc adapts a function to Library.
-type LibraryFunc func(ctx context.Context, resource, subject string) (Record, error)
+type LibraryFunc func(ctx context.Context, subject string, resources []string) (map[string]Record, error)
 
 // Current implements Library.
-func (f LibraryFunc) Current(ctx context.Context, resource, subject string) (Record, error) {
-	return f(ctx, resource, subject)
+func (f LibraryFunc) Current(ctx context.Context, subject string, resources []string) (map[string]Record, error) {
+	return f(ctx, subject, resources)
 }

@@ -10,6 +10,7 @@ import (
 	"encoding/csv"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/casbin/casbin/v2"
 	"github.com/casbin/casbin/v2/model"
@@ -30,7 +31,20 @@ var apiPolicy string
 type Enforcer struct {
 	e  *casbin.SyncedEnforcer
 	db *gorm.DB
+
+	// memo remembers decisions per (principal, department, route, method)
+	// until the next role or policy change: a route pattern and a method
+	// name are few, and the Casbin matcher (role links, keyMatch, regexp)
+	// is the costliest step of authorising a call.
+	memoMu  sync.RWMutex
+	memo    map[apiCall]bool
+	memoGen uint64
 }
+
+type apiCall struct{ sub, dom, route, method string }
+
+// maxMemo bounds the memo; it is simply cleared when full.
+const maxMemo = 50000
 
 // casbinRule mirrors gorm-adapter's row, for syncing the default policy.
 type casbinRule struct {
@@ -65,7 +79,7 @@ func NewEnforcer(ctx context.Context, db *gorm.DB) (*Enforcer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("policies: enforcer: %w", err)
 	}
-	return &Enforcer{e: e, db: db}, nil
+	return &Enforcer{e: e, db: db, memo: map[apiCall]bool{}}, nil
 }
 
 // DefaultAPIRules parses the embedded default policy.
@@ -132,15 +146,43 @@ func syncDefaults(ctx context.Context, db *gorm.DB) error {
 
 // Allowed reports whether p may call route (gin's full path) with method.
 func (en *Enforcer) Allowed(p identity.Principal, route, method string) (bool, error) {
-	ok, err := en.e.Enforce(p.Subject(), p.DepartmentCode, route, method)
+	k := apiCall{sub: p.Subject(), dom: p.DepartmentCode, route: route, method: method}
+	en.memoMu.RLock()
+	ok, hit := en.memo[k]
+	gen := en.memoGen
+	en.memoMu.RUnlock()
+	if hit {
+		return ok, nil
+	}
+	ok, err := en.e.Enforce(k.sub, k.dom, route, method)
 	if err != nil {
 		return false, fmt.Errorf("policies: enforce: %w", err)
 	}
+	en.memoMu.Lock()
+	// A change since gen was read may have made ok stale: keep it only if
+	// none happened.
+	if en.memoGen == gen {
+		if len(en.memo) >= maxMemo {
+			clear(en.memo)
+		}
+		en.memo[k] = ok
+	}
+	en.memoMu.Unlock()
 	return ok, nil
+}
+
+// forget drops every remembered decision; called after each change to the
+// rules or roles.
+func (en *Enforcer) forget() {
+	en.memoMu.Lock()
+	en.memoGen++
+	clear(en.memo)
+	en.memoMu.Unlock()
 }
 
 // AssignRole gives p its role in its department.
 func (en *Enforcer) AssignRole(p identity.Principal) error {
+	defer en.forget()
 	if _, err := en.e.AddGroupingPolicy(p.Subject(), "role:"+string(p.Role), p.DepartmentCode); err != nil {
 		return fmt.Errorf("policies: assign role: %w", err)
 	}
@@ -149,6 +191,7 @@ func (en *Enforcer) AssignRole(p identity.Principal) error {
 
 // RemoveRoles takes every role from p.
 func (en *Enforcer) RemoveRoles(p identity.Principal) error {
+	defer en.forget()
 	if _, err := en.e.RemoveFilteredGroupingPolicy(0, p.Subject()); err != nil {
 		return fmt.Errorf("policies: remove roles: %w", err)
 	}
@@ -158,6 +201,7 @@ func (en *Enforcer) RemoveRoles(p identity.Principal) error {
 // Reload reloads every rule from the database, picking up changes made by
 // other hub instances.
 func (en *Enforcer) Reload() error {
+	defer en.forget()
 	if err := en.e.LoadPolicy(); err != nil {
 		return fmt.Errorf("policies: reload: %w", err)
 	}

@@ -177,3 +177,39 @@ func TestDefaultPolicySyncIsIdempotent(t *testing.T) {
 		t.Fatalf("stored p rules = %d, want %d", n, len(rules))
 	}
 }
+
+// Decisions are remembered, but a role change takes effect on the next call.
+func TestRememberedDecisionsFollowRoleChanges(t *testing.T) {
+	db := storagetest.Open(t)
+	en, err := policies.NewEnforcer(context.Background(), db.Gorm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := identity.Principal{ID: "p-memo", Role: identity.RoleCatalogAdmin, DepartmentCode: "lx-psb"}
+	allowed := func(want bool) {
+		t.Helper()
+		for i := 0; i < 2; i++ { // the second answer comes from the memo
+			ok, err := en.Allowed(p, "/api/v1/catalog/departments", "POST")
+			if err != nil || ok != want {
+				t.Fatalf("call %d: allowed = %v, %v; want %v", i, ok, err, want)
+			}
+		}
+	}
+	allowed(false)
+	if err := en.AssignRole(p); err != nil {
+		t.Fatal(err)
+	}
+	allowed(true)
+	if err := en.RemoveRoles(p); err != nil {
+		t.Fatal(err)
+	}
+	allowed(false)
+	if err := en.AssignRole(p); err != nil {
+		t.Fatal(err)
+	}
+	allowed(true)
+	if err := en.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	allowed(true)
+}

@@ -3,9 +3,12 @@
 // chain's head. Each running hub instance writes its own chain (a fresh
 // chain id per process), so instances never contend for a chain head and
 // every chain has exactly one writer; concurrent calls within an instance
-// are group-committed: whoever holds the write lock appends everything
-// queued so far in one transaction, and each caller returns once the
-// transaction holding its events has committed.
+// are group-committed: while one transaction is being written, callers
+// queue their events; the next transaction carries everything queued so
+// far, and each caller returns once the transaction holding its events has
+// committed. Callers wait on their own batch's result, never on the write
+// lock, so a busy journal writes few large transactions rather than many
+// small ones.
 package journal
 
 import (
@@ -36,8 +39,12 @@ type Journal struct {
 	now     func() time.Time
 	timeout time.Duration
 
-	qmu   sync.Mutex
-	queue []*pending
+	// qmu guards queue and flushing. While flushing is set, one goroutine
+	// (the caller that found the journal idle, then a drainer it hands over
+	// to) writes queued batches; everyone else only queues and waits.
+	qmu      sync.Mutex
+	queue    []*pending
+	flushing bool
 
 	// wmu is held by the caller currently appending; it guards the head.
 	wmu  sync.Mutex
@@ -108,36 +115,73 @@ func (j *Journal) Record(ctx context.Context, e audit.Event) error {
 // RecordAll appends events durably and atomically. It returns once they are
 // committed, or with an error if they are not; events are never half
 // recorded. The append is not abandoned when ctx ends (the caller may
-// already have acted), but the wait for it is bounded.
+// already have acted), but the wait for it is bounded: every transaction
+// has the journal's timeout.
+//
+// If no transaction is in progress the caller writes its own events (and
+// whatever else is queued by then) itself, and hands any events queued
+// meanwhile to a drainer goroutine, so its own answer is not delayed by
+// others' events. Otherwise it queues and waits for the transaction that
+// carries its events.
 func (j *Journal) RecordAll(ctx context.Context, events []audit.Event) error {
 	if len(events) == 0 {
 		return nil
 	}
+	for _, e := range events {
+		// Checked before queueing so a malformed event never fails the
+		// other callers' events that share its transaction.
+		if e.Action == "" {
+			return errNoAction
+		}
+	}
 	p := &pending{events: events, done: make(chan error, 1)}
 	j.qmu.Lock()
 	j.queue = append(j.queue, p)
+	lead := !j.flushing
+	j.flushing = true
 	j.qmu.Unlock()
-
-	j.wmu.Lock()
-	select {
-	case err := <-p.done:
-		// Someone else's batch carried ours.
-		j.wmu.Unlock()
-		return err
-	default:
+	if lead {
+		// The queue was empty when the journal was idle, so the first batch
+		// taken holds p.
+		if j.flushQueued() {
+			go j.drain()
+		}
 	}
+	return <-p.done
+}
+
+var errNoAction = errors.New("audit: event without action")
+
+// flushQueued writes everything queued in one transaction and reports
+// whether more was queued meanwhile; when not, it clears flushing.
+func (j *Journal) flushQueued() (more bool) {
 	j.qmu.Lock()
 	batch := j.queue
 	j.queue = nil
 	j.qmu.Unlock()
-	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), j.timeout)
-	err := j.flush(wctx, batch)
-	cancel()
-	for _, b := range batch {
-		b.done <- err
+	if len(batch) > 0 {
+		ctx, cancel := context.WithTimeout(context.Background(), j.timeout)
+		j.wmu.Lock()
+		err := j.flush(ctx, batch)
+		j.wmu.Unlock()
+		cancel()
+		for _, b := range batch {
+			b.done <- err
+		}
 	}
-	j.wmu.Unlock()
-	return <-p.done
+	j.qmu.Lock()
+	defer j.qmu.Unlock()
+	if len(j.queue) == 0 {
+		j.flushing = false
+		return false
+	}
+	return true
+}
+
+// drain writes queued batches until the queue stays empty.
+func (j *Journal) drain() {
+	for j.flushQueued() {
+	}
 }
 
 // flush chains and appends batch; the caller holds wmu.
@@ -177,7 +221,7 @@ func (j *Journal) flush(ctx context.Context, batch []*pending) error {
 
 func (j *Journal) entry(e audit.Event, seq int64, prev []byte) (audit.Entry, error) {
 	if e.Action == "" {
-		return audit.Entry{}, fmt.Errorf("audit: event without action")
+		return audit.Entry{}, errNoAction
 	}
 	id := e.ID
 	if id == "" {

@@ -103,3 +103,39 @@ func TestANewJournalContinuesAStoredChain(t *testing.T) {
 		t.Fatal("an event without action was recorded")
 	}
 }
+
+// A group larger than one INSERT statement holds (500 events, 1,000 subject
+// rows) is still appended whole and chains intact.
+func TestALargeGroupIsAppendedWhole(t *testing.T) {
+	db := storagetest.Open(t)
+	k := keys(t)
+	ctx := context.Background()
+	j, err := journal.New(ctx, store.New(db.Gorm), k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 1203
+	evs := make([]audit.Event, n)
+	for i := range evs {
+		evs[i] = audit.Event{Action: audit.ActionReuse, Resource: "population", Count: i,
+			Subjects: []string{"431302198506159913", fmt.Sprintf("9143130200000%05d", i)}}
+	}
+	if err := j.RecordAll(ctx, evs); err != nil {
+		t.Fatal(err)
+	}
+	if err := j.RecordAll(ctx, []audit.Event{{Action: "after"}, {Action: ""}}); err == nil {
+		t.Fatal("a group holding an event without action was recorded")
+	}
+	if err := j.Record(ctx, audit.Event{Action: "after"}); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := verify.Run(ctx, db.SQL(), verify.Options{})
+	if err != nil || !rep.OK() || rep.Events != n+1 {
+		t.Fatalf("report = %+v, %v", rep, err)
+	}
+	var subjects int64
+	db.Gorm.Raw(`SELECT count(*) FROM audit_subjects`).Scan(&subjects)
+	if subjects != 2*n {
+		t.Fatalf("subject rows = %d, want %d", subjects, 2*n)
+	}
+}

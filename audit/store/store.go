@@ -49,13 +49,6 @@ type eventRow struct {
 
 func (eventRow) TableName() string { return "audit_events" }
 
-func rowOf(e audit.Entry) eventRow {
-	return eventRow{ChainID: e.Chain, Seq: e.Seq, ID: e.ID, AtUs: e.AtMicros, RequestID: e.RequestID, PrincipalID: e.PrincipalID,
-		PrincipalName: e.PrincipalName, Department: e.Department, Role: e.Role, Action: e.Action, Resource: e.Resource,
-		Subjects: e.Subjects, Fields: e.Fields, Purpose: e.Purpose, CaseNumber: e.CaseNumber, Outcome: e.Outcome,
-		Reason: e.Reason, ClientAddr: e.ClientAddr, Count: e.Count, PrevHash: e.PrevHash, Hash: e.Hash}
-}
-
 func (r eventRow) entry() audit.Entry {
 	return audit.Entry{Chain: r.ChainID, Seq: r.Seq, ID: r.ID, AtMicros: r.AtUs, RequestID: r.RequestID, PrincipalID: r.PrincipalID,
 		PrincipalName: r.PrincipalName, Department: r.Department, Role: r.Role, Action: r.Action, Resource: r.Resource,
@@ -90,25 +83,7 @@ func (s *Store) Append(ctx context.Context, entries []audit.Entry) error {
 	if len(entries) == 0 {
 		return nil
 	}
-	rows := make([]eventRow, len(entries))
-	var subs []subjectRow
-	for i, e := range entries {
-		rows[i] = rowOf(e)
-		for _, h := range audit.SplitList(e.Subjects, " ") {
-			subs = append(subs, subjectRow{SubjectHash: h, AtUs: e.AtMicros, ChainID: e.Chain, Seq: e.Seq})
-		}
-	}
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := tx.CreateInBatches(rows, 500).Error; err != nil {
-			return err
-		}
-		if len(subs) > 0 {
-			if err := tx.CreateInBatches(subs, 1000).Error; err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	err := s.appendRows(ctx, entries)
 	if err != nil {
 		return fmt.Errorf("audit: append %d events: %w", len(entries), storage.MapError(err, "audit event"))
 	}
