@@ -1,6 +1,7 @@
 package sharingapi_test
 
 import (
+	"bytes"
 	"context"
 	"net/http"
 	"net/url"
@@ -13,6 +14,7 @@ import (
 	"yiku/hub/hubtest"
 	"yiku/identity"
 	"yiku/policies/sharing"
+	"yiku/schemas"
 )
 
 const purpose = "婚姻状况核验"
@@ -53,13 +55,33 @@ func wantError(t *testing.T, r hubtest.Response, status int, code string) {
 }
 
 // TestNeedToShareAcrossInstances walks a conditional resource through the
-// whole workflow on two hub instances sharing one database and broker.
+// whole workflow on two hub instances sharing one database and broker,
+// checking access both through the gate ("what may I read") and by reading
+// an actual published record from the library: refused with no data before
+// applying, exactly the two approved fields (the ID number masked) after
+// approval, refused on both instances within 2 s of the revocation.
 func TestNeedToShareAcrossInstances(t *testing.T) {
 	a := hubtest.Start(t)
 	b := hubtest.StartWith(t, hubtest.Options{Share: a})
 	q := "purpose=" + url.QueryEscape(purpose)
 
-	// Refused before applying; input errors first, with the JSON error shape.
+	// The provider publishes a marriage registration; wait until the
+	// library holds it (the provider reads its own records in full).
+	subject, spouse := residentID(t, "43130219921103012"), residentID(t, "43130219930512002")
+	rec := map[string]any{"registration_number": "J431302-2024-000321", "registration_type": "marriage", "id_number": subject,
+		"name": "赵敏", "spouse_id_number": spouse, "spouse_name": "钱伟", "registration_date": "2024-05-20", "registration_office": "娄星区民政局婚姻登记处"}
+	if r := a.Do(http.MethodPost, "/api/v1/resources/"+seed.MarriageRegistration+"/records", "civil-system", []map[string]any{rec}); r.Status != http.StatusOK {
+		t.Fatalf("publish: %d %s", r.Status, r.Body)
+	}
+	waitFor(t, "the library holds the published record", 30*time.Second, func() bool {
+		return readRecord(a, "civil-system", subject, q).Status == http.StatusOK
+	})
+
+	// Refused before applying, with no data; input errors first, with the
+	// JSON error shape.
+	for name, h := range map[string]*hubtest.Hub{"a": a, "b": b} {
+		wantRefusedRecord(t, name, readRecord(h, "hrss-system", subject, q), "no_grant", subject, spouse, subject[:6]+"********")
+	}
 	wantError(t, check(a, "hrss-system", seed.MarriageRegistration, q), http.StatusForbidden, "no_grant")
 	wantError(t, check(a, "hrss-system", seed.MarriageRegistration, ""), http.StatusBadRequest, "purpose_required")
 	wantError(t, check(a, "officer-gsc", seed.MarriageRegistration, q), http.StatusBadRequest, "case_number_required")
@@ -135,6 +157,32 @@ func TestNeedToShareAcrossInstances(t *testing.T) {
 			t.Fatalf("instance %s: decision %+v, want id_number masked and registration_type as stored", name, ans)
 		}
 		wantError(t, check(h, "hrss-system", seed.MarriageRegistration, "purpose="+url.QueryEscape("其他事由")), http.StatusForbidden, "purpose_not_granted")
+
+		// The record itself: exactly the two granted fields, the ID number
+		// masked (6 + 4 kept), the registration type as stored.
+		r := readRecord(h, "hrss-system", subject, q)
+		if r.Status != http.StatusOK {
+			t.Fatalf("instance %s: read after approval: %d %s", name, r.Status, r.Body)
+		}
+		var got struct {
+			Basis   string   `json:"basis"`
+			Fields  []string `json:"fields"`
+			Current *struct {
+				Record map[string]any `json:"record"`
+			} `json:"current"`
+		}
+		r.JSON(t, &got)
+		if got.Basis != "grant:"+grant.ID || len(got.Fields) != 2 || got.Fields[0] != "id_number" || got.Fields[1] != "registration_type" || got.Current == nil {
+			t.Fatalf("instance %s: read %s, want basis grant:%s and fields id_number, registration_type", name, r.Body, grant.ID)
+		}
+		if len(got.Current.Record) != 2 || got.Current.Record["registration_type"] != "marriage" ||
+			got.Current.Record["id_number"] != subject[:6]+"********"+subject[14:] {
+			t.Fatalf("instance %s: record %v, want only id_number masked to %s and registration_type marriage", name, got.Current.Record, subject[:6]+"********"+subject[14:])
+		}
+		if bytes.Contains(r.Body, []byte(subject)) || bytes.Contains(r.Body, []byte("赵敏")) || bytes.Contains(r.Body, []byte(spouse)) {
+			t.Fatalf("instance %s: read leaks an ungranted or unmasked value: %s", name, r.Body)
+		}
+		wantRefusedRecord(t, name, readRecord(h, "hrss-system", subject, "purpose="+url.QueryEscape("其他事由")), "purpose_not_granted", subject, spouse, subject[:6]+"********")
 	}
 	// "What may I read?" names the grant with its fields, purposes and expiry.
 	var mine struct {
@@ -162,9 +210,11 @@ func TestNeedToShareAcrossInstances(t *testing.T) {
 	gsc := principal(t, a, "hrss-system")
 	for name, h := range map[string]*hubtest.Hub{"a": a, "b": b} {
 		waitFor(t, name+" refuses after revocation", 2*time.Second-time.Since(start), func() bool {
-			return check(h, "hrss-system", seed.MarriageRegistration, q).Status == http.StatusForbidden
+			return check(h, "hrss-system", seed.MarriageRegistration, q).Status == http.StatusForbidden &&
+				readRecord(h, "hrss-system", subject, q).Status == http.StatusForbidden
 		})
 		wantError(t, check(h, "hrss-system", seed.MarriageRegistration, q), http.StatusForbidden, "grant_revoked")
+		wantRefusedRecord(t, name, readRecord(h, "hrss-system", subject, q), "grant_revoked", subject, spouse, subject[:6]+"********")
 		res, err := h.Catalog.Resource(context.Background(), seed.MarriageRegistration)
 		if err != nil {
 			t.Fatal(err)
@@ -190,6 +240,34 @@ func TestNeedToShareAcrossInstances(t *testing.T) {
 		actions[0] != want[0] || actions[1] != want[1] || actions[2] != want[2] || actions[3] != want[3] {
 		t.Fatalf("history actions %v, want %v", actions, want)
 	}
+}
+
+// readRecord reads subject's marriage-registration record from the library
+// through the record-read endpoint.
+func readRecord(h *hubtest.Hub, principal, subject, query string) hubtest.Response {
+	return h.Do(http.MethodGet, "/api/v1/resources/"+seed.MarriageRegistration+"/records/"+subject+"?"+query, principal, nil)
+}
+
+// wantRefusedRecord checks a refused record read: 403 with the error shape
+// and code, and nothing of the record in the body.
+func wantRefusedRecord(t *testing.T, instance string, r hubtest.Response, code string, values ...string) {
+	t.Helper()
+	wantError(t, r, http.StatusForbidden, code)
+	for _, v := range append(values, "J431302-2024-000321", "赵敏", "钱伟", `"record"`) {
+		if bytes.Contains(r.Body, []byte(v)) {
+			t.Fatalf("instance %s: refused read carries record data %q: %s", instance, v, r.Body)
+		}
+	}
+}
+
+// residentID completes a GB 11643 ID number from its first 17 digits.
+func residentID(t *testing.T, body17 string) string {
+	t.Helper()
+	c, err := schemas.ResidentIDCheckChar(body17)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return body17 + string(c)
 }
 
 func principal(t *testing.T, h *hubtest.Hub, name string) identity.Principal {
