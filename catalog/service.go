@@ -571,7 +571,16 @@ type recordValidator struct{ v *validation.Validator }
 func (r *recordValidator) Version() int { return r.v.Version() }
 
 func (r *recordValidator) Validate(raw []byte) []Violation {
-	vs := r.v.Validate(raw)
+	return violations(r.v.Validate(raw))
+}
+
+// ValidateValue checks a record decoded with encoding/json and UseNumber
+// (the exchange decodes each published record once and validates that).
+func (r *recordValidator) ValidateValue(inst any) []Violation {
+	return violations(r.v.ValidateValue(inst))
+}
+
+func violations(vs []validation.Violation) []Violation {
 	if len(vs) == 0 {
 		return nil
 	}

@@ -31,6 +31,14 @@ func (v baseValidator) Validate(raw []byte) []catalog.Violation {
 	return out
 }
 
+func (v baseValidator) ValidateValue(doc any) []catalog.Violation {
+	var out []catalog.Violation
+	for _, vi := range schemas.Violations(v.s.Validate(doc)) {
+		out = append(out, catalog.Violation{Pointer: vi.Pointer, Rule: vi.Keyword, Message: vi.Message})
+	}
+	return out
+}
+
 func benchBatch(b *testing.B, n int) []json.RawMessage {
 	b.Helper()
 	out := make([]json.RawMessage, n)

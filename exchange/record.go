@@ -1,10 +1,8 @@
 package exchange
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -52,27 +50,19 @@ var ErrNotObject = errors.New("record is not a JSON object")
 // unescaped. Two records with the same content have the same canonical form
 // and hence the same id, which is what makes re-applying a record a no-op.
 func Canonical(raw []byte) ([]byte, map[string]any, error) {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
+	v, err := decodeValue(raw)
+	if err != nil {
 		return nil, nil, fmt.Errorf("exchange: canonical: %w", err)
-	}
-	if dec.More() {
-		return nil, nil, errors.New("exchange: canonical: data after the record")
 	}
 	obj, ok := v.(map[string]any)
 	if !ok {
 		return nil, nil, ErrNotObject
 	}
-	var buf bytes.Buffer
-	buf.Grow(len(raw))
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(obj); err != nil {
-		return nil, nil, fmt.Errorf("exchange: canonical: %w", err)
+	canon, err := AppendCanonical(make([]byte, 0, len(raw)), obj)
+	if err != nil {
+		return nil, nil, err
 	}
-	return bytes.TrimRight(buf.Bytes(), "\n"), obj, nil
+	return canon, obj, nil
 }
 
 // ContentHash is the record id of canonical data.

@@ -88,22 +88,43 @@ func Check(env Envelope, raws []json.RawMessage) Checked {
 	return out
 }
 
+// ValueValidator is a RecordValidator that also checks an already decoded
+// record (encoding/json with UseNumber); the catalog's validators are. With
+// it a published record is decoded once for validation and canonical form.
+type ValueValidator interface {
+	ValidateValue(v any) []catalog.Violation
+}
+
 func checkOne(env Envelope, i int, raw []byte) (Record, []Rejection) {
-	if vs := env.Validator.Validate(raw); len(vs) > 0 {
+	v, err := decodeValue(raw)
+	if err != nil {
+		return Record{}, []Rejection{{Index: i, Pointer: "", Rule: "json", Message: "record is not valid JSON: " + err.Error()}}
+	}
+	var vs []catalog.Violation
+	if vv, ok := env.Validator.(ValueValidator); ok {
+		vs = vv.ValidateValue(v)
+	} else {
+		vs = env.Validator.Validate(raw)
+	}
+	if len(vs) > 0 {
 		errs := make([]Rejection, len(vs))
 		for k, v := range vs {
 			errs[k] = Rejection{Index: i, Pointer: v.Pointer, Rule: v.Rule, Message: v.Message}
 		}
 		return Record{}, errs
 	}
-	canon, obj, err := Canonical(raw)
-	if err != nil {
+	obj, ok := v.(map[string]any)
+	if !ok {
 		return Record{}, []Rejection{{Index: i, Pointer: "", Rule: "type", Message: "the record must be one JSON object"}}
 	}
 	key := env.Resource.SubjectKey
 	subject, ok := obj[key].(string)
 	if !ok || subject == "" {
 		return Record{}, []Rejection{{Index: i, Pointer: "/" + key, Rule: "subject_key", Message: fmt.Sprintf("the subject key %s must be a non-empty string", key)}}
+	}
+	canon, err := AppendCanonical(make([]byte, 0, len(raw)), obj)
+	if err != nil {
+		return Record{}, []Rejection{{Index: i, Pointer: "", Rule: "json", Message: err.Error()}}
 	}
 	return Record{
 		Resource:      env.ID,

@@ -183,7 +183,14 @@ func (v *Validator) Validate(raw []byte) []Violation {
 	if err != nil {
 		return []Violation{{Pointer: "", Rule: "json", Message: "record is not valid JSON: " + oneLine(err)}}
 	}
-	err = v.schema.Validate(inst)
+	return v.ValidateValue(inst)
+}
+
+// ValidateValue checks a record already decoded the way
+// jsonschema.UnmarshalJSON decodes (encoding/json with UseNumber), so a
+// caller that needs the decoded record anyway decodes it once.
+func (v *Validator) ValidateValue(inst any) []Violation {
+	err := v.schema.Validate(inst)
 	if err == nil {
 		return nil
 	}
