@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -212,8 +213,9 @@ func newBenchHubCmd(stderr io.Writer) *cobra.Command {
 		Args:  cobra.NoArgs,
 	}
 	config.Flags(cmd.Flags(), config.ModeServe)
-	var dataDir string
+	var dataDir, cpuProfile string
 	cmd.Flags().StringVar(&dataDir, "data-dir", "./.yiku-bench", "where credentials.json is written")
+	cmd.Flags().StringVar(&cpuProfile, "cpu-profile", "", "write a CPU profile of the hub's whole run to this file (pprof format)")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		cfg, err := config.Load(cmd.Flags(), config.ModeServe)
 		if err != nil {
@@ -223,6 +225,17 @@ func newBenchHubCmd(stderr io.Writer) *cobra.Command {
 			return err
 		}
 		log := newLogger(stderr, cfg.LogLevel, cfg.LogFormat)
+		if cpuProfile != "" {
+			f, err := os.Create(cpuProfile)
+			if err != nil {
+				return usageError{fmt.Errorf("--cpu-profile: %w", err)}
+			}
+			defer f.Close()
+			if err := pprof.StartCPUProfile(f); err != nil {
+				return fmt.Errorf("cpu profile: %w", err)
+			}
+			defer pprof.StopCPUProfile()
+		}
 		ctx := cmd.Context()
 		h, err := hub.Open(ctx, cfg, log)
 		if err != nil {

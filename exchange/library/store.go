@@ -258,7 +258,15 @@ func (s *Store) Apply(ctx context.Context, resource, topic string, partition int
 	return added, nil
 }
 
+// version is one record version to write.
+type version struct {
+	Entry
+	Version int
+	data    *string
+}
+
 func (s *Store) applyRecords(tx *gorm.DB, resource string, batch []Entry) (int, error) {
+	pg := s.dialect == migrations.Postgres
 	subjects := make([]string, 0, len(batch))
 	seen := make(map[string]bool, len(batch))
 	for _, e := range batch {
@@ -268,19 +276,24 @@ func (s *Store) applyRecords(tx *gorm.DB, resource string, batch []Entry) (int, 
 		}
 	}
 	cur := make(map[string]current, len(subjects))
-	for lo := 0; lo < len(subjects); lo += 1000 {
-		var rows []current
-		part := subjects[lo:min(lo+1000, len(subjects))]
-		if err := tx.Raw("SELECT subject_key, record_id, version FROM library_records WHERE resource_id = ? AND subject_key IN ?", resource, part).Scan(&rows).Error; err != nil {
+	if pg {
+		if err := pgReadCurrentRows(tx, resource, subjects, cur); err != nil {
 			return 0, fmt.Errorf("read current: %w", err)
 		}
-		for _, r := range rows {
-			cur[r.SubjectKey] = r
+	} else {
+		for lo := 0; lo < len(subjects); lo += 1000 {
+			var rows []current
+			part := subjects[lo:min(lo+1000, len(subjects))]
+			if err := tx.Raw("SELECT subject_key, record_id, version FROM library_records WHERE resource_id = ? AND subject_key IN ?", resource, part).Scan(&rows).Error; err != nil {
+				return 0, fmt.Errorf("read current: %w", err)
+			}
+			for _, r := range rows {
+				cur[r.SubjectKey] = r
+			}
 		}
 	}
-	now := time.Now().UTC()
-	history := make([][]any, 0, len(batch))
-	last := make(map[string][]any, len(subjects))
+	history := make([]version, 0, len(batch))
+	last := make(map[string]int, len(subjects)) // subject -> index in history
 	order := make([]string, 0, len(subjects))
 	for _, e := range batch {
 		c := cur[e.SubjectKey]
@@ -289,22 +302,47 @@ func (s *Store) applyRecords(tx *gorm.DB, resource string, batch []Entry) (int, 
 		}
 		c = current{SubjectKey: e.SubjectKey, RecordID: e.ID, Version: c.Version + 1}
 		cur[e.SubjectKey] = c
-		var data any
+		v := version{Entry: e, Version: c.Version}
 		if e.Data != nil {
-			data = string(e.Data)
+			d := string(e.Data)
+			v.data = &d
 		}
-		row := []any{resource, e.SubjectKey, e.ID, c.Version, e.SchemaVersion, e.Publisher, data, e.Tombstone(), e.DeleteReason, e.TraceID, e.Partition, e.Offset, e.PublishedAt.UTC(), now}
-		history = append(history, row)
 		if _, ok := last[e.SubjectKey]; !ok {
 			order = append(order, e.SubjectKey)
 		}
-		last[e.SubjectKey] = row
+		last[e.SubjectKey] = len(history)
+		history = append(history, v)
 	}
 	if len(history) == 0 {
 		return 0, nil
 	}
+	now := time.Now().UTC()
+	if pg {
+		var hist, latest columns
+		for _, v := range history {
+			hist.add(v)
+		}
+		for _, k := range order {
+			latest.add(history[last[k]])
+		}
+		if err := pgWrite(tx, resource, &hist, &latest, now); err != nil {
+			return 0, err
+		}
+		return len(history), nil
+	}
+	row := func(v version) []any {
+		var data any
+		if v.data != nil {
+			data = *v.data
+		}
+		return []any{resource, v.SubjectKey, v.ID, v.Version, v.SchemaVersion, v.Publisher, data, v.Tombstone(), v.DeleteReason, v.TraceID, v.Partition, v.Offset, v.PublishedAt.UTC(), now}
+	}
+	historyRows := make([][]any, len(history))
+	for i, v := range history {
+		historyRows[i] = row(v)
+	}
 	cols := strings.Split(rowColumns, ", ")
-	if err := insertRows(tx, "library_history", cols, history, "ON CONFLICT (resource_id, kafka_partition, kafka_offset) DO NOTHING"); err != nil {
+	if err := insertRows(tx, "library_history", cols, historyRows, "ON CONFLICT (resource_id, kafka_partition, kafka_offset) DO NOTHING"); err != nil {
 		return 0, fmt.Errorf("insert history: %w", err)
 	}
 	upd := make([]string, 0, len(cols))
@@ -313,7 +351,7 @@ func (s *Store) applyRecords(tx *gorm.DB, resource string, batch []Entry) (int, 
 	}
 	currentRows := make([][]any, 0, len(order))
 	for _, k := range order {
-		currentRows = append(currentRows, last[k])
+		currentRows = append(currentRows, row(history[last[k]]))
 	}
 	if err := insertRows(tx, "library_records", cols, currentRows, "ON CONFLICT (resource_id, subject_key) DO UPDATE SET "+strings.Join(upd, ", ")); err != nil {
 		return 0, fmt.Errorf("upsert current: %w", err)
