@@ -34,7 +34,10 @@ type SinkConfig struct {
 	BatchWait time.Duration
 	// TopicPoll is how often the sink looks for new resource topics.
 	TopicPoll time.Duration
-	Log       *slog.Logger
+	// IdempotencyRetention is how long publish Idempotency-Keys are
+	// remembered; older ones are pruned hourly.
+	IdempotencyRetention time.Duration
+	Log                  *slog.Logger
 }
 
 // Sink applies resource topics to the library.
@@ -68,6 +71,9 @@ func NewSink(cfg SinkConfig, store *Store, ends EndOffsets, topics exchange.Topi
 	if cfg.TopicPoll <= 0 {
 		cfg.TopicPoll = 2 * time.Second
 	}
+	if cfg.IdempotencyRetention <= 0 {
+		cfg.IdempotencyRetention = 24 * time.Hour
+	}
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
@@ -95,6 +101,7 @@ func (s *Sink) Backlog() int64 { return s.backlog.Load() }
 // database; a new resource topic starts a new generation.
 func (s *Sink) Run(ctx context.Context) error {
 	go s.measureLag(ctx)
+	go s.pruneIdempotency(ctx)
 	for ctx.Err() == nil {
 		topics, err := s.store.Topics(ctx)
 		if err != nil {
@@ -332,6 +339,23 @@ func (s *Sink) measureLag(ctx context.Context) {
 			total += l.Lag
 		}
 		s.backlog.Store(total)
+	}
+}
+
+// pruneIdempotency forgets old publish Idempotency-Keys every hour, so the
+// table does not grow without bound.
+func (s *Sink) pruneIdempotency(ctx context.Context) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		if _, err := s.store.PruneIdempotency(ctx, time.Now().Add(-s.cfg.IdempotencyRetention)); err != nil && ctx.Err() == nil {
+			s.cfg.Log.Warn("library sink: prune idempotency keys", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
 	}
 }
 
