@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strconv"
 	"strings"
 
 	"yiku/audit"
@@ -17,30 +16,28 @@ var (
 	subjectColumns = []string{"subject_hash", "at_us", "chain_id", "seq"}
 )
 
-// Rows per INSERT statement: both well under PostgreSQL's 65,535 and
-// SQLite's 32,766 parameters.
+// Rows per INSERT statement on SQLite: well under its 32,766 parameters.
 const (
 	eventsPerInsert   = 500
 	subjectsPerInsert = 1000
 )
 
-// execer is a *sql.DB or a *sql.Tx.
-type execer interface {
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-}
-
 // appendRows writes entries and their subject rows through database/sql,
 // without gorm's per-row reflection: Append runs once per group commit of
-// the journal, on the path of every audited call. On PostgreSQL a group
-// that fits in one statement of each kind is written as one statement (a
-// data-modifying WITH), which is atomic on its own and costs one round
-// trip; larger groups, and SQLite, use a transaction.
+// the journal, on the path of every audited call. On PostgreSQL the whole
+// group is one statement (a data-modifying WITH over unnest of one array
+// per column): atomic on its own, one round trip, and the same statement
+// text whatever the group's size, so pgx prepares it once per connection.
+// SQLite uses a transaction of multi-row INSERTs.
 func (s *Store) appendRows(ctx context.Context, entries []audit.Entry) error {
 	sqlDB, err := s.db.DB()
 	if err != nil {
 		return fmt.Errorf("database handle: %w", err)
 	}
-	pg := s.db.Dialector.Name() == "postgres"
+	if s.db.Dialector.Name() == "postgres" {
+		_, err := sqlDB.ExecContext(ctx, pgAppend, pgAppendArgs(entries)...)
+		return err
+	}
 	events := make([][]any, len(entries))
 	var subjects [][]any
 	for i, e := range entries {
@@ -50,81 +47,86 @@ func (s *Store) appendRows(ctx context.Context, entries []audit.Entry) error {
 			subjects = append(subjects, []any{h, e.AtMicros, e.Chain, e.Seq})
 		}
 	}
-	if pg && len(events) <= eventsPerInsert && len(subjects) <= subjectsPerInsert {
-		var q strings.Builder
-		args := make([]any, 0, len(events)*len(eventColumns)+len(subjects)*len(subjectColumns))
-		if len(subjects) > 0 {
-			q.WriteString("WITH e AS (")
-			args = insertSQL(&q, "audit_events", eventColumns, events, pg, args)
-			q.WriteString(") ")
-			args = insertSQL(&q, "audit_subjects", subjectColumns, subjects, pg, args)
-		} else {
-			args = insertSQL(&q, "audit_events", eventColumns, events, pg, args)
-		}
-		_, err := sqlDB.ExecContext(ctx, q.String(), args...)
-		return err
-	}
 	tx, err := sqlDB.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
-	if err := insertChunks(ctx, tx, "audit_events", eventColumns, events, eventsPerInsert, pg); err != nil {
+	if err := insertChunks(ctx, tx, "audit_events", eventColumns, events, eventsPerInsert); err != nil {
 		_ = tx.Rollback()
 		return err
 	}
-	if err := insertChunks(ctx, tx, "audit_subjects", subjectColumns, subjects, subjectsPerInsert, pg); err != nil {
+	if err := insertChunks(ctx, tx, "audit_subjects", subjectColumns, subjects, subjectsPerInsert); err != nil {
 		_ = tx.Rollback()
 		return err
 	}
 	return tx.Commit()
 }
 
-func insertChunks(ctx context.Context, db execer, table string, cols []string, rows [][]any, per int, pg bool) error {
+// pgAppend inserts a group of events ($1–$21, one array per column of
+// eventColumns) and their subject rows ($22–$25, subjectColumns).
+var pgAppend = func() string {
+	types := []string{"text", "bigint", "text", "bigint", "text", "text", "text", "text", "text",
+		"text", "text", "text", "text", "text", "text", "text", "text", "text", "bigint", "bytea", "bytea"}
+	var q strings.Builder
+	q.WriteString("WITH e AS (INSERT INTO audit_events (" + quoted(eventColumns) + ") SELECT * FROM unnest(")
+	for i, t := range types {
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		fmt.Fprintf(&q, "$%d::%s[]", i+1, t)
+	}
+	q.WriteString(")) INSERT INTO audit_subjects (" + quoted(subjectColumns) + ") SELECT * FROM unnest($22::text[], $23::bigint[], $24::text[], $25::bigint[])")
+	return q.String()
+}()
+
+func pgAppendArgs(entries []audit.Entry) []any {
+	n := len(entries)
+	var (
+		chain, id, reqID, pid, pname, dept, role  = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		action, res, subs, fields, purpose, caseN = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		outcome, reason, addr                     = make([]string, n), make([]string, n), make([]string, n)
+		seq, at, count                            = make([]int64, n), make([]int64, n), make([]int64, n)
+		prev, hash                                = make([][]byte, n), make([][]byte, n)
+		sHash, sChain                             []string
+		sAt, sSeq                                 []int64
+	)
+	for i, e := range entries {
+		chain[i], seq[i], id[i], at[i], reqID[i], pid[i], pname[i], dept[i], role[i] = e.Chain, e.Seq, e.ID, e.AtMicros, e.RequestID, e.PrincipalID, e.PrincipalName, e.Department, e.Role
+		action[i], res[i], subs[i], fields[i], purpose[i], caseN[i] = e.Action, e.Resource, e.Subjects, e.Fields, e.Purpose, e.CaseNumber
+		outcome[i], reason[i], addr[i], count[i], prev[i], hash[i] = e.Outcome, e.Reason, e.ClientAddr, e.Count, e.PrevHash, e.Hash
+		for _, h := range audit.SplitList(e.Subjects, " ") {
+			sHash, sAt, sChain, sSeq = append(sHash, h), append(sAt, e.AtMicros), append(sChain, e.Chain), append(sSeq, e.Seq)
+		}
+	}
+	return []any{chain, seq, id, at, reqID, pid, pname, dept, role, action, res, subs, fields, purpose, caseN, outcome, reason, addr, count, prev, hash,
+		sHash, sAt, sChain, sSeq}
+}
+
+func quoted(cols []string) string {
+	out := make([]string, len(cols))
+	for i, c := range cols {
+		out[i] = `"` + c + `"`
+	}
+	return strings.Join(out, ", ")
+}
+
+func insertChunks(ctx context.Context, tx *sql.Tx, table string, cols []string, rows [][]any, per int) error {
 	for lo := 0; lo < len(rows); lo += per {
 		chunk := rows[lo:min(lo+per, len(rows))]
 		var q strings.Builder
-		args := insertSQL(&q, table, cols, chunk, pg, make([]any, 0, len(chunk)*len(cols)))
-		if _, err := db.ExecContext(ctx, q.String(), args...); err != nil {
+		q.WriteString("INSERT INTO " + table + " (" + quoted(cols) + ") VALUES ")
+		one := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ") + ")"
+		args := make([]any, 0, len(chunk)*len(cols))
+		for i, r := range chunk {
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			q.WriteString(one)
+			args = append(args, r...)
+		}
+		if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-// insertSQL writes a multi-row INSERT of rows into q, numbering PostgreSQL
-// parameters after those already in args, and returns args with the rows'
-// values appended.
-func insertSQL(q *strings.Builder, table string, cols []string, rows [][]any, pg bool, args []any) []any {
-	q.WriteString("INSERT INTO ")
-	q.WriteString(table)
-	q.WriteString(" (")
-	for i, c := range cols {
-		if i > 0 {
-			q.WriteString(", ")
-		}
-		q.WriteByte('"')
-		q.WriteString(c)
-		q.WriteByte('"')
-	}
-	q.WriteString(") VALUES ")
-	for i, r := range rows {
-		if i > 0 {
-			q.WriteString(", ")
-		}
-		q.WriteByte('(')
-		for j, v := range r {
-			if j > 0 {
-				q.WriteString(", ")
-			}
-			args = append(args, v)
-			if pg {
-				q.WriteByte('$')
-				q.WriteString(strconv.Itoa(len(args)))
-			} else {
-				q.WriteByte('?')
-			}
-		}
-		q.WriteByte(')')
-	}
-	return args
 }
