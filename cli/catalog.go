@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -13,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/spf13/cobra"
 	"go.yaml.in/yaml/v3"
@@ -22,35 +20,15 @@ import (
 func init() { extraCommands = append(extraCommands, newCatalogCmd) }
 
 // catalogClient talks to a running hub's catalog API.
-type catalogClient struct {
-	hub   string
-	token string
-	http  *http.Client
-}
+type catalogClient struct{ *hubClient }
 
 func newCatalogCmd(stdout, _ io.Writer) *cobra.Command {
-	cl := &catalogClient{http: &http.Client{Timeout: time.Minute}}
+	cl := &catalogClient{newHubClient()}
 	cmd := &cobra.Command{
 		Use:   "catalog",
 		Short: "Browse and manage the resource directory of a running hub",
-		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
-			if cl.token == "" {
-				return usageError{fmt.Errorf("--token (or YIKU_TOKEN) is required")}
-			}
-			u, err := url.Parse(cl.hub)
-			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-				return usageError{fmt.Errorf("--hub %q is not an http(s) URL", cl.hub)}
-			}
-			cl.hub = strings.TrimRight(cl.hub, "/")
-			return nil
-		},
 	}
-	hubURL := os.Getenv("YIKU_HUB")
-	if hubURL == "" {
-		hubURL = "http://127.0.0.1:8080"
-	}
-	cmd.PersistentFlags().StringVar(&cl.hub, "hub", hubURL, "hub base URL (env YIKU_HUB)")
-	cmd.PersistentFlags().StringVar(&cl.token, "token", os.Getenv("YIKU_TOKEN"), "bearer credential (env YIKU_TOKEN)")
+	cl.bind(cmd)
 	cmd.AddCommand(catalogListCmd(cl, stdout), catalogShowCmd(cl, stdout), catalogRegisterCmd(cl, stdout), catalogExportCmd(cl, stdout))
 	return cmd
 }
@@ -79,7 +57,7 @@ func catalogListCmd(cl *catalogClient, stdout io.Writer) *cobra.Command {
 				return err
 			}
 			if asJSON {
-				return catalogPrettyJSON(stdout, body)
+				return printJSON(stdout, body)
 			}
 			var page struct {
 				Resources []struct {
@@ -138,7 +116,7 @@ func catalogShowCmd(cl *catalogClient, stdout io.Writer) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return catalogPrettyJSON(stdout, body)
+			return printJSON(stdout, body)
 		},
 	}
 	cmd.Flags().BoolVar(&versions, "versions", false, "show the schema versions")
@@ -286,64 +264,3 @@ func catalogExportCmd(cl *catalogClient, stdout io.Writer) *cobra.Command {
 // do sends a request with the bearer credential and returns the body of a
 // 2xx answer; any other answer becomes an error with the hub's code,
 // message and details.
-func (cl *catalogClient) do(ctx context.Context, method, path string, body any) ([]byte, int, error) {
-	var rd io.Reader
-	if body != nil {
-		data, err := json.Marshal(body)
-		if err != nil {
-			return nil, 0, fmt.Errorf("encode request: %w", err)
-		}
-		rd = bytes.NewReader(data)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, cl.hub+path, rd)
-	if err != nil {
-		return nil, 0, err
-	}
-	req.Header.Set("Authorization", "Bearer "+cl.token)
-	req.Header.Set("Accept", "application/json")
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := cl.http.Do(req)
-	if err != nil {
-		return nil, 0, fmt.Errorf("hub %s: %w", cl.hub, err)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, 256<<20))
-	if err != nil {
-		return nil, resp.StatusCode, fmt.Errorf("hub %s: read answer: %w", cl.hub, err)
-	}
-	if resp.StatusCode/100 == 2 {
-		return data, resp.StatusCode, nil
-	}
-	var e struct {
-		Error struct {
-			Code, Message string
-			Details       []struct{ Field, Pointer, Rule, Reason string }
-		}
-	}
-	if json.Unmarshal(data, &e) != nil || e.Error.Code == "" {
-		return nil, resp.StatusCode, fmt.Errorf("hub answered %s", resp.Status)
-	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "hub answered %d %s: %s", resp.StatusCode, e.Error.Code, e.Error.Message)
-	for _, d := range e.Error.Details {
-		at := d.Pointer
-		if at == "" {
-			at = d.Field
-		}
-		fmt.Fprintf(&b, "\n  %s %s: %s", at, d.Rule, d.Reason)
-	}
-	return nil, resp.StatusCode, fmt.Errorf("%s", b.String())
-}
-
-func catalogPrettyJSON(w io.Writer, data []byte) error {
-	var buf bytes.Buffer
-	if err := json.Indent(&buf, data, "", "  "); err != nil {
-		_, werr := w.Write(data)
-		return werr
-	}
-	buf.WriteByte('\n')
-	_, err := buf.WriteTo(w)
-	return err
-}

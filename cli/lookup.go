@@ -6,11 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
-	"os"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -20,11 +17,11 @@ import (
 func init() { extraCommands = append(extraCommands, newLookupCmd) }
 
 func newLookupCmd(stdout, _ io.Writer) *cobra.Command {
+	cl := newHubClient()
 	var (
-		hub, token string
-		req        lookup.Request
-		asJSON     bool
-		records    bool
+		req     lookup.Request
+		asJSON  bool
+		records bool
 	)
 	cmd := &cobra.Command{
 		Use:   "lookup",
@@ -35,39 +32,14 @@ func newLookupCmd(stdout, _ io.Writer) *cobra.Command {
 		Example: "  yiku lookup --applicant 431302198506159913 --item social-security-card --case GSC-2026-0001 --purpose 社会保障卡申领",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if token == "" {
-				return usageError{fmt.Errorf("--token (or YIKU_TOKEN) is required")}
-			}
-			u, err := url.Parse(hub)
-			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-				return usageError{fmt.Errorf("--hub %q is not an http(s) URL", hub)}
-			}
 			// The hub checks the same rules; checking first turns a typo into
 			// a usage error instead of an audited failed call.
 			if _, _, err := lookup.Check(req); err != nil {
 				return usageError{err}
 			}
-			body, err := json.Marshal(req)
+			data, _, err := cl.do(cmd.Context(), http.MethodPost, "/api/v1/lookups", req)
 			if err != nil {
 				return fmt.Errorf("lookup: %w", err)
-			}
-			hreq, err := http.NewRequestWithContext(cmd.Context(), http.MethodPost, strings.TrimRight(hub, "/")+"/api/v1/lookups", bytes.NewReader(body))
-			if err != nil {
-				return usageError{fmt.Errorf("--hub: %w", err)}
-			}
-			hreq.Header.Set("Authorization", "Bearer "+token)
-			hreq.Header.Set("Content-Type", "application/json")
-			resp, err := (&http.Client{Timeout: time.Minute}).Do(hreq)
-			if err != nil {
-				return fmt.Errorf("lookup: %w", err)
-			}
-			defer resp.Body.Close()
-			data, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
-			if err != nil {
-				return fmt.Errorf("lookup: read: %w", err)
-			}
-			if resp.StatusCode != http.StatusOK {
-				return fmt.Errorf("lookup: hub answered %s: %s", resp.Status, strings.TrimSpace(string(data)))
 			}
 			if asJSON {
 				_, err := stdout.Write(append(data, '\n'))
@@ -80,9 +52,8 @@ func newLookupCmd(stdout, _ io.Writer) *cobra.Command {
 			return printLookup(stdout, res, records)
 		},
 	}
+	cl.bind(cmd)
 	f := cmd.Flags()
-	f.StringVar(&hub, "hub", envOr("YIKU_HUB", "http://127.0.0.1:8080"), "hub base URL (env YIKU_HUB)")
-	f.StringVar(&token, "token", os.Getenv("YIKU_TOKEN"), "bearer credential (env YIKU_TOKEN)")
 	f.StringVar(&req.Applicant, "applicant", "", "applicant's resident ID number or unified social credit code (required)")
 	f.StringVar(&req.ServiceItem, "item", "", "service item code, e.g. social-security-card (required)")
 	f.StringVar(&req.CaseNumber, "case", "", "case number (办件编号) the lookup serves (required)")

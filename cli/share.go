@@ -1,14 +1,11 @@
 package cli
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"time"
 
@@ -19,34 +16,17 @@ func init() { extraCommands = append(extraCommands, newShareCmd) }
 
 // shareClient talks to a running hub's sharing API.
 type shareClient struct {
-	hub, token string
-	http       *http.Client
-	out        io.Writer
+	*hubClient
+	out io.Writer
 }
 
 func newShareCmd(stdout, _ io.Writer) *cobra.Command {
-	cl := &shareClient{http: &http.Client{Timeout: time.Minute}, out: stdout}
+	cl := &shareClient{hubClient: newHubClient(), out: stdout}
 	cmd := &cobra.Command{
 		Use:   "share",
 		Short: "Share requests (共享申请), grants and \"what may I read?\" on a running hub",
-		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
-			if cl.token == "" {
-				return usageError{fmt.Errorf("--token (or YIKU_TOKEN) is required")}
-			}
-			u, err := url.Parse(cl.hub)
-			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-				return usageError{fmt.Errorf("--hub %q is not an http(s) URL", cl.hub)}
-			}
-			cl.hub = strings.TrimRight(cl.hub, "/")
-			return nil
-		},
 	}
-	hubURL := os.Getenv("YIKU_HUB")
-	if hubURL == "" {
-		hubURL = "http://127.0.0.1:8080"
-	}
-	cmd.PersistentFlags().StringVar(&cl.hub, "hub", hubURL, "hub base URL (env YIKU_HUB)")
-	cmd.PersistentFlags().StringVar(&cl.token, "token", os.Getenv("YIKU_TOKEN"), "bearer credential (env YIKU_TOKEN)")
+	cl.bind(cmd)
 	cmd.AddCommand(shareApplyCmd(cl), shareListCmd(cl), shareShowCmd(cl), shareApproveCmd(cl),
 		shareReasonCmd(cl, "reject", "Reject a request with a reason (provider's department admin)", "/api/v1/share-requests/%s/reject", true),
 		shareReasonCmd(cl, "withdraw", "Withdraw a pending request of your department", "/api/v1/share-requests/%s/withdraw", false),
@@ -267,46 +247,9 @@ func parseWhen(s string) (time.Time, error) {
 // print sends a request and prints the JSON answer indented; an error
 // answer becomes the command's error with the hub's code and message.
 func (cl *shareClient) print(ctx context.Context, method, path string, body any) error {
-	var rd io.Reader
-	if body != nil {
-		data, err := json.Marshal(body)
-		if err != nil {
-			return err
-		}
-		rd = bytes.NewReader(data)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, cl.hub+path, rd)
+	data, _, err := cl.do(ctx, method, path, body)
 	if err != nil {
-		return err
+		return fmt.Errorf("share: %w", err)
 	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	req.Header.Set("Authorization", "Bearer "+cl.token)
-	resp, err := cl.http.Do(req)
-	if err != nil {
-		return fmt.Errorf("share: %s %s: %w", method, path, err)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
-	if err != nil {
-		return fmt.Errorf("share: read answer: %w", err)
-	}
-	if resp.StatusCode >= 300 {
-		var e struct {
-			Error struct{ Code, Message string }
-		}
-		if json.Unmarshal(data, &e) == nil && e.Error.Code != "" {
-			return fmt.Errorf("share: %s (%d %s)", e.Error.Message, resp.StatusCode, e.Error.Code)
-		}
-		return fmt.Errorf("share: %s %s: status %d", method, path, resp.StatusCode)
-	}
-	var out bytes.Buffer
-	if err := json.Indent(&out, data, "", "  "); err != nil {
-		_, err = cl.out.Write(data)
-		return err
-	}
-	out.WriteByte('\n')
-	_, err = cl.out.Write(out.Bytes())
-	return err
+	return printJSON(cl.out, data)
 }
