@@ -30,6 +30,10 @@ type SourceHarness struct {
 	// Delete, if set, marks the record with this key deleted (a tombstone)
 	// in the backing system; the source must then deliver a delete.
 	Delete func(t *testing.T, key string)
+	// NoDeletes, when Delete is nil, says why the source cannot deliver
+	// deletes (the delete case is skipped with this reason). A harness sets
+	// one of the two.
+	NoDeletes string
 	// Settle, if set, is waited before reading what was fed (for sources
 	// that only read files that stopped changing).
 	Settle time.Duration
@@ -119,7 +123,10 @@ func RunSource(t *testing.T, newHarnessRaw func(t *testing.T) SourceHarness) {
 	t.Run("DeliversDeletes", func(t *testing.T) {
 		h := newHarness(t)
 		if h.Delete == nil {
-			t.Skip("this source (in this mode) has no tombstones")
+			if h.NoDeletes == "" {
+				t.Fatal("the harness sets neither Delete nor NoDeletes (the reason the source has no deletes)")
+			}
+			t.Skip(h.NoDeletes)
 		}
 		h.Feed(t, records(h.Key, 0, 3))
 		s := connect(t, h, "")

@@ -55,7 +55,8 @@ func TestFileDropConformance(t *testing.T) {
 				dir := t.TempDir()
 				var n atomic.Int32
 				return adaptertest.SourceHarness{
-					Key: "k",
+					Key:       "k",
+					NoDeletes: "a dropped file is an export of records as they are; it carries no deletions",
 					New: func(t *testing.T) adapters.Source {
 						s, err := NewFileDrop(FileDropConfig{Dir: dir, Ready: "settled", Settle: adapters.Duration(time.Millisecond)}, adapters.Env{})
 						if err != nil {

@@ -177,12 +177,22 @@ func TestHubSubscriptionConformance(t *testing.T) {
 			idx[licenceID(i)] = i
 		}
 		// The hub masks holder_id (the subject key) for the service
-		// centre, so records are told apart by licence_id. Deletions are
-		// delivered with the masked subject key only, so the delete case
-		// of the suite does not apply to this source (see docs/adapters.md).
+		// centre, so records are told apart by licence_id; a deletion
+		// carries the subject's last version, licence_id included.
 		return adaptertest.SourceHarness{
 			Key:   "licence_id",
 			KeyOf: licenceID,
+			Delete: func(t *testing.T, key string) {
+				i, ok := idx[key]
+				if !ok {
+					t.Fatalf("no licence %s", key)
+				}
+				if _, err := amr.Delete(context.Background(), "business-licence", examples.USCC(i), "营业执照注销"); err != nil {
+					t.Fatal(err)
+				}
+				published++
+				settledLibrary(t, h, "business-licence", published)
+			},
 			New: func(t *testing.T) adapters.Source {
 				s, err := NewHubSub(HubSubConfig{Resource: "business-licence", Purpose: "企业开办审批核验营业执照"}, gsc)
 				if err != nil {

@@ -22,8 +22,10 @@ subscriptions from the hub (the receiving side).
 
 Records are pulled with the hub's cursor, written to the sink, and the
 cursor is acknowledged to the hub only after the local checkpoint is saved,
-so a crash re-delivers rather than loses. Deliveries that are deletions
-reach the sink as deletes of the record's key.`
+so a crash re-delivers rather than loses. A deletion reaches the sink as
+a delete carrying the subject's last version (masked like every delivery),
+so a sink keyed on another field (licence_id rather than the masked
+holder_id) finds the row to remove.`
 
 func init() {
 	adapters.RegisterSource(adapters.SourceSpec{Name: "hub_subscription", Doc: hubSubDoc, New: newHubSub})

@@ -52,7 +52,8 @@ func TestHTTPPullConformance(t *testing.T) {
 		srv := httptest.NewServer(api)
 		t.Cleanup(srv.Close)
 		return adaptertest.SourceHarness{
-			Key: "k",
+			Key:       "k",
+			NoDeletes: "a paged HTTP API lists the items it holds; an item removed from it leaves no tombstone to read",
 			New: func(t *testing.T) adapters.Source {
 				s, err := NewHTTPPull(HTTPPullConfig{URL: srv.URL + "/api/records?status=valid", Items: "data.items", PageSize: 6,
 					Headers: map[string]string{"X-Api-Key": "env:VENDOR_KEY"}})

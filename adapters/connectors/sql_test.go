@@ -132,7 +132,8 @@ func TestSQLSourceConformance(t *testing.T) {
 					db.exec(t, d.source)
 					clk := &clock{}
 					cfg := SQLSourceConfig{DBSettings: DBSettings{Driver: db.driver, DSN: db.dsn, Table: "legacy"}, IDColumn: "id"}
-					h := adaptertest.SourceHarness{Key: "k"}
+					h := adaptertest.SourceHarness{Key: "k",
+						NoDeletes: "polling by id alone never re-reads a row, so a tombstone set later is not seen; deletes need updated_column and tombstone_column"}
 					if mode == "updated_at" {
 						cfg.UpdatedColumn, cfg.TombstoneColumn = "updated_at", "deleted"
 						h.Delete = func(t *testing.T, key string) {

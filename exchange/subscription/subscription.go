@@ -61,6 +61,9 @@ const (
 type Library interface {
 	After(ctx context.Context, resource string, seq int64, limit int) ([]library.Row, error)
 	MaxSeq(ctx context.Context, resource string) (int64, error)
+	// History returns every version of a subject, oldest first; a
+	// deletion is delivered with the version before it.
+	History(ctx context.Context, resource, subject string) ([]library.Row, error)
 }
 
 // Principals looks up the principal a subscription acts for.
@@ -345,8 +348,9 @@ func Collect(ctx context.Context, lib Library, sub Subscription, res catalog.Res
 			}
 			src := r.DataBytes()
 			if r.Deleted {
-				key, _ := json.Marshal(map[string]string{res.SubjectKey: r.SubjectKey})
-				src = key
+				if src, err = deletedRecord(ctx, lib, res, r); err != nil {
+					return Batch{}, err
+				}
 			}
 			masked, err := dec.Plan.ApplyJSON(src)
 			if err != nil {
@@ -361,6 +365,29 @@ func Collect(ctx context.Context, lib Library, sub Subscription, res catalog.Res
 		}
 	}
 	return b, nil
+}
+
+// deletedRecord is what a deletion delivers: the subject's last version
+// before it, so that a subscriber keeping the records in a table keyed on
+// another field (a licence number rather than the holder's ID number) can
+// find the row to remove. The plan masks it like any delivery, so the
+// subscriber learns nothing it was not entitled to receive. A subject
+// deleted without an earlier version delivers its subject key alone.
+func deletedRecord(ctx context.Context, lib Library, res catalog.Resource, r library.Row) ([]byte, error) {
+	versions, err := lib.History(ctx, r.ResourceID, r.SubjectKey)
+	if err != nil && fault.KindOf(err) != fault.NotFound {
+		return nil, fmt.Errorf("subscription: versions before deletion seq %d: %w", r.Seq, err)
+	}
+	for i := len(versions) - 1; i >= 0; i-- {
+		if v := versions[i]; v.Seq < r.Seq && !v.Deleted && v.Data != nil {
+			return v.DataBytes(), nil
+		}
+	}
+	key, err := json.Marshal(map[string]string{res.SubjectKey: r.SubjectKey})
+	if err != nil {
+		return nil, fmt.Errorf("subscription: deletion of seq %d: %w", r.Seq, err)
+	}
+	return key, nil
 }
 
 func matches(sub Subscription, r library.Row) bool {
