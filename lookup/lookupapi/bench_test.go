@@ -15,10 +15,11 @@ import (
 )
 
 // BenchmarkLookups compares, in one run on one hub, a reuse lookup over HTTP
-// (authentication, Casbin, the sharing gate, two library reads, masking and
-// three durable audit events: the lookup and two reuse events) with the raw
-// database point selects of the same two records through the same
-// connection pool. Both run with the same number of concurrent callers.
+// (authentication, Casbin, the sharing gate, one library read of both
+// records, masking and three durable, hash-chained audit events: the lookup
+// and two reuse events) with the raw database point selects of the same two
+// records through the same connection pool. Both run with the same number
+// of concurrent callers. http-floor measures the HTTP round trip alone.
 // Under `make bench` this is real PostgreSQL and Kafka.
 //
 //	go test -run '^$' -bench BenchmarkLookups -benchtime 10s ./lookup/lookupapi/
@@ -57,35 +58,55 @@ func BenchmarkLookups(b *testing.B) {
 		lat.report(b)
 	})
 
+	client := &http.Client{Transport: &http.Transport{MaxIdleConns: 256, MaxIdleConnsPerHost: 256}, Timeout: 30 * time.Second}
 	b.Run("lookup", func(b *testing.B) {
-		client := &http.Client{Transport: &http.Transport{MaxIdleConns: 256, MaxIdleConnsPerHost: 256}, Timeout: 30 * time.Second}
 		secret := h.Secret("officer-gsc")
 		body := []byte(`{"applicant":"` + lookupdemo.Citizen + `","service_item":"social-security-card","case_number":"BENCH-0001","purpose":"社会保障卡申领"}`)
-		lat := newLatencies()
-		b.SetParallelism(parallelism)
-		b.ResetTimer()
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				req, _ := http.NewRequest("POST", h.URL+"/api/v1/lookups", bytes.NewReader(body))
-				req.Header.Set("Authorization", "Bearer "+secret)
-				req.Header.Set("Content-Type", "application/json")
-				start := time.Now()
-				resp, err := client.Do(req)
-				if err != nil {
-					b.Error(err)
-					return
-				}
-				_, _ = io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				lat.add(time.Since(start))
-				if resp.StatusCode != 200 {
-					b.Errorf("status %d", resp.StatusCode)
-					return
-				}
-			}
+		runHTTP(b, client, parallelism, func() *http.Request {
+			req, _ := http.NewRequest("POST", h.URL+"/api/v1/lookups", bytes.NewReader(body))
+			req.Header.Set("Authorization", "Bearer "+secret)
+			req.Header.Set("Content-Type", "application/json")
+			return req
 		})
-		lat.report(b)
 	})
+
+	// Not a target, a floor: the same HTTP client and server with the same
+	// callers on /healthz (request id, logging, metrics and recovery
+	// middleware; no authentication, database or audit), to show what HTTP
+	// alone costs on this machine.
+	b.Run("http-floor", func(b *testing.B) {
+		runHTTP(b, client, parallelism, func() *http.Request {
+			req, _ := http.NewRequest("GET", h.URL+"/healthz", nil)
+			return req
+		})
+	})
+}
+
+// runHTTP sends requests from parallelism × GOMAXPROCS callers, expecting
+// 200, and reports throughput and latency percentiles.
+func runHTTP(b *testing.B, client *http.Client, parallelism int, newReq func() *http.Request) {
+	lat := newLatencies()
+	b.SetParallelism(parallelism)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			req := newReq()
+			start := time.Now()
+			resp, err := client.Do(req)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			lat.add(time.Since(start))
+			if resp.StatusCode != 200 {
+				b.Errorf("status %d", resp.StatusCode)
+				return
+			}
+		}
+	})
+	lat.report(b)
 }
 
 type latencies struct {
