@@ -54,6 +54,17 @@ type Source interface {
 	Close() error
 }
 
+// Upstream is a source that reads what the hub makes visible
+// asynchronously: a hub subscription reads the hub's library, which the
+// hub fills from Kafka a moment after a publish is acknowledged. CaughtUp
+// reports whether everything published to the hub so far is visible to the
+// source. A one-shot run (--once) asks it before taking "no data" as
+// drained, so a receiving pipeline run together with the pipelines that
+// publish what it receives sees all of it.
+type Upstream interface {
+	CaughtUp(ctx context.Context) (bool, error)
+}
+
 // Sink writes records to the hub or a department system.
 type Sink interface {
 	Connect(ctx context.Context) error
@@ -90,6 +101,10 @@ var (
 	// ErrNoData means the source has nothing to read right now; the runtime
 	// waits its poll interval (or, in a one-shot run, stops the pipeline).
 	ErrNoData = errors.New("adapters: no data available")
+	// ErrSettling is ErrNoData while the source holds input that becomes
+	// readable shortly (a dropped file still within its settle time): a
+	// one-shot run waits for it instead of stopping.
+	ErrSettling = fmt.Errorf("%w: input is still settling", ErrNoData)
 	// ErrNotConnected means Read or Write was called before Connect.
 	ErrNotConnected = errors.New("adapters: not connected")
 )

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"sort"
 	"strings"
 
 	"github.com/mattn/go-isatty"
@@ -21,15 +23,23 @@ func newAdapterCmd(stdout, stderr io.Writer) *cobra.Command {
 		Use:   "adapter",
 		Short: "Run a department's adapter pipelines (legacy systems to and from the hub)",
 	}
-	var path string
+	var paths []string
 	var once bool
 	var logLevel string
 	run := &cobra.Command{
-		Use:   "run -c adapter.yaml",
-		Short: "Run the pipelines of an adapter config until stopped (or drained, with --once)",
-		Args:  cobra.NoArgs,
+		Use:   "run -c adapter.yaml [-c other.yaml ...]",
+		Short: "Run the pipelines of adapter configs until stopped (or drained, with --once)",
+		Long: `Run the pipelines of one or more adapter configs in one process, with one
+progress line and one summary. -c may be repeated and may name a folder
+(every *.yaml in it). With --once the run ends when every source is drained;
+a pipeline receiving from the hub (hub_subscription) then also waits until
+the run's other pipelines have ended and the hub has applied what they
+published, so publishers and receivers can run together:
+
+  yiku adapter run -c adapters/examples --once`,
+		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			cfg, err := loadAdapterConfig(path, stderr)
+			cfgs, err := loadAdapterConfigs(paths, stderr)
 			if err != nil {
 				return err
 			}
@@ -37,39 +47,53 @@ func newAdapterCmd(stdout, stderr io.Writer) *cobra.Command {
 			if f, ok := stderr.(*os.File); ok && isatty.IsTerminal(f.Fd()) {
 				opt.Progress = stderr
 			}
-			r, err := runtime.NewRunner(cfg, opt)
-			if err != nil {
-				return err
+			var runners []*runtime.Runner
+			for _, cfg := range cfgs {
+				r, err := runtime.NewRunner(cfg, opt)
+				if err != nil {
+					return err
+				}
+				runners = append(runners, r)
 			}
-			stats := r.Run(c.Context())
+			g, err := runtime.NewGroup(runners...)
+			if err != nil {
+				return usageError{err}
+			}
+			stats := g.Run(c.Context())
 			fmt.Fprint(stdout, runtime.Summary(stats))
+			var failed []string
 			for _, s := range stats {
 				if s.Err != nil {
-					return fmt.Errorf("adapter: pipeline %s failed", s.Pipeline)
+					failed = append(failed, s.Pipeline)
 				}
+			}
+			if len(failed) > 0 {
+				return fmt.Errorf("adapter: pipeline(s) failed: %s", strings.Join(failed, ", "))
 			}
 			return nil
 		},
 	}
-	run.Flags().StringVarP(&path, "config", "c", "adapter.yaml", "adapter config file")
+	run.Flags().StringArrayVarP(&paths, "config", "c", []string{"adapter.yaml"}, "adapter config file or folder of them (repeatable)")
 	run.Flags().BoolVar(&once, "once", false, "stop when every source has nothing more to read")
 	run.Flags().StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 
-	var lintPath string
+	var lintPaths []string
 	lint := &cobra.Command{
-		Use:   "lint -c adapter.yaml",
-		Short: "Check an adapter config without connecting to anything; errors name the line",
+		Use:   "lint -c adapter.yaml [-c other.yaml ...]",
+		Short: "Check adapter configs without connecting to anything; errors name the line",
 		Args:  cobra.NoArgs,
 		RunE: func(_ *cobra.Command, _ []string) error {
-			cfg, err := loadAdapterConfig(lintPath, stderr)
+			cfgs, err := loadAdapterConfigs(lintPaths, stderr)
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(stdout, "%s: ok (%d pipelines)\n", lintPath, len(cfg.Pipelines))
+			for _, cfg := range cfgs {
+				fmt.Fprintf(stdout, "%s: ok (%d pipelines)\n", cfg.Path(), len(cfg.Pipelines))
+			}
 			return nil
 		},
 	}
-	lint.Flags().StringVarP(&lintPath, "config", "c", "adapter.yaml", "adapter config file")
+	lint.Flags().StringArrayVarP(&lintPaths, "config", "c", []string{"adapter.yaml"}, "adapter config file or folder of them (repeatable)")
 
 	conns := &cobra.Command{
 		Use:   "connectors",
@@ -93,21 +117,54 @@ func newAdapterCmd(stdout, stderr io.Writer) *cobra.Command {
 	return cmd
 }
 
-// loadAdapterConfig loads a config; its mistakes are usage errors (exit 2),
-// printed one per line with the line they are on.
-func loadAdapterConfig(path string, stderr io.Writer) (*runtime.Config, error) {
-	cfg, err := runtime.Load(path)
-	var errs runtime.Errors
-	if errors.As(err, &errs) {
-		for _, e := range errs {
-			fmt.Fprintln(stderr, e.Error())
+// loadAdapterConfigs loads configs, expanding folders to the *.yaml files
+// in them; every mistake of every file is printed with its line and they
+// are usage errors (exit 2).
+func loadAdapterConfigs(paths []string, stderr io.Writer) ([]*runtime.Config, error) {
+	var files []string
+	for _, p := range paths {
+		fi, err := os.Stat(p)
+		if err != nil {
+			return nil, usageError{fmt.Errorf("adapter config: %w", err)}
 		}
-		return nil, usageError{fmt.Errorf("%s: %d problem(s) in the adapter config", path, len(errs))}
+		if !fi.IsDir() {
+			files = append(files, p)
+			continue
+		}
+		found, err := filepath.Glob(filepath.Join(p, "*.yaml"))
+		if err != nil {
+			return nil, usageError{err}
+		}
+		if len(found) == 0 {
+			return nil, usageError{fmt.Errorf("adapter config: no *.yaml file in %s", p)}
+		}
+		sort.Strings(found)
+		files = append(files, found...)
 	}
-	if err != nil {
-		return nil, usageError{err}
+	var (
+		cfgs     []*runtime.Config
+		problems int
+	)
+	for _, f := range files {
+		cfg, err := runtime.Load(f)
+		var errs runtime.Errors
+		switch {
+		case errors.As(err, &errs):
+			for _, e := range errs {
+				fmt.Fprintln(stderr, e.Error())
+			}
+			problems += len(errs)
+		case err != nil:
+			fmt.Fprintln(stderr, err.Error())
+			problems++
+		default:
+			cfgs = append(cfgs, cfg)
+		}
 	}
-	return cfg, nil
+	if problems > 0 {
+		return nil, usageError{fmt.Errorf("%d problem(s) in the adapter config(s)", problems)}
+	}
+	return cfgs, nil
 }
 
 func indent(s string) string {

@@ -81,6 +81,16 @@ func TestClientAgainstHub(t *testing.T) {
 	if got < 20 {
 		t.Fatalf("pulled %d records, want at least 20", got)
 	}
+	st, err := gsc.ExchangeStatus(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lag, ok := st.Resource("business-licence"); !ok || lag.EndOffset < 20 || lag.Subjects < 20 || lag.Topic == "" {
+		t.Fatalf("exchange status of business-licence: %+v (found %v)", lag, ok)
+	}
+	if _, ok := st.Resource("no-such-resource"); ok {
+		t.Fatal("status reports a resource that does not exist")
+	}
 
 	holder := examples.USCC(100)
 	rr, err := gsc.Record(ctx, "business-licence", holder, client.ReadOptions{Purpose: "企业开办审批核验营业执照", CaseNumber: "LX-2024-000123"})

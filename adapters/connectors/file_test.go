@@ -89,8 +89,8 @@ func TestFileDropSkipsPartialAndUnmarkedFiles(t *testing.T) {
 	if err := src.Connect(context.Background(), ""); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := src.Read(context.Background(), 10); !errors.Is(err, adapters.ErrNoData) {
-		t.Fatalf("without a marker nothing may be read, got %v", err)
+	if _, err := src.Read(context.Background(), 10); !errors.Is(err, adapters.ErrNoData) || errors.Is(err, adapters.ErrSettling) {
+		t.Fatalf("without a marker nothing may be read (and nothing is about to be), got %v", err)
 	}
 	if err := os.WriteFile(filepath.Join(dir, "b.csv.done"), nil, 0o600); err != nil {
 		t.Fatal(err)
@@ -114,8 +114,9 @@ func TestFileDropSkipsPartialAndUnmarkedFiles(t *testing.T) {
 	}
 	s2, _ := NewFileDrop(FileDropConfig{Dir: fresh, Settle: adapters.Duration(time.Hour)}, adapters.Env{})
 	_ = s2.Connect(context.Background(), "")
-	if _, err := s2.Read(context.Background(), 10); !errors.Is(err, adapters.ErrNoData) {
-		t.Fatalf("a file modified just now must wait, got %v", err)
+	// It says the file is settling, so a one-shot run waits for it.
+	if _, err := s2.Read(context.Background(), 10); !errors.Is(err, adapters.ErrSettling) || !errors.Is(err, adapters.ErrNoData) {
+		t.Fatalf("a file modified just now must wait, settling; got %v", err)
 	}
 }
 

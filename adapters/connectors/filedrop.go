@@ -183,13 +183,13 @@ func partialName(name string) bool {
 		strings.HasSuffix(name, ".partial") || strings.HasSuffix(name, ".done")
 }
 
-// ready lists the files that may be read now, in name order.
-func (f *fileDrop) ready() ([]string, error) {
+// ready lists the files that may be read now, in name order, and whether
+// others will be once their settle time has passed.
+func (f *fileDrop) ready() (out []string, settling bool, err error) {
 	entries, err := os.ReadDir(f.cfg.Dir)
 	if err != nil {
-		return nil, fmt.Errorf("filedrop: list %s: %w", f.cfg.Dir, err)
+		return nil, false, fmt.Errorf("filedrop: list %s: %w", f.cfg.Dir, err)
 	}
-	var out []string
 	for _, e := range entries {
 		name := e.Name()
 		if !e.Type().IsRegular() || partialName(name) {
@@ -204,14 +204,18 @@ func (f *fileDrop) ready() ([]string, error) {
 			}
 		} else {
 			info, err := e.Info()
-			if err != nil || f.now().Sub(info.ModTime()) < f.cfg.Settle.D() {
+			if err != nil {
+				continue
+			}
+			if f.now().Sub(info.ModTime()) < f.cfg.Settle.D() {
+				settling = true
 				continue
 			}
 		}
 		out = append(out, name)
 	}
 	sort.Strings(out)
-	return out, nil
+	return out, settling, nil
 }
 
 func (f *fileDrop) Read(ctx context.Context, max int) (adapters.Batch, error) {
@@ -254,7 +258,7 @@ func (f *fileDrop) Read(ctx context.Context, max int) (adapters.Batch, error) {
 
 // openNext opens the file the position names, or the next ready one.
 func (f *fileDrop) openNext() error {
-	names, err := f.ready()
+	names, settling, err := f.ready()
 	if err != nil {
 		return err
 	}
@@ -274,6 +278,9 @@ func (f *fileDrop) openNext() error {
 		if n != f.pos.File {
 			return f.openFile(n, 0)
 		}
+	}
+	if settling {
+		return adapters.ErrSettling
 	}
 	return adapters.ErrNoData
 }

@@ -39,11 +39,14 @@ type HubSubConfig struct {
 }
 
 type hubSub struct {
-	cfg    HubSubConfig
-	hub    *client.Client
-	cursor string
-	open   bool
+	cfg      HubSubConfig
+	hub      *client.Client
+	resource string
+	cursor   string
+	open     bool
 }
+
+var _ adapters.Upstream = (*hubSub)(nil)
 
 func newHubSub(decode adapters.Decoder, env adapters.Env) (adapters.Source, error) {
 	var cfg HubSubConfig
@@ -68,35 +71,60 @@ func NewHubSub(cfg HubSubConfig, env adapters.Env) (adapters.Source, error) {
 }
 
 func (h *hubSub) Connect(ctx context.Context, from string) error {
-	if h.cfg.Subscription == "" {
-		id, err := h.subscribe(ctx)
+	if h.resource == "" {
+		id, resource, err := h.subscribe(ctx)
 		if err != nil {
 			return err
 		}
-		h.cfg.Subscription = id
+		h.cfg.Subscription, h.resource = id, resource
 	}
 	h.cursor = from
 	h.open = true
 	return nil
 }
 
-// subscribe finds the department's active subscription for the resource
-// and purpose, or creates one from the beginning of the library.
-func (h *hubSub) subscribe(ctx context.Context) (string, error) {
+// subscribe finds the configured subscription, or the department's active
+// subscription for the resource and purpose, or creates one from the
+// beginning of the library; it returns its id and resource.
+func (h *hubSub) subscribe(ctx context.Context) (string, string, error) {
 	subs, err := h.hub.Subscriptions(ctx)
 	if err != nil {
-		return "", hubErr(err)
+		return "", "", hubErr(err)
+	}
+	if h.cfg.Subscription != "" {
+		for _, s := range subs {
+			if s.ID == h.cfg.Subscription {
+				return s.ID, s.Resource, nil
+			}
+		}
+		return "", "", adapters.Permanent(fmt.Errorf("hub_subscription: the department has no subscription %s", h.cfg.Subscription))
 	}
 	for _, s := range subs {
 		if s.Resource == h.cfg.Resource && s.Purpose == h.cfg.Purpose && s.Status == "active" && s.WebhookURL == "" {
-			return s.ID, nil
+			return s.ID, s.Resource, nil
 		}
 	}
 	sub, err := h.hub.Subscribe(ctx, client.SubscribeRequest{Resource: h.cfg.Resource, Purpose: h.cfg.Purpose, Start: "beginning"})
 	if err != nil {
-		return "", hubErr(err)
+		return "", "", hubErr(err)
 	}
-	return sub.ID, nil
+	return sub.ID, sub.Resource, nil
+}
+
+// CaughtUp reports whether the hub's library has applied every record
+// published to the subscription's resource so far (its lag is zero), so
+// that a pull now sees them all.
+func (h *hubSub) CaughtUp(ctx context.Context) (bool, error) {
+	if !h.open {
+		return false, adapters.ErrNotConnected
+	}
+	st, err := h.hub.ExchangeStatus(ctx)
+	if err != nil {
+		return false, hubErr(err)
+	}
+	lag, ok := st.Resource(h.resource)
+	// No topic yet: nothing was ever published to the resource.
+	return !ok || lag.Lag == 0, nil
 }
 
 func (h *hubSub) Read(ctx context.Context, max int) (adapters.Batch, error) {

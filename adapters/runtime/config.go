@@ -6,6 +6,7 @@
 package runtime
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -147,6 +148,10 @@ func Load(path string) (*Config, error) {
 // resolve relative paths.
 func Parse(path string, data []byte) (*Config, error) {
 	cfg := &Config{path: path}
+	data, errs := expandEnv(path, data)
+	if len(errs) > 0 {
+		return nil, errs
+	}
 	file, err := parser.ParseBytes(data, 0)
 	if err != nil {
 		return nil, Errors{yamlError(path, err)}
@@ -159,6 +164,41 @@ func Parse(path string, data []byte) (*Config, error) {
 		return nil, errs
 	}
 	return cfg, nil
+}
+
+var envRE = regexp.MustCompile(`\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}\n]*))?\}`)
+
+// expandEnv replaces ${NAME} and ${NAME:-default} with the environment's
+// value (the default when NAME is unset or empty), so one config serves
+// several installations (the worked example reads YIKU_HUB and
+// YIKU_DATA_DIR); $${ keeps a literal ${. A ${NAME} without a default whose
+// variable is empty is a mistake at its line. Replacements never span
+// lines, so line numbers stay those of the file.
+func expandEnv(path string, data []byte) ([]byte, Errors) {
+	var (
+		errs Errors
+		out  = make([]byte, 0, len(data))
+		last int
+	)
+	for _, m := range envRE.FindAllSubmatchIndex(data, -1) {
+		out = append(out, data[last:m[0]]...)
+		last = m[1]
+		if m[2] < 0 { // $${
+			out = append(out, "${"...)
+			continue
+		}
+		name := string(data[m[2]:m[3]])
+		switch v := os.Getenv(name); {
+		case v != "":
+			out = append(out, v...)
+		case m[4] >= 0:
+			out = append(out, data[m[4]:m[5]]...)
+		default:
+			errs = append(errs, &LineError{Path: path, Line: 1 + bytes.Count(data[:m[0]], []byte("\n")),
+				Msg: fmt.Sprintf("environment variable %s is not set (write ${%s:-default} to give a default)", name, name)})
+		}
+	}
+	return append(out, data[last:]...), errs
 }
 
 // unmarshalStrict decodes data into cfg, rejecting unknown keys. The YAML
@@ -193,6 +233,9 @@ func yamlError(path string, err error) *LineError {
 	}
 	return &LineError{Path: path, Msg: err.Error()}
 }
+
+// Path is the file the config was read from.
+func (c *Config) Path() string { return c.path }
 
 // Dir is the folder of the config file.
 func (c *Config) Dir() string {

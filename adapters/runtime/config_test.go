@@ -63,3 +63,35 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestExpandEnv(t *testing.T) {
+	t.Setenv("YIKU_TEST_HUB", "http://10.0.0.5:8080")
+	t.Setenv("YIKU_TEST_EMPTY", "")
+	cases := []struct {
+		name, in, want string
+		errLine        int
+	}{
+		{"set", "url: ${YIKU_TEST_HUB}\n", "url: http://10.0.0.5:8080\n", 0},
+		{"set wins over default", "url: ${YIKU_TEST_HUB:-http://127.0.0.1:8080}\n", "url: http://10.0.0.5:8080\n", 0},
+		{"default when unset", "dir: ${YIKU_TEST_UNSET:-../../.yiku}/legacy\n", "dir: ../../.yiku/legacy\n", 0},
+		{"default when empty", "dir: ${YIKU_TEST_EMPTY:-x}\n", "dir: x\n", 0},
+		{"empty default", "a: '${YIKU_TEST_UNSET:-}'\n", "a: ''\n", 0},
+		{"escaped", "password: a$${b}\n", "password: a${b}\n", 0},
+		{"bare dollar left alone", "password: a$b$\n", "password: a$b$\n", 0},
+		{"unset without default", "department: d\nhub:\n  url: ${YIKU_TEST_UNSET}\n", "", 3},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, errs := expandEnv("adapter.yaml", []byte(tc.in))
+			if tc.errLine > 0 {
+				if len(errs) != 1 || errs[0].Line != tc.errLine || !strings.Contains(errs[0].Error(), "YIKU_TEST_UNSET") {
+					t.Fatalf("errors %v, want one at line %d naming the variable", errs, tc.errLine)
+				}
+				return
+			}
+			if len(errs) > 0 || string(got) != tc.want {
+				t.Fatalf("got %q %v, want %q", got, errs, tc.want)
+			}
+		})
+	}
+}

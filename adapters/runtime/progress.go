@@ -3,6 +3,7 @@ package runtime
 import (
 	"context"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -11,12 +12,19 @@ import (
 
 // progress shows one line on the terminal with every pipeline's counters,
 // redrawn as records flow; it returns the function that stops it.
-func (r *Runner) progress(ctx context.Context) func() {
-	if r.opt.Progress == nil {
+func (g *Group) progress(ctx context.Context) func() {
+	var w io.Writer
+	for _, r := range g.runners {
+		if r.opt.Progress != nil {
+			w = r.opt.Progress
+			break
+		}
+	}
+	if w == nil {
 		return func() {}
 	}
 	bar := progressbar.NewOptions64(-1,
-		progressbar.OptionSetWriter(r.opt.Progress),
+		progressbar.OptionSetWriter(w),
 		progressbar.OptionSpinnerType(14),
 		progressbar.OptionShowCount(),
 		progressbar.OptionShowIts(),
@@ -42,11 +50,13 @@ func (r *Runner) progress(ctx context.Context) func() {
 			case <-t.C:
 			}
 			var total int64
-			parts := make([]string, 0, len(r.stats))
-			for i, s := range r.stats {
-				read := s.read.Load()
-				total += read
-				parts = append(parts, fmt.Sprintf("%s %d→%d ✗%d", r.cfg.Pipelines[i].Name, read, s.written.Load(), s.rejected.Load()))
+			var parts []string
+			for _, r := range g.runners {
+				for i, s := range r.stats {
+					read := s.read.Load()
+					total += read
+					parts = append(parts, fmt.Sprintf("%s %d→%d ✗%d", r.cfg.Pipelines[i].Name, read, s.written.Load(), s.rejected.Load()))
+				}
 			}
 			bar.Describe(strings.Join(parts, " | "))
 			_ = bar.Add64(total - last)
@@ -62,16 +72,35 @@ func (r *Runner) progress(ctx context.Context) func() {
 // Summary formats the end-of-run table.
 func Summary(stats []Stats) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%-28s %10s %10s %10s %8s %7s  %s\n", "pipeline", "read", "written", "rejected", "batches", "errors", "result")
+	fmt.Fprintf(&b, "%-10s %-24s %8s %8s %9s %8s %7s  %s\n", "department", "pipeline", "read", "written", "rejected", "batches", "errors", "result")
+	var (
+		total  Stats
+		failed int
+	)
 	for _, s := range stats {
 		result := "ok"
 		if s.Err != nil {
 			result = "failed: " + s.Err.Error()
 		}
-		fmt.Fprintf(&b, "%-28s %10d %10d %10d %8d %7d  %s\n", s.Pipeline, s.Read, s.Written, s.Rejected, s.Batches, s.Errors, result)
+		fmt.Fprintf(&b, "%-10s %-24s %8d %8d %9d %8d %7d  %s\n", s.Department, s.Pipeline, s.Read, s.Written, s.Rejected, s.Batches, s.Errors, result)
 		if s.Rejected > 0 {
 			fmt.Fprintf(&b, "  rejected records and reasons: %s\n", s.RejectFile)
 		}
+		total.Read += s.Read
+		total.Written += s.Written
+		total.Rejected += s.Rejected
+		total.Batches += s.Batches
+		total.Errors += s.Errors
+		if s.Err != nil {
+			failed++
+		}
+	}
+	if len(stats) > 1 {
+		result := "ok"
+		if failed > 0 {
+			result = fmt.Sprintf("%d failed", failed)
+		}
+		fmt.Fprintf(&b, "%-10s %-24s %8d %8d %9d %8d %7d  %s\n", "total", fmt.Sprintf("%d pipelines", len(stats)), total.Read, total.Written, total.Rejected, total.Batches, total.Errors, result)
 	}
 	return b.String()
 }

@@ -37,16 +37,22 @@ type Options struct {
 	MaxBackoff time.Duration
 	// MinBackoff is the first retry wait (default 200ms).
 	MinBackoff time.Duration
+	// CatchUpTimeout bounds how long a one-shot run's receiving pipeline
+	// (one reading from the hub) waits for the hub's library to apply what
+	// was published (default 2m).
+	CatchUpTimeout time.Duration
 }
 
 // Stats counts what one pipeline did.
 type Stats struct {
-	Pipeline string
-	Read     int64
-	Written  int64
-	Rejected int64
-	Batches  int64
-	Errors   int64
+	// Department is the config's department.
+	Department string
+	Pipeline   string
+	Read       int64
+	Written    int64
+	Rejected   int64
+	Batches    int64
+	Errors     int64
 	// RejectFile is where refused records went.
 	RejectFile string
 	Err        error
@@ -60,6 +66,7 @@ type Runner struct {
 	ckpt    *Checkpoints
 	metrics *Metrics
 	stats   []*pipeStats
+	group   *Group
 }
 
 type pipeStats struct {
@@ -81,6 +88,9 @@ func NewRunner(cfg *Config, opt Options) (*Runner, error) {
 	}
 	if opt.MinBackoff == 0 {
 		opt.MinBackoff = 200 * time.Millisecond
+	}
+	if opt.CatchUpTimeout == 0 {
+		opt.CatchUpTimeout = 2 * time.Minute
 	}
 	r := &Runner{cfg: cfg, opt: opt, metrics: NewMetrics()}
 	r.env = adapters.Env{Dir: cfg.Dir(), Department: cfg.Department, Log: opt.Log}
@@ -163,27 +173,87 @@ func (r *Runner) Metrics() *Metrics { return r.metrics }
 // source is drained) and returns each pipeline's stats. A pipeline that
 // fails permanently stops alone; the others go on.
 func (r *Runner) Run(ctx context.Context) []Stats {
-	if r.cfg.MetricsAddr != "" {
-		stop := r.serveMetrics(ctx)
-		defer stop()
+	return (&Group{runners: []*Runner{r}, done: make(chan struct{})}).Run(ctx)
+}
+
+// Group runs the configs of several departments' adapters in one process
+// as one run: one progress line, one summary. In a one-shot run (Once) a
+// receiving pipeline, whose source reads from the hub (adapters.Upstream),
+// does not stop at its first "no data": it waits until every other
+// pipeline of the run has ended and the hub's library has applied what was
+// published, then drains what is left. So the worked example's publishing
+// and receiving departments run together, in any order, and the receiver
+// still gets every record the others sent.
+type Group struct {
+	runners []*Runner
+	// senders counts the pipelines that have not ended yet, receiving
+	// pipelines excepted (they leave it as soon as their source is built).
+	senders sync.WaitGroup
+	done    chan struct{}
+}
+
+// NewGroup groups runners. Two configs may not share a state folder (the
+// checkpoints would overwrite each other) or a metrics address.
+func NewGroup(runners ...*Runner) (*Group, error) {
+	dirs, addrs := map[string]string{}, map[string]string{}
+	for _, r := range runners {
+		dir := r.stateDir()
+		if other, ok := dirs[dir]; ok {
+			return nil, fmt.Errorf("adapter: %s and %s share the state folder %s", other, r.cfg.path, dir)
+		}
+		dirs[dir] = r.cfg.path
+		if a := r.cfg.MetricsAddr; a != "" {
+			if other, ok := addrs[a]; ok {
+				return nil, fmt.Errorf("adapter: %s and %s both serve metrics on %s", other, r.cfg.path, a)
+			}
+			addrs[a] = r.cfg.path
+		}
 	}
-	stopProgress := r.progress(ctx)
+	return &Group{runners: runners, done: make(chan struct{})}, nil
+}
+
+// Run runs every pipeline of every runner and returns their stats in
+// config order.
+func (g *Group) Run(ctx context.Context) []Stats {
+	type job struct {
+		r *Runner
+		i int
+	}
+	var jobs []job
+	for _, r := range g.runners {
+		r.group = g
+		if r.cfg.MetricsAddr != "" {
+			stop := r.serveMetrics(ctx)
+			defer stop()
+		}
+		for i := range r.cfg.Pipelines {
+			jobs = append(jobs, job{r, i})
+		}
+	}
+	g.senders.Add(len(jobs))
+	go func() {
+		g.senders.Wait()
+		close(g.done)
+	}()
+	stopProgress := g.progress(ctx)
 	var wg sync.WaitGroup
-	errs := make([]error, len(r.cfg.Pipelines))
-	for i := range r.cfg.Pipelines {
+	errs := make([]error, len(jobs))
+	for n, j := range jobs {
 		wg.Add(1)
-		go func(i int) {
+		go func() {
 			defer wg.Done()
-			errs[i] = r.runPipeline(ctx, i)
-		}(i)
+			leave := sync.OnceFunc(g.senders.Done)
+			defer leave()
+			errs[n] = j.r.runPipeline(ctx, j.i, leave)
+		}()
 	}
 	wg.Wait()
 	stopProgress()
-	out := make([]Stats, len(r.cfg.Pipelines))
-	for i, p := range r.cfg.Pipelines {
-		s := r.stats[i]
-		out[i] = Stats{Pipeline: p.Name, Read: s.read.Load(), Written: s.written.Load(), Rejected: s.rejected.Load(),
-			Batches: s.batches.Load(), Errors: s.errs.Load(), RejectFile: r.rejectPath(i), Err: errs[i]}
+	out := make([]Stats, len(jobs))
+	for n, j := range jobs {
+		s := j.r.stats[j.i]
+		out[n] = Stats{Department: j.r.cfg.Department, Pipeline: j.r.cfg.Pipelines[j.i].Name, Read: s.read.Load(), Written: s.written.Load(),
+			Rejected: s.rejected.Load(), Batches: s.batches.Load(), Errors: s.errs.Load(), RejectFile: j.r.rejectPath(j.i), Err: errs[n]}
 	}
 	return out
 }
@@ -246,13 +316,20 @@ func (r *Runner) index(name string) int {
 	return 0
 }
 
-func (r *Runner) runPipeline(ctx context.Context, i int) error {
+// runPipeline runs pipeline i; a receiving pipeline calls leave as soon as
+// its source is built, so that it does not wait for itself.
+func (r *Runner) runPipeline(ctx context.Context, i int, leave func()) error {
 	p := r.cfg.Pipelines[i]
 	log := r.opt.Log.With("pipeline", p.Name)
 	src, err := r.cfg.source(i, r.env)
 	if err != nil {
 		return fmt.Errorf("pipeline %s: source: %w", p.Name, err)
 	}
+	upstream, receiving := src.(adapters.Upstream)
+	if receiving {
+		leave()
+	}
+	caughtUp := false
 	sink, err := r.cfg.sink(i, r.env)
 	if err != nil {
 		return fmt.Errorf("pipeline %s: sink: %w", p.Name, err)
@@ -285,8 +362,26 @@ func (r *Runner) runPipeline(ctx context.Context, i int) error {
 		}
 		batch, err := src.Read(ctx, p.BatchSize)
 		switch {
+		case r.opt.Once && errors.Is(err, adapters.ErrSettling):
+			// A one-shot run waits for input about to become readable.
+			if sleep(ctx, min(p.PollInterval.D(), 250*time.Millisecond)) != nil {
+				return nil
+			}
+			continue
 		case errors.Is(err, adapters.ErrNoData):
 			b = r.backoff()
+			if r.opt.Once && receiving && !caughtUp {
+				// Drained for now; wait for the run's publishers and the
+				// hub's library, then read what they added.
+				if err := r.catchUp(ctx, p.Name, upstream); err != nil {
+					if ctx.Err() != nil {
+						return nil
+					}
+					return fmt.Errorf("pipeline %s: %w", p.Name, err)
+				}
+				caughtUp = true
+				continue
+			}
 			if r.opt.Once {
 				return nil
 			}
@@ -322,6 +417,39 @@ func (r *Runner) runPipeline(ctx context.Context, i int) error {
 			if ctx.Err() != nil {
 				return nil
 			}
+			return err
+		}
+	}
+}
+
+// catchUp waits until every other pipeline of the run has ended and the
+// hub reports it has applied everything published (src.CaughtUp), within
+// Options.CatchUpTimeout.
+func (r *Runner) catchUp(ctx context.Context, name string, src adapters.Upstream) error {
+	if r.group != nil {
+		select {
+		case <-r.group.done:
+		default:
+			r.opt.Log.Info("adapter: waiting for the run's other pipelines to finish", "pipeline", name)
+			select {
+			case <-r.group.done:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+	}
+	deadline := time.Now().Add(r.opt.CatchUpTimeout)
+	for {
+		ok, err := src.CaughtUp(ctx)
+		switch {
+		case err == nil && ok:
+			return nil
+		case adapters.IsPermanent(err):
+			return fmt.Errorf("ask the hub whether its library caught up: %w", err)
+		case time.Now().After(deadline):
+			return fmt.Errorf("the hub's library did not apply what was published within %s (last answer: caught up %v, %v)", r.opt.CatchUpTimeout, ok, err)
+		}
+		if err := sleep(ctx, 250*time.Millisecond); err != nil {
 			return err
 		}
 	}
