@@ -105,6 +105,12 @@ func TestAPIPolicyMatrix(t *testing.T) {
 		{officer, "POST", "/api/v1/subscriptions", false},
 		{catalog, "GET", "/api/v1/exchange/status", true},
 		{officer, "GET", "/api/v1/exchange/status", false},
+		// Dead letters: the publishing department's systems and admins.
+		{system, "GET", "/api/v1/dead-letters", true},
+		{system, "POST", "/api/v1/dead-letters/:id/replay", true},
+		{admin, "POST", "/api/v1/dead-letters/:id/replay", true},
+		{officer, "GET", "/api/v1/dead-letters", false},
+		{reviewer, "POST", "/api/v1/dead-letters/:id/replay", false},
 		// Audit: reviewers only; citizens see who read their own data.
 		{reviewer, "GET", "/api/v1/audit/events", true},
 		{reviewer, "GET", "/api/v1/audit/anomalies", true},
