@@ -514,6 +514,9 @@ func (r *Runner) deliver(ctx context.Context, i int, batch adapters.Batch, mappe
 	if err := rejects.Write(reject); err != nil {
 		return fmt.Errorf("pipeline %s: %w", p.Name, err)
 	}
+	if testHookBeforeCheckpoint != nil {
+		testHookBeforeCheckpoint(p.Name)
+	}
 	if err := r.ckpt.Save(p.Name, batch.To); err != nil {
 		return fmt.Errorf("pipeline %s: %w", p.Name, err)
 	}
@@ -535,6 +538,10 @@ func (r *Runner) deliver(ctx context.Context, i int, batch adapters.Batch, mappe
 	r.metrics.LastWrite.WithLabelValues(p.Name).SetToCurrentTime()
 	return nil
 }
+
+// testHookBeforeCheckpoint, when set (by the crash test's child process
+// only), runs after a batch is written and before its checkpoint is saved.
+var testHookBeforeCheckpoint func(pipeline string)
 
 // batchKey is the idempotency key of a batch: the pipeline, the source
 // positions around it and a hash of the mapped records. A batch re-read
