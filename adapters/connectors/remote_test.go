@@ -206,6 +206,12 @@ func TestKafkaIngressSink(t *testing.T) {
 	}
 	for i := 0; i < 2; i++ {
 		res, err := s.Write(context.Background(), msgs, "batch-7")
+		// A topic just created may take a moment to reach every broker's
+		// metadata; the runtime retries such a failure, so does the test.
+		for try := 0; err != nil && try < 50; try++ {
+			time.Sleep(200 * time.Millisecond)
+			res, err = s.Write(context.Background(), msgs, "batch-7")
+		}
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"yiku/adapters/client"
 	"yiku/adapters/examples"
 	"yiku/exchange/library"
 	"yiku/hub/hubtest"
@@ -64,7 +65,26 @@ type baseline struct{ cur, ver int64 }
 
 func libraryBaseline(t *testing.T, h *hubtest.Hub, resource string) baseline {
 	t.Helper()
-	// The demo seed's records travel through Kafka too; let them land.
+	// The demo seed's records travel through Kafka too; let them land:
+	// first until the hub reports its library has applied everything
+	// published to the resource, then until the counts stop moving.
+	c, err := client.New(h.URL, h.Secret("civil-system"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(60 * time.Second); ; {
+		st, err := c.ExchangeStatus(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if lag, ok := st.Resource(resource); !ok || lag.Lag == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the hub's library did not catch up with %s", resource)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 	var b baseline
 	for i := 0; i < 10; i++ {
 		cur, ver, err := library.NewStore(h.DB).Counts(context.Background(), resource)
