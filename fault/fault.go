@@ -31,6 +31,8 @@ const (
 	TooLarge
 	// RateLimited means the caller exceeded its request rate.
 	RateLimited
+	// MethodNotAllowed means the route exists but not with this method.
+	MethodNotAllowed
 )
 
 // String names the kind for logs.
@@ -52,6 +54,8 @@ func (k Kind) String() string {
 		return "too_large"
 	case RateLimited:
 		return "rate_limited"
+	case MethodNotAllowed:
+		return "method_not_allowed"
 	default:
 		return "internal"
 	}

@@ -71,7 +71,10 @@ func (s *Server) observe() gin.HandlerFunc {
 		d := time.Since(start)
 		s.metrics.requests.WithLabelValues(route, c.Request.Method, strconv.Itoa(status)).Inc()
 		s.metrics.duration.WithLabelValues(route, c.Request.Method).Observe(d.Seconds())
-		attrs := []any{"method", c.Request.Method, "route", route, "path", c.Request.URL.Path, "status", status,
+		// Only the route pattern is logged: a matched path can carry a
+		// citizen's ID number (/records/:subject), which belongs in the
+		// audit trail as a keyed hash, not in the logs.
+		attrs := []any{"method", c.Request.Method, "route", route, "status", status,
 			"duration_ms", float64(d.Microseconds()) / 1000, "request_id", RequestID(c), "client", c.ClientIP(), "bytes", c.Writer.Size()}
 		if p, ok := PrincipalOf(c); ok {
 			attrs = append(attrs, "principal", p.Name, "department", p.DepartmentCode)
@@ -182,6 +185,8 @@ func StatusOf(k fault.Kind) int {
 		return http.StatusRequestEntityTooLarge
 	case fault.RateLimited:
 		return http.StatusTooManyRequests
+	case fault.MethodNotAllowed:
+		return http.StatusMethodNotAllowed
 	default:
 		return http.StatusInternalServerError
 	}
@@ -209,7 +214,7 @@ func errNotFound(path string) error {
 }
 
 func errMethod(m string) error {
-	return fault.New(fault.Invalid, "method_not_allowed", "method %s is not allowed here", m)
+	return fault.New(fault.MethodNotAllowed, "method_not_allowed", "method %s is not allowed here", m)
 }
 
 // authenticate requires a bearer credential on every /api/v1 route.

@@ -163,6 +163,7 @@ func (h *Hub) build(ctx context.Context, key ed25519.PrivateKey) error {
 	if h.Audit, err = journal.New(ctx, auditstore.New(h.DB.Gorm), auditKeys); err != nil {
 		return err
 	}
+	h.workers = append(h.workers, &policies.RoleWatcher{Enforcer: enf, Interval: time.Second, Log: h.Log})
 	h.workers = append(h.workers, &journal.Checkpointer{J: h.Audit, Interval: time.Minute,
 		OnError: func(err error) { h.Log.Error("audit checkpoint failed", "err", err) }})
 

@@ -257,3 +257,79 @@ func selfSigned(t *testing.T, dir string) (string, string) {
 	}
 	return cert, key
 }
+
+// TestRoleChangesReachEveryInstance: a principal created on one hub
+// instance can call the other within seconds, and once disabled on the
+// first is refused by the other within seconds too.
+func TestRoleChangesReachEveryInstance(t *testing.T) {
+	a := hubtest.Start(t)
+	b := hubtest.StartWith(t, hubtest.Options{Share: a})
+	r := a.Do("POST", "/api/v1/admin/principals", "admin-psb", map[string]any{
+		"name": "psb-sync", "kind": "system", "role": "department_system", "department_code": "lx-psb",
+	})
+	if r.Status != http.StatusCreated {
+		t.Fatalf("create: %d %s", r.Status, r.Body)
+	}
+	var p struct{ ID string }
+	r.JSON(t, &p)
+	r = a.Do("POST", "/api/v1/admin/principals/"+p.ID+"/api-keys", "admin-psb", map[string]any{"label": "sync"})
+	var key struct{ Secret string }
+	r.JSON(t, &key)
+	eventually(t, 5*time.Second, func() bool { return b.DoSecret("GET", "/api/v1/me", key.Secret, nil).Status == http.StatusOK })
+	if r := a.Do("POST", "/api/v1/admin/principals/"+p.ID+"/disable", "admin-psb", nil); r.Status != http.StatusNoContent {
+		t.Fatalf("disable: %d %s", r.Status, r.Body)
+	}
+	if r := a.DoSecret("GET", "/api/v1/me", key.Secret, nil); r.Status != http.StatusUnauthorized {
+		t.Fatalf("disabled principal on the instance that disabled it: %d", r.Status)
+	}
+	eventually(t, 5*time.Second, func() bool { return b.DoSecret("GET", "/api/v1/me", key.Secret, nil).Status == http.StatusUnauthorized })
+}
+
+func eventually(t *testing.T, within time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("condition not met within %s", within)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestCredentialRules: API keys are for systems only, tokens cannot outlive
+// the configured lifetime, and a wrong method is a 405.
+func TestCredentialRules(t *testing.T) {
+	h := hubtest.Start(t)
+	r := h.Do("GET", "/api/v1/admin/principals", "admin-psb", nil)
+	var list struct {
+		Principals []struct{ ID, Name string } `json:"principals"`
+	}
+	r.JSON(t, &list)
+	var adminID string
+	for _, p := range list.Principals {
+		if p.Name == "admin-psb" {
+			adminID = p.ID
+		}
+	}
+	if adminID == "" {
+		t.Fatalf("admin-psb not listed: %s", r.Body)
+	}
+	if r := h.Do("POST", "/api/v1/admin/principals/"+adminID+"/api-keys", "admin-psb", map[string]any{"label": "x"}); r.Status != 400 || !strings.Contains(string(r.Body), "api_key_for_person") {
+		t.Fatalf("api key for a person: %d %s", r.Status, r.Body)
+	}
+	if r := h.Do("POST", "/api/v1/admin/principals/"+adminID+"/tokens", "admin-psb", map[string]any{"expires_in": "876000h"}); r.Status != 400 {
+		t.Fatalf("century token: %d %s", r.Status, r.Body)
+	}
+	r = h.Do("POST", "/api/v1/admin/principals/"+adminID+"/tokens", "admin-psb", map[string]any{"expires_in": "30m"})
+	if r.Status != 201 {
+		t.Fatalf("token: %d %s", r.Status, r.Body)
+	}
+	var tok struct{ Token string }
+	r.JSON(t, &tok)
+	if r := h.DoSecret("GET", "/api/v1/me", tok.Token, nil); r.Status != 200 {
+		t.Fatalf("issued token: %d %s", r.Status, r.Body)
+	}
+	if r := h.Do("PATCH", "/api/v1/me", "officer-gsc", nil); r.Status != http.StatusMethodNotAllowed {
+		t.Fatalf("wrong method: %d %s", r.Status, r.Body)
+	}
+}

@@ -69,6 +69,11 @@ func (a *Authenticator) IssueAPIKey(ctx context.Context, principalID, label stri
 	if p.DisabledAt != nil {
 		return IssuedKey{}, fault.Conflictf("principal_disabled", "principal %s is disabled", p.Name)
 	}
+	if p.Kind != KindSystem {
+		// People sign in with short-lived tokens; a long-lived key would let
+		// a person's credential outlive their session and their post.
+		return IssuedKey{}, fault.Invalidf("api_key_for_person", "principal %s is a person: API keys are for department systems, people use tokens", p.Name)
+	}
 	id := newID()
 	raw := make([]byte, 24)
 	if _, err := rand.Read(raw); err != nil {
@@ -115,11 +120,22 @@ func (a *Authenticator) APIKey(ctx context.Context, id string) (APIKey, error) {
 type Claims struct {
 	Department string `json:"dept"`
 	Role       string `json:"role"`
+	// IssuedBy names the principal who had the token issued (empty when the
+	// hub issued it itself, as in the embedded demo).
+	IssuedBy string `json:"issued_by,omitempty"`
 	jwt.RegisteredClaims
 }
 
+// TokenTTL is the configured lifetime of issued tokens.
+func (a *Authenticator) TokenTTL() time.Duration { return a.ttl }
+
 // IssueToken signs a bearer token for p, valid for ttl (the configured TTL when 0).
 func (a *Authenticator) IssueToken(p Principal, ttl time.Duration) (string, time.Time, error) {
+	return a.IssueTokenBy(p, ttl, "")
+}
+
+// IssueTokenBy is IssueToken recording who asked for the token.
+func (a *Authenticator) IssueTokenBy(p Principal, ttl time.Duration, issuedBy string) (string, time.Time, error) {
 	if a.key == nil {
 		return "", time.Time{}, errors.New("identity: no signing key configured")
 	}
@@ -131,6 +147,7 @@ func (a *Authenticator) IssueToken(p Principal, ttl time.Duration) (string, time
 	claims := Claims{
 		Department: p.DepartmentCode,
 		Role:       string(p.Role),
+		IssuedBy:   issuedBy,
 		RegisteredClaims: jwt.RegisteredClaims{
 			Issuer: a.issuer, Subject: p.ID, IssuedAt: jwt.NewNumericDate(now), NotBefore: jwt.NewNumericDate(now.Add(-time.Minute)),
 			ExpiresAt: jwt.NewNumericDate(exp), ID: newID(),

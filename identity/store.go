@@ -249,6 +249,25 @@ func (s *Store) SetIDNumberHash(ctx context.Context, id, hash string) error {
 	return nil
 }
 
+// DeleteUnusedPrincipal removes a principal that has no API keys yet; it
+// undoes a creation whose role assignment failed. Principals that were ever
+// used are disabled, never deleted, so the audit trail keeps naming them.
+func (s *Store) DeleteUnusedPrincipal(ctx context.Context, id string) error {
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var keys int64
+		if err := tx.Model(&apiKeyRow{}).Where("principal_id = ?", id).Count(&keys).Error; err != nil {
+			return fmt.Errorf("identity: count keys of %s: %w", id, err)
+		}
+		if keys > 0 {
+			return fault.Conflictf("principal_in_use", "principal %s has API keys; disable it instead", id)
+		}
+		if err := tx.Where("id = ?", id).Delete(&principalRow{}).Error; err != nil {
+			return fmt.Errorf("identity: delete principal %s: %w", id, err)
+		}
+		return nil
+	})
+}
+
 // DisablePrincipal stops a principal from authenticating.
 func (s *Store) DisablePrincipal(ctx context.Context, id string) error {
 	now := time.Now().UTC()

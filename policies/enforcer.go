@@ -67,8 +67,11 @@ func NewEnforcer(ctx context.Context, db *gorm.DB) (*Enforcer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("policies: model: %w", err)
 	}
-	gormadapter.TurnOffAutoMigrate(db)
-	adapter, err := gormadapter.NewAdapterByDBUseTableName(db, "", "casbin_rule")
+	// TurnOffAutoMigrate rewrites the handle it is given; give it a session
+	// of its own so the hub's shared handle stays as it is.
+	adb := db.Session(&gorm.Session{})
+	gormadapter.TurnOffAutoMigrate(adb)
+	adapter, err := gormadapter.NewAdapterByDBUseTableName(adb, "", "casbin_rule")
 	if err != nil {
 		return nil, fmt.Errorf("policies: adapter: %w", err)
 	}

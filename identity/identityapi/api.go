@@ -6,6 +6,7 @@ package identityapi
 import (
 	"context"
 	_ "embed"
+	"errors"
 	"net/http"
 	"time"
 
@@ -171,6 +172,11 @@ func (a *API) CreatePrincipal(ctx context.Context, p identity.Principal) (identi
 		return identity.Principal{}, err
 	}
 	if err := a.roles.AssignRole(p); err != nil {
+		// A principal without its role would exist but be refused
+		// everything; take it back so the request can simply be retried.
+		if derr := a.auth.Store().DeleteUnusedPrincipal(ctx, p.ID); derr != nil {
+			return identity.Principal{}, errors.Join(err, derr)
+		}
 		return identity.Principal{}, err
 	}
 	return p, nil
@@ -283,7 +289,16 @@ func (a *API) issueToken(c *gin.Context) {
 		httpapi.Fail(c, err)
 		return
 	}
-	tok, exp, err := a.auth.IssueToken(p, ttl)
+	if max := a.auth.TokenTTL(); ttl > max {
+		// Tokens cannot be revoked one by one (only by disabling the
+		// principal), so none lives longer than the configured lifetime.
+		httpapi.Fail(c, fault.Invalidf("invalid_duration", "expires_in %s exceeds the token lifetime of %s", ttl, max).
+			WithDetails(fault.Detail{Field: "expires_in", Reason: "at most the configured token-ttl"}))
+		return
+	}
+	actor := httpapi.MustPrincipal(c)
+	httpapi.Note(c).Reason = "token for " + p.Name
+	tok, exp, err := a.auth.IssueTokenBy(p, ttl, actor.ID)
 	if err != nil {
 		httpapi.Fail(c, err)
 		return

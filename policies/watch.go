@@ -1,0 +1,73 @@
+package policies
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// RoleWatcher keeps an enforcer's role assignments equal to the database's
+// when other hub instances change them: it compares a cheap fingerprint of
+// the stored rules (count and highest id) every Interval and reloads when
+// it moves. An insert raises the highest id and a delete lowers the count,
+// so every change is seen within one interval.
+type RoleWatcher struct {
+	Enforcer *Enforcer
+	Interval time.Duration
+	Log      *slog.Logger
+}
+
+// Name names the worker.
+func (w *RoleWatcher) Name() string { return "api-policy-watch" }
+
+// Run polls until ctx ends.
+func (w *RoleWatcher) Run(ctx context.Context) error {
+	interval := w.Interval
+	if interval <= 0 {
+		interval = time.Second
+	}
+	last, err := w.Enforcer.fingerprint(ctx)
+	if err != nil {
+		return err
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		fp, err := w.Enforcer.fingerprint(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			w.Log.Warn("api policy watch: read fingerprint", "err", err)
+			continue
+		}
+		if fp == last {
+			continue
+		}
+		if err := w.Enforcer.Reload(); err != nil {
+			w.Log.Warn("api policy watch: reload", "err", err)
+			continue
+		}
+		last = fp
+	}
+}
+
+type ruleFingerprint struct {
+	Count int64
+	MaxID int64
+}
+
+func (en *Enforcer) fingerprint(ctx context.Context) (ruleFingerprint, error) {
+	var fp ruleFingerprint
+	err := en.db.WithContext(ctx).Raw(`SELECT count(*) AS count, coalesce(max(id), 0) AS max_id FROM casbin_rule WHERE ptype IN ('p', 'g')`).Scan(&fp).Error
+	if err != nil {
+		return fp, fmt.Errorf("policies: fingerprint: %w", err)
+	}
+	return fp, nil
+}
