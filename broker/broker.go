@@ -9,7 +9,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"time"
 
 	"github.com/segmentio/kafka-go"
@@ -219,10 +218,4 @@ func (c *Client) PingRetry(ctx context.Context, wait time.Duration) error {
 // Close flushes and closes the producer.
 func (c *Client) Close() error {
 	return c.writer.Close()
-}
-
-// CheckAddr validates a host:port broker address without dialing.
-func CheckAddr(addr string) error {
-	_, _, err := net.SplitHostPort(addr)
-	return err
 }

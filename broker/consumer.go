@@ -127,13 +127,3 @@ func safeCall(ctx context.Context, h Handler, m kafka.Message) (err error) {
 	}()
 	return h(ctx, m)
 }
-
-// Header returns the value of the first header named key.
-func Header(m kafka.Message, key string) string {
-	for _, h := range m.Headers {
-		if h.Key == key {
-			return string(h.Value)
-		}
-	}
-	return ""
-}

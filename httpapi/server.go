@@ -126,9 +126,6 @@ func (s *Server) Handler() http.Handler { return s.engine }
 // Routes lists method and path of every registered route.
 func (s *Server) Routes() gin.RoutesInfo { return s.engine.Routes() }
 
-// OpenAPIDocument returns the merged OpenAPI document.
-func (s *Server) OpenAPIDocument() []byte { return s.openapi }
-
 func (s *Server) ready(c *gin.Context) {
 	ctx, cancel := context.WithTimeout(c.Request.Context(), 3*time.Second)
 	defer cancel()

@@ -17,9 +17,6 @@ import (
 // EnvBrokers names the variable that points tests at a real Kafka cluster.
 const EnvBrokers = "YIKU_TEST_KAFKA_BROKERS"
 
-// Real reports whether tests run against a real Kafka cluster.
-func Real() bool { return os.Getenv(EnvBrokers) != "" }
-
 // Brokers returns bootstrap addresses for this test.
 func Brokers(t testing.TB) []string {
 	t.Helper()
