@@ -98,11 +98,14 @@ type MaterialResult struct {
 	Certificate *Certificate `json:"certificate,omitempty"`
 }
 
-// Certificate is the validity of a supplied e-licence.
+// Certificate is the validity of a supplied e-licence. Validity and Reason
+// are judged on the unmasked record and say nothing of its field values;
+// LicenceID, Status and ValidUntil are copied from the projected and masked
+// record, and so are present only when the reader's plan returns them.
 type Certificate struct {
 	LicenceID  string `json:"licence_id,omitempty"`
-	Validity   string `json:"validity"` // valid, revoked or expired
-	Status     string `json:"status"`   // as the issuer recorded it
+	Validity   string `json:"validity"`         // valid, revoked or expired
+	Status     string `json:"status,omitempty"` // as the issuer recorded it
 	ValidUntil string `json:"valid_until,omitempty"`
 	Reason     string `json:"reason,omitempty"`
 }
@@ -341,6 +344,9 @@ func (s *Service) answer(st step, records map[string]Record, now time.Time) (Mat
 		if err != nil {
 			return mr, nil, fmt.Errorf("certificate of %s: %w", res.ID, err)
 		}
+		if err := c.fillFrom(masked); err != nil {
+			return mr, nil, fmt.Errorf("certificate of %s: %w", res.ID, err)
+		}
 		mr.Certificate = &c
 		event.Reason += " validity=" + c.Validity
 	}
@@ -350,8 +356,10 @@ func (s *Service) answer(st step, records map[string]Record, now time.Time) (Mat
 
 // CertificateOf reads an e-licence record's validity at now: revoked or
 // expired as the issuer recorded it, expired when valid_until (a date) is
-// before today in Asia/Shanghai, valid otherwise. A record that is not an
-// e-licence object is an error.
+// before today in Asia/Shanghai, valid otherwise. It returns only the
+// validity and a reason that quotes no field value: the record it reads is
+// the unmasked one, and the reader may be allowed to see none of it. A
+// record that is not an e-licence object is an error.
 func CertificateOf(data []byte, now time.Time) (Certificate, error) {
 	var rec struct {
 		LicenceID  string `json:"licence_id"`
@@ -361,7 +369,7 @@ func CertificateOf(data []byte, now time.Time) (Certificate, error) {
 	if err := json.Unmarshal(data, &rec); err != nil {
 		return Certificate{}, fmt.Errorf("lookup: e-licence record: %w", err)
 	}
-	c := Certificate{LicenceID: rec.LicenceID, Status: rec.Status, ValidUntil: rec.ValidUntil}
+	var c Certificate
 	switch rec.Status {
 	case CertRevoked:
 		c.Validity, c.Reason = CertRevoked, "revoked by the issuer"
@@ -381,10 +389,29 @@ func CertificateOf(data []byte, now time.Time) (Certificate, error) {
 		}
 		today := now.In(cst)
 		if until.Before(time.Date(today.Year(), today.Month(), today.Day(), 0, 0, 0, 0, cst)) {
-			c.Validity, c.Reason = CertExpired, "valid_until "+rec.ValidUntil+" has passed"
+			c.Validity, c.Reason = CertExpired, "valid_until has passed"
 		}
 	}
 	return c, nil
+}
+
+// fillFrom copies the certificate's details from the projected and masked
+// record: a field the plan left out stays empty, a masked one is copied as
+// masked.
+func (c *Certificate) fillFrom(masked []byte) error {
+	var rec map[string]json.RawMessage
+	if err := json.Unmarshal(masked, &rec); err != nil {
+		return fmt.Errorf("lookup: masked e-licence record: %w", err)
+	}
+	for name, dst := range map[string]*string{"licence_id": &c.LicenceID, "status": &c.Status, "valid_until": &c.ValidUntil} {
+		if raw, ok := rec[name]; ok {
+			var v string
+			if json.Unmarshal(raw, &v) == nil {
+				*dst = v
+			}
+		}
+	}
+	return nil
 }
 
 // LibraryFunc adapts a function to Library.

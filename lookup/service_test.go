@@ -172,3 +172,50 @@ func TestLookupFailsWholeWhenTheLibraryFails(t *testing.T) {
 		t.Fatalf("err %v, events %v: want the library's error and no events", err, events)
 	}
 }
+
+// TestCertificateDetailsFollowThePlan: validity is judged on the unmasked
+// record, but the licence number, status and end date reach the answer only
+// when the reader's plan returns them, as the plan returns them.
+func TestCertificateDetailsFollowThePlan(t *testing.T) {
+	item := serviceitem.Item{Code: "licence-item", ApplicantType: serviceitem.ApplicantPerson,
+		Materials: []serviceitem.Material{{Code: "m-licence", Name: "证照", Resource: "business-licence"}}}
+	dir := directory{"business-licence": {ID: "business-licence", BaseLibrary: catalog.LibElicence}}
+	record := `{"licence_id":"LX-EL-0001","id_number":"` + applicant + `","status":"valid","valid_until":"2020-01-01"}`
+	lib := lookup.LibraryFunc(func(context.Context, string, []string) (map[string]lookup.Record, error) {
+		return map[string]lookup.Record{"business-licence": {Data: []byte(record), Version: 1}}, nil
+	})
+	officer := identity.Principal{ID: "p1", Kind: identity.KindPerson, Role: identity.RoleOfficer, DepartmentCode: "lx-gsc"}
+	cases := []struct {
+		name                     string
+		granted                  []string
+		status, validUntil, text string
+	}{
+		{"narrowed grant", []string{"id_number"}, "", "", ""},
+		{"status only", []string{"status"}, "valid", "", ""},
+		{"status and end date", []string{"status", "valid_until"}, "valid", "2020-01-01", "2020-01-01"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			svc := &lookup.Service{Items: items{item.Code: item}, Directory: dir, Gate: gate{"business-licence": plan(t, tc.granted...)}, Library: lib,
+				Now: func() time.Time { return time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC) }}
+			res, _, err := svc.Lookup(context.Background(), officer, lookup.Request{Applicant: applicant, ServiceItem: item.Code, CaseNumber: "C-1", Purpose: "演示"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := res.Materials[0].Certificate
+			if c == nil || c.Validity != lookup.CertExpired {
+				t.Fatalf("certificate %+v: want expired, judged on the unmasked record", c)
+			}
+			if c.LicenceID != "" || c.Status != tc.status || c.ValidUntil != tc.validUntil {
+				t.Fatalf("certificate %+v: want status %q, valid_until %q and no licence_id (not in the plan)", c, tc.status, tc.validUntil)
+			}
+			body, err := json.Marshal(res)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(string(body), "LX-EL-0001") || (tc.text == "" && strings.Contains(string(body), "2020-01-01")) {
+				t.Fatalf("answer %s shows a field the plan does not return", body)
+			}
+		})
+	}
+}
