@@ -315,3 +315,36 @@ func sortBySeq(ds []subscription.Delivery) {
 		}
 	}
 }
+
+// TestSubscriptionFilterOnlyOnPlainGrantedFields: the grant returns
+// id_number masked and does not include start_date; filtering on either
+// would leak the value through which records arrive, so both are refused.
+func TestSubscriptionFilterOnlyOnPlainGrantedFields(t *testing.T) {
+	h := hubtest.Start(t)
+	grant(t, h)
+	tests := []struct {
+		field, prefix string
+		status        int
+	}{
+		{"id_number", "4313", http.StatusBadRequest},
+		{"start_date", "2015", http.StatusBadRequest},
+		{"division", "431302001", http.StatusCreated},
+	}
+	for _, tc := range tests {
+		t.Run(tc.field, func(t *testing.T) {
+			r := h.Do(http.MethodPost, "/api/v1/subscriptions", "gsc-system", map[string]any{
+				"resource": "social-security", "purpose": purpose, "filter": map[string]string{"field": tc.field, "prefix": tc.prefix},
+			})
+			if r.Status != tc.status {
+				t.Fatalf("filter on %s: %d %s", tc.field, r.Status, r.Body)
+			}
+			if tc.status == http.StatusBadRequest {
+				var e struct{ Error struct{ Code string } }
+				r.JSON(t, &e)
+				if e.Error.Code != "invalid_filter" {
+					t.Fatalf("filter on %s: code %q, want invalid_filter", tc.field, e.Error.Code)
+				}
+			}
+		})
+	}
+}

@@ -103,3 +103,66 @@ func TestCollectDeliversDeletionWithLastVersion(t *testing.T) {
 		})
 	}
 }
+
+// TestFilterNeedsAPlainGrantedField: a filter compares the stored value, so
+// it is only allowed on a field the reader receives unmasked; otherwise
+// which records arrive would reveal the hidden value (an ID number's
+// prefix, say). Collect refuses such a subscription before reading.
+func TestFilterNeedsAPlainGrantedField(t *testing.T) {
+	fields := []mask.Field{
+		{Name: "id_number", Rule: mask.RuleIDNumber, Sensitive: true},
+		{Name: "name", Rule: mask.RuleName, Sensitive: true},
+		{Name: "division"},
+		{Name: "status"},
+	}
+	lib := history{
+		row(1, "430000000000000001", 1, `{"id_number":"430000000000000001","name":"王芳","division":"431302001","status":"active"}`),
+		row(2, "431302000000000002", 1, `{"id_number":"431302000000000002","name":"李明","division":"431302002","status":"active"}`),
+	}
+	tests := []struct {
+		name    string
+		field   string
+		granted []string
+		plain   []string
+		want    string // fault code, "" for allowed
+		records int
+	}{
+		{"no filter", "", []string{"division"}, nil, "", 2},
+		{"granted plain field", "division", []string{"division", "status"}, nil, "", 1},
+		{"sensitive field granted plain", "id_number", []string{"id_number"}, []string{"id_number"}, "", 1},
+		{"masked field", "id_number", []string{"id_number", "division"}, nil, "filter_not_permitted", 0},
+		{"field not granted", "status", []string{"division"}, nil, "filter_not_permitted", 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			plan, err := mask.NewPlan(fields, tc.granted, tc.plain, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dec := sharing.Decision{Allowed: true, Plan: plan}
+			sub := Subscription{ID: "s1", ResourceID: "population", FilterField: tc.field, FilterPrefix: "431302"}
+			if tc.field == "division" {
+				sub.FilterPrefix = "431302001"
+			}
+			err = CheckFilter(sub, dec)
+			b, cerr := Collect(context.Background(), lib, sub, catalog.Resource{ID: "population", SubjectKey: "id_number"}, dec, 0, 10)
+			if tc.want == "" {
+				if err != nil || cerr != nil {
+					t.Fatalf("refused: %v / %v", err, cerr)
+				}
+				if len(b.Deliveries) != tc.records {
+					t.Fatalf("%d records delivered, want %d", len(b.Deliveries), tc.records)
+				}
+				return
+			}
+			for _, e := range []error{err, cerr} {
+				if fe, ok := fault.As(e); !ok || fe.Code != tc.want || fe.Kind != fault.Forbidden {
+					t.Fatalf("error %v, want forbidden %s", e, tc.want)
+				}
+			}
+			if len(b.Deliveries) != 0 {
+				t.Fatalf("records delivered despite the refusal: %+v", b.Deliveries)
+			}
+		})
+	}
+}

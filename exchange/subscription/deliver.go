@@ -164,6 +164,13 @@ func (d *Deliverer) deliver(ctx context.Context, sub Subscription) {
 		log.Warn("subscription delivery: gate", "err", err)
 		return
 	}
+	// The grant may have been narrowed since the filter was accepted.
+	if err := CheckFilter(sub, dec); err != nil {
+		if sub.StoppedReason != err.Error() {
+			_ = d.store.Stopped(ctx, sub.ID, err.Error())
+		}
+		return
+	}
 	if sub.WebhookURL != "" && (sub.PushState == PushActive || sub.PushState == PushRetrying) &&
 		(sub.PushNextAt == nil || !sub.PushNextAt.After(time.Now())) {
 		if err := d.push(ctx, sub, res, dec, auditFor(sub, p)); err != nil {

@@ -121,7 +121,8 @@ func (s *Service) Create(ctx context.Context, p identity.Principal, req CreateRe
 		return Created{}, err
 	}
 	id := exchange.ResourceID(res, req.Resource)
-	if _, err := s.decide(ctx, p, res, req.Purpose, req.CaseNumber); err != nil {
+	dec, err := s.decide(ctx, p, res, req.Purpose, req.CaseNumber)
+	if err != nil {
 		return Created{}, err
 	}
 	sub := Subscription{
@@ -137,6 +138,10 @@ func (s *Service) Create(ctx context.Context, p identity.Principal, req CreateRe
 		if req.Filter.Prefix == "" || len(req.Filter.Prefix) > 100 {
 			return Created{}, fault.Invalidf("invalid_filter", "filter prefix must be 1 to 100 characters").
 				WithDetails(fault.Detail{Field: "filter.prefix", Reason: "1 to 100 characters"})
+		}
+		if reason := filterRefusal(f.Name, dec); reason != "" {
+			return Created{}, fault.Invalidf("invalid_filter", "cannot filter %s on %q: %s", id, f.Name, reason).
+				WithDetails(fault.Detail{Field: "filter.field", Reason: reason})
 		}
 		sub.FilterField, sub.FilterPrefix = f.Name, req.Filter.Prefix
 	}
@@ -318,6 +323,38 @@ func Decide(ctx context.Context, gate sharing.Gate, p identity.Principal, res ca
 	return dec, nil
 }
 
+// CheckFilter refuses a subscription whose filter field the decision does
+// not return in plain text. The filter compares the stored (unmasked)
+// value, so filtering on a field the reader may not see, or sees only
+// masked, would reveal it through which records arrive. A grant narrowed
+// after the subscription was created stops delivery with this error.
+func CheckFilter(sub Subscription, dec sharing.Decision) error {
+	if sub.FilterField == "" {
+		return nil
+	}
+	if reason := filterRefusal(sub.FilterField, dec); reason != "" {
+		return fault.Forbiddenf("filter_not_permitted", "subscription %s filters on %q, %s: delivery is held until the grant returns it plain", sub.ID, sub.FilterField, reason)
+	}
+	return nil
+}
+
+// filterRefusal says why the decision does not let its reader filter on
+// field, or "" when the field is returned plain.
+func filterRefusal(field string, dec sharing.Decision) string {
+	if dec.Plan == nil {
+		return "no field is granted to the reader"
+	}
+	for _, f := range dec.Plan.Fields() {
+		if f.Name == field {
+			if f.Masked {
+				return "the field is granted only masked (" + f.Rule.String() + ")"
+			}
+			return ""
+		}
+	}
+	return "the field is not granted to the reader"
+}
+
 // Batch is a run of deliveries ready to send.
 type Batch struct {
 	Deliveries []Delivery
@@ -331,6 +368,9 @@ type Batch struct {
 // subscription's filter and the decision's plan. Filtered-out records
 // advance the cursor without being delivered.
 func Collect(ctx context.Context, lib Library, sub Subscription, res catalog.Resource, dec sharing.Decision, from int64, limit int) (Batch, error) {
+	if err := CheckFilter(sub, dec); err != nil {
+		return Batch{}, err
+	}
 	b := Batch{Next: from, Deliveries: []Delivery{}}
 	for _, f := range dec.Plan.Fields() {
 		b.Fields = append(b.Fields, f.Name)
