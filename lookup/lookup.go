@@ -379,13 +379,13 @@ func CertificateOf(data []byte, now time.Time) (Certificate, error) {
 		return c, nil
 	case CertValid:
 	default:
-		return Certificate{}, errors.New("lookup: e-licence status " + fmt.Sprintf("%q", rec.Status) + " is none of valid, revoked, expired")
+		return Certificate{}, errors.New("lookup: e-licence status is none of valid, revoked, expired")
 	}
 	c.Validity = CertValid
 	if rec.ValidUntil != "" {
 		until, err := time.ParseInLocation(time.DateOnly, rec.ValidUntil, cst)
 		if err != nil {
-			return Certificate{}, fmt.Errorf("lookup: e-licence valid_until %q: %w", rec.ValidUntil, err)
+			return Certificate{}, errors.New("lookup: e-licence valid_until is not a date (YYYY-MM-DD)")
 		}
 		today := now.In(cst)
 		if until.Before(time.Date(today.Year(), today.Month(), today.Day(), 0, 0, 0, 0, cst)) {

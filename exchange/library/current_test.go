@@ -3,6 +3,7 @@ package library_test
 import (
 	"context"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -83,5 +84,26 @@ func TestCurrentOfReadsOneSubjectAcrossResourcesLikeCurrent(t *testing.T) {
 	}
 	if _, err := st.CurrentOf(ctx, subject, make([]string, 501)); err == nil {
 		t.Fatal("501 resources were read at once")
+	}
+}
+
+// TestStoreErrorsDoNotNameTheSubject: a failed read is logged with its
+// error, so the error must not carry the subject key (an ID number).
+func TestStoreErrorsDoNotNameTheSubject(t *testing.T) {
+	st := library.NewStore(storagetest.Open(t))
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	const subject = "431302198506159913"
+	_, err := st.Current(ctx, "population", subject)
+	if err == nil || strings.Contains(err.Error(), subject) {
+		t.Fatalf("current: err %v: want an error without the subject key", err)
+	}
+	_, err = st.History(ctx, "population", subject)
+	if err == nil || strings.Contains(err.Error(), subject) {
+		t.Fatalf("history: err %v: want an error without the subject key", err)
+	}
+	_, err = st.CurrentOf(ctx, subject, []string{"population"})
+	if err == nil || strings.Contains(err.Error(), subject) {
+		t.Fatalf("current of: err %v: want an error without the subject key", err)
 	}
 }

@@ -59,12 +59,14 @@ func (r Row) DataBytes() []byte {
 const rowColumns = "resource_id, subject_key, record_id, version, schema_version, publisher, data, deleted, delete_reason, trace_id, kafka_partition, kafka_offset, published_at, applied_at"
 
 // Current returns the current version of a subject's record (deleted
-// subjects included, with Deleted set).
+// subjects included, with Deleted set). Its errors, like every error of the
+// library, never name the subject: they are logged, and the subject key is
+// an ID number.
 func (s *Store) Current(ctx context.Context, resource, subject string) (Row, error) {
 	var rows []Row
 	err := s.db.WithContext(ctx).Raw("SELECT 0 AS seq, "+rowColumns+" FROM library_records WHERE resource_id = ? AND subject_key = ?", resource, subject).Scan(&rows).Error
 	if err != nil {
-		return Row{}, fmt.Errorf("library: current %s/%s: %w", resource, subject, err)
+		return Row{}, fmt.Errorf("library: current %s: %w", resource, err)
 	}
 	if len(rows) == 0 {
 		return Row{}, fault.NotFoundf("record_not_found", "no record of %s for this subject", resource)
@@ -77,7 +79,7 @@ func (s *Store) History(ctx context.Context, resource, subject string) ([]Row, e
 	var rows []Row
 	err := s.db.WithContext(ctx).Raw("SELECT seq, "+rowColumns+" FROM library_history WHERE resource_id = ? AND subject_key = ? ORDER BY version, seq", resource, subject).Scan(&rows).Error
 	if err != nil {
-		return nil, fmt.Errorf("library: history %s/%s: %w", resource, subject, err)
+		return nil, fmt.Errorf("library: history %s: %w", resource, err)
 	}
 	if len(rows) == 0 {
 		return nil, fault.NotFoundf("record_not_found", "no record of %s for this subject", resource)
