@@ -182,6 +182,12 @@ func (p *Publisher) Publish(ctx context.Context, req PublishRequest) (PublishRes
 	if req.Atomic && checked.RejectedRecords > 0 {
 		return PublishResult{}, rejectAll(checked)
 	}
+	if req.IdempotencyKey != "" {
+		// From here the batch is produced and its result stored even if
+		// the client goes away (a killed adapter): its retry with the same
+		// key must find the result rather than publish the batch again.
+		ctx = context.WithoutCancel(ctx)
+	}
 	if len(checked.Accepted) > 0 {
 		placements, err := p.produce(ctx, prep.Topic, checked.Accepted)
 		if err != nil {
