@@ -310,7 +310,10 @@ func (a *API) reuse(c *gin.Context) {
 		return
 	}
 	f := store.Filter{From: from, To: to, Actions: []string{audit.ActionReuse, audit.ActionLookup}}
-	f.Department = c.Query("department")
+	if f.Department, err = reuseDepartment(httpapi.MustPrincipal(c), c.Query("department")); err != nil {
+		httpapi.Fail(c, err)
+		return
+	}
 	events, err := a.load(c.Request.Context(), f)
 	if err != nil {
 		httpapi.Fail(c, err)
@@ -318,6 +321,21 @@ func (a *API) reuse(c *gin.Context) {
 	}
 	st := audit.ComputeReuse(events, a.Certificate)
 	c.JSON(http.StatusOK, gin.H{"from": from.UTC(), "to": to.UTC(), "stats": st})
+}
+
+// reuseDepartment is the department whose reuse statistics p may read for
+// the requested one: reviewers and catalog admins any (or all, when none is
+// named); a department admin only its own, which is also the default.
+func reuseDepartment(p identity.Principal, requested string) (string, error) {
+	requested = strings.TrimSpace(requested)
+	if p.Role != identity.RoleDeptAdmin {
+		return requested, nil
+	}
+	if requested != "" && requested != p.DepartmentCode {
+		return "", fault.Forbiddenf("department_mismatch", "the credential belongs to department %s; a department admin reads only its own department's statistics", p.DepartmentCode).
+			WithDetails(fault.Detail{Field: "department", Reason: "not the credential's department"})
+	}
+	return p.DepartmentCode, nil
 }
 
 // Access is one line of a citizen's data-access report.

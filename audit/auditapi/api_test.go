@@ -1,10 +1,13 @@
 package auditapi_test
 
 import (
+	"context"
 	"encoding/csv"
+	"maps"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"yiku/audit"
 	"yiku/audit/auditapi"
@@ -138,5 +141,63 @@ func TestQueryValidation(t *testing.T) {
 	}
 	if r := h.Do("GET", "/api/v1/audit/anomalies", "catalog-admin", nil); r.Status != 403 {
 		t.Errorf("anomalies for a non-reviewer: %d", r.Status)
+	}
+}
+
+// TestReuseStatsOfADepartmentAdminAreItsOwn: a department admin reads its
+// own department's reuse statistics only; reviewers and catalog admins
+// read every department's.
+func TestReuseStatsOfADepartmentAdminAreItsOwn(t *testing.T) {
+	h := hubtest.Start(t)
+	now := time.Now().UTC()
+	var events []audit.Event
+	for _, dept := range []string{"lx-gsc", "lx-gsc", "lx-hrss"} {
+		events = append(events, audit.Event{Time: now, PrincipalID: "p-" + dept, Department: dept, Role: "officer", Action: audit.ActionReuse,
+			Resource: "population", Outcome: audit.Allowed, Reason: audit.ReuseReason("item-a", "m-a"), Count: 1})
+	}
+	if err := h.Audit.RecordAll(context.Background(), events); err != nil {
+		t.Fatal(err)
+	}
+	type body struct {
+		Stats audit.ReuseStats `json:"stats"`
+	}
+	departments := func(r hubtest.Response) map[string]int {
+		t.Helper()
+		var b body
+		r.JSON(t, &b)
+		got := map[string]int{}
+		for _, c := range b.Stats.ByDepartment {
+			got[c.Key] = int(c.Count)
+		}
+		return got
+	}
+	cases := []struct {
+		name, principal, query string
+		status                 int
+		want                   map[string]int
+	}{
+		{"admin, own by default", "admin-gsc", "", 200, map[string]int{"lx-gsc": 2}},
+		{"admin, own named", "admin-gsc", "?department=lx-gsc", 200, map[string]int{"lx-gsc": 2}},
+		{"admin, another department", "admin-gsc", "?department=lx-hrss", 403, nil},
+		{"other admin", "admin-hrss", "", 200, map[string]int{"lx-hrss": 1}},
+		{"reviewer, all", "reviewer", "", 200, map[string]int{"lx-gsc": 2, "lx-hrss": 1}},
+		{"catalog admin, one", "catalog-admin", "?department=lx-hrss", 200, map[string]int{"lx-hrss": 1}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := h.Do("GET", "/api/v1/stats/reuse"+tc.query, tc.principal, nil)
+			if r.Status != tc.status {
+				t.Fatalf("%d %s, want %d", r.Status, r.Body, tc.status)
+			}
+			if tc.status != 200 {
+				if !strings.Contains(string(r.Body), "department_mismatch") {
+					t.Fatalf("body %s, want department_mismatch", r.Body)
+				}
+				return
+			}
+			if got := departments(r); !maps.Equal(got, tc.want) {
+				t.Fatalf("by department %v, want %v", got, tc.want)
+			}
+		})
 	}
 }
