@@ -20,14 +20,34 @@ import (
 
 // IdempotencyStore remembers the response to a publish made with an
 // Idempotency-Key, so a retried batch is answered without publishing again.
+// A key is reserved before its batch is produced, so two requests with the
+// same key never both produce: the second finds the reservation.
 type IdempotencyStore interface {
-	// IdempotentResult returns the hash of the request that used key in
-	// scope and the response it got; found is false for a new key.
-	IdempotentResult(ctx context.Context, scope, key string) (requestHash string, response []byte, found bool, err error)
-	// SaveIdempotentResult stores the response; a second save of the same
-	// key keeps the first.
-	SaveIdempotentResult(ctx context.Context, scope, key, requestHash string, response []byte) error
+	// ReserveIdempotencyKey claims key in scope for a request with
+	// requestHash at now. claimed is true when the caller holds the key: it
+	// was new, or only a reservation older than staleBefore held it (its
+	// request died before completing). Otherwise entry is what holds it.
+	ReserveIdempotencyKey(ctx context.Context, scope, key, requestHash string, now, staleBefore time.Time) (entry IdempotentEntry, claimed bool, err error)
+	// CompleteIdempotencyKey stores the response of the caller's
+	// reservation; later requests with the key get it replayed.
+	CompleteIdempotencyKey(ctx context.Context, scope, key, requestHash string, response []byte) error
+	// ReleaseIdempotencyKey drops the caller's reservation of a request
+	// that failed, so the key can be used again; a completed key stays.
+	ReleaseIdempotencyKey(ctx context.Context, scope, key, requestHash string) error
 }
+
+// IdempotentEntry is what holds an idempotency key: a completed request's
+// response, or a reservation (Pending) of one still being published.
+type IdempotentEntry struct {
+	RequestHash string
+	Response    []byte
+	Pending     bool
+}
+
+// IdempotencyLease is how long a reservation holds its key without being
+// completed before another request with the key may take it over. It is
+// well above the longest a publish waits for capacity and for Kafka.
+const IdempotencyLease = 5 * time.Minute
 
 // Producer places messages on a topic and reports where (Router).
 type Producer interface {
@@ -146,29 +166,67 @@ func (p *Publisher) Publish(ctx context.Context, req PublishRequest) (PublishRes
 	if err != nil {
 		return PublishResult{}, err
 	}
-	var reqHash, scope string
 	if req.IdempotencyKey != "" {
 		if len(req.IdempotencyKey) > 200 {
 			return PublishResult{}, fault.Invalidf("invalid_idempotency_key", "Idempotency-Key is longer than 200 characters")
 		}
-		scope = dept + "/" + id
-		reqHash = requestHash(req)
-		h, stored, found, err := p.idem.IdempotentResult(ctx, scope, req.IdempotencyKey)
+		scope, reqHash := dept+"/"+id, requestHash(req)
+		now := p.now()
+		entry, claimed, err := p.idem.ReserveIdempotencyKey(ctx, scope, req.IdempotencyKey, reqHash, now, now.Add(-IdempotencyLease))
 		if err != nil {
 			return PublishResult{}, err
 		}
-		if found {
-			if h != reqHash {
-				return PublishResult{}, fault.Conflictf("idempotency_key_reused", "Idempotency-Key %q was used for a different batch", req.IdempotencyKey)
-			}
-			var out PublishResult
-			if err := json.Unmarshal(stored, &out); err != nil {
-				return PublishResult{}, fmt.Errorf("exchange: stored idempotent result: %w", err)
-			}
-			out.Replayed = true
-			return out, nil
+		if !claimed {
+			return replay(entry, reqHash, req.IdempotencyKey)
 		}
+		// From here the batch is produced and its result stored even if
+		// the client goes away (a killed adapter): its retry with the same
+		// key must find the result rather than publish the batch again.
+		ctx = context.WithoutCancel(ctx)
+		completed := false
+		defer func() {
+			if !completed {
+				// The request failed before producing anything it could
+				// answer for: free the key for the client's retry. If this
+				// fails too, the reservation lapses after IdempotencyLease.
+				_ = p.idem.ReleaseIdempotencyKey(ctx, scope, req.IdempotencyKey, reqHash)
+			}
+		}()
+		out, err := p.publish(ctx, req, res, id, dept)
+		if err != nil {
+			return PublishResult{}, err
+		}
+		data, err := json.Marshal(out)
+		if err != nil {
+			return PublishResult{}, fmt.Errorf("exchange: encode result: %w", err)
+		}
+		if err := p.idem.CompleteIdempotencyKey(ctx, scope, req.IdempotencyKey, reqHash, data); err != nil {
+			return PublishResult{}, err
+		}
+		completed = true
+		return out, nil
 	}
+	return p.publish(ctx, req, res, id, dept)
+}
+
+// replay answers a request whose idempotency key is held by entry.
+func replay(entry IdempotentEntry, reqHash, key string) (PublishResult, error) {
+	if entry.RequestHash != reqHash {
+		return PublishResult{}, fault.Conflictf("idempotency_key_reused", "Idempotency-Key %q was used for a different batch", key)
+	}
+	if entry.Pending {
+		return PublishResult{}, fault.Conflictf("idempotency_in_progress", "a request with Idempotency-Key %q is still being published; retry later for its result", key)
+	}
+	var out PublishResult
+	if err := json.Unmarshal(entry.Response, &out); err != nil {
+		return PublishResult{}, fmt.Errorf("exchange: stored idempotent result: %w", err)
+	}
+	out.Replayed = true
+	return out, nil
+}
+
+// publish parses, checks and produces one batch.
+func (p *Publisher) publish(ctx context.Context, req PublishRequest, res catalog.Resource, id, dept string) (PublishResult, error) {
 	raws, err := ParseBatch(req.Body, req.Format, p.cfg.MaxRecords)
 	if err != nil {
 		return PublishResult{}, err
@@ -182,12 +240,6 @@ func (p *Publisher) Publish(ctx context.Context, req PublishRequest) (PublishRes
 	if req.Atomic && checked.RejectedRecords > 0 {
 		return PublishResult{}, rejectAll(checked)
 	}
-	if req.IdempotencyKey != "" {
-		// From here the batch is produced and its result stored even if
-		// the client goes away (a killed adapter): its retry with the same
-		// key must find the result rather than publish the batch again.
-		ctx = context.WithoutCancel(ctx)
-	}
 	if len(checked.Accepted) > 0 {
 		placements, err := p.produce(ctx, prep.Topic, checked.Accepted)
 		if err != nil {
@@ -195,15 +247,6 @@ func (p *Publisher) Publish(ctx context.Context, req PublishRequest) (PublishRes
 		}
 		out.Accepted = len(placements)
 		out.Offsets = ranges(placements)
-	}
-	if req.IdempotencyKey != "" {
-		data, err := json.Marshal(out)
-		if err != nil {
-			return PublishResult{}, fmt.Errorf("exchange: encode result: %w", err)
-		}
-		if err := p.idem.SaveIdempotentResult(ctx, scope, req.IdempotencyKey, reqHash, data); err != nil {
-			return PublishResult{}, err
-		}
 	}
 	return out, nil
 }

@@ -110,28 +110,81 @@ func (s *Store) Counts(ctx context.Context, resource string) (current, versions 
 	return current, versions, nil
 }
 
-// IdempotentResult implements exchange.IdempotencyStore.
-func (s *Store) IdempotentResult(ctx context.Context, scope, key string) (string, []byte, bool, error) {
-	var rows []struct {
-		RequestHash string
-		Response    string
+// An idempotency key's row holds its request's hash and, once the request
+// completed, its response; an empty response marks a reservation whose
+// request is still being published (a completed response is a JSON object,
+// never empty).
+
+// ReserveIdempotencyKey implements exchange.IdempotencyStore. The insert
+// is the claim: of two requests with one key, the database lets one insert
+// and the other finds its row.
+func (s *Store) ReserveIdempotencyKey(ctx context.Context, scope, key, requestHash string, now, staleBefore time.Time) (exchange.IdempotentEntry, bool, error) {
+	db := s.db.WithContext(ctx)
+	// A row may be pruned between the insert and the read; a second round
+	// then inserts.
+	for range 2 {
+		res := db.Exec("INSERT INTO exchange_idempotency (scope, idem_key, request_hash, response, created_at) VALUES (?, ?, ?, '', ?) ON CONFLICT (scope, idem_key) DO NOTHING",
+			scope, key, requestHash, now.UTC())
+		if res.Error != nil {
+			return exchange.IdempotentEntry{}, false, fmt.Errorf("library: reserve idempotency key: %w", res.Error)
+		}
+		if res.RowsAffected == 1 {
+			return exchange.IdempotentEntry{}, true, nil
+		}
+		var rows []struct {
+			RequestHash string
+			Response    string
+			CreatedAt   time.Time
+		}
+		if err := db.Raw("SELECT request_hash, response, created_at FROM exchange_idempotency WHERE scope = ? AND idem_key = ?", scope, key).Scan(&rows).Error; err != nil {
+			return exchange.IdempotentEntry{}, false, fmt.Errorf("library: idempotency key: %w", err)
+		}
+		if len(rows) == 0 {
+			continue
+		}
+		e := exchange.IdempotentEntry{RequestHash: rows[0].RequestHash, Response: []byte(rows[0].Response), Pending: rows[0].Response == ""}
+		if !e.Pending || e.RequestHash != requestHash || !rows[0].CreatedAt.Before(staleBefore) {
+			return e, false, nil
+		}
+		// A reservation whose request died: take it over, unless another
+		// retry took it first (the condition then no longer holds).
+		res = db.Exec("UPDATE exchange_idempotency SET created_at = ? WHERE scope = ? AND idem_key = ? AND response = '' AND created_at < ?",
+			now.UTC(), scope, key, staleBefore.UTC())
+		if res.Error != nil {
+			return exchange.IdempotentEntry{}, false, fmt.Errorf("library: take over idempotency key: %w", res.Error)
+		}
+		return e, res.RowsAffected == 1, nil
 	}
-	err := s.db.WithContext(ctx).Raw("SELECT request_hash, response FROM exchange_idempotency WHERE scope = ? AND idem_key = ?", scope, key).Scan(&rows).Error
-	if err != nil {
-		return "", nil, false, fmt.Errorf("library: idempotency key: %w", err)
-	}
-	if len(rows) == 0 {
-		return "", nil, false, nil
-	}
-	return rows[0].RequestHash, []byte(rows[0].Response), true, nil
+	return exchange.IdempotentEntry{}, false, errors.New("library: reserve idempotency key: the key was pruned twice while reserving it")
 }
 
-// SaveIdempotentResult implements exchange.IdempotencyStore.
-func (s *Store) SaveIdempotentResult(ctx context.Context, scope, key, requestHash string, response []byte) error {
-	err := s.db.WithContext(ctx).Exec("INSERT INTO exchange_idempotency (scope, idem_key, request_hash, response, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (scope, idem_key) DO NOTHING",
-		scope, key, requestHash, string(response), time.Now().UTC()).Error
+// CompleteIdempotencyKey implements exchange.IdempotencyStore.
+func (s *Store) CompleteIdempotencyKey(ctx context.Context, scope, key, requestHash string, response []byte) error {
+	if len(response) == 0 {
+		return errors.New("library: complete idempotency key: empty response")
+	}
+	res := s.db.WithContext(ctx).Exec("UPDATE exchange_idempotency SET response = ? WHERE scope = ? AND idem_key = ? AND request_hash = ? AND response = ''",
+		string(response), scope, key, requestHash)
+	if res.Error != nil {
+		return fmt.Errorf("library: complete idempotency key: %w", res.Error)
+	}
+	if res.RowsAffected == 0 {
+		// The reservation was pruned (its request outlived the retention):
+		// store the result anew so a retry still finds it.
+		err := s.db.WithContext(ctx).Exec("INSERT INTO exchange_idempotency (scope, idem_key, request_hash, response, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (scope, idem_key) DO NOTHING",
+			scope, key, requestHash, string(response), time.Now().UTC()).Error
+		if err != nil {
+			return fmt.Errorf("library: complete idempotency key: %w", err)
+		}
+	}
+	return nil
+}
+
+// ReleaseIdempotencyKey implements exchange.IdempotencyStore.
+func (s *Store) ReleaseIdempotencyKey(ctx context.Context, scope, key, requestHash string) error {
+	err := s.db.WithContext(ctx).Exec("DELETE FROM exchange_idempotency WHERE scope = ? AND idem_key = ? AND request_hash = ? AND response = ''", scope, key, requestHash).Error
 	if err != nil {
-		return fmt.Errorf("library: save idempotency key: %w", err)
+		return fmt.Errorf("library: release idempotency key: %w", err)
 	}
 	return nil
 }
