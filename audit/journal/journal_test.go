@@ -1,11 +1,13 @@
 package journal_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"yiku/audit"
 	"yiku/audit/journal"
@@ -138,4 +140,73 @@ func TestALargeGroupIsAppendedWhole(t *testing.T) {
 	if subjects != 2*n {
 		t.Fatalf("subject rows = %d, want %d", subjects, 2*n)
 	}
+}
+
+// slowStore is an in-memory Appender whose appends take a while, like a
+// database round trip under load.
+type slowStore struct {
+	mu      sync.Mutex
+	delay   time.Duration
+	appends int
+	entries []audit.Entry
+}
+
+func (s *slowStore) Append(_ context.Context, entries []audit.Entry) error {
+	time.Sleep(s.delay)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.appends++
+	s.entries = append(s.entries, entries...)
+	return nil
+}
+
+func (s *slowStore) Head(context.Context, string) (int64, []byte, error) { return 0, nil, nil }
+
+func (s *slowStore) AddCheckpoint(context.Context, audit.Checkpoint) error { return nil }
+
+// While one transaction is being written, concurrent callers' events queue
+// and go out together in the next one: 64 callers arriving during a slow
+// append need a handful of transactions, not 64.
+func TestConcurrentCallersShareTransactions(t *testing.T) {
+	st := &slowStore{delay: 20 * time.Millisecond}
+	ctx := context.Background()
+	j, err := journal.New(ctx, st, keys(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const callers = 64
+	var wg sync.WaitGroup
+	errs := make(chan error, callers)
+	for i := 0; i < callers; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			errs <- j.RecordAll(ctx, []audit.Event{{Action: audit.ActionLookup, Count: i}, {Action: audit.ActionReuse, Count: i}})
+		}(i)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(st.entries) != 2*callers {
+		t.Fatalf("%d entries stored, want %d", len(st.entries), 2*callers)
+	}
+	if st.appends > 8 {
+		t.Fatalf("%d transactions for %d concurrent callers: the group commit does not group", st.appends, callers)
+	}
+	prev := audit.GenesisHash
+	for i, e := range st.entries {
+		if e.Seq != int64(i+1) || !bytes.Equal(e.PrevHash, prev) {
+			t.Fatalf("entry %d: seq %d, chained to %x, want seq %d after %x", i, e.Seq, e.PrevHash, i+1, prev)
+		}
+		// A caller's two events are adjacent and in order.
+		if i%2 == 1 && (e.Count != st.entries[i-1].Count || e.Action != audit.ActionReuse) {
+			t.Fatalf("entries %d and %d are not one caller's pair: %+v / %+v", i-1, i, st.entries[i-1], e)
+		}
+		prev = e.Hash
+	}
+	t.Logf("%d callers, %d transactions", callers, st.appends)
 }
