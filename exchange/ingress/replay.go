@@ -108,12 +108,35 @@ func (s *Service) Replay(ctx context.Context, p identity.Principal, id, trace st
 	if err != nil {
 		return ReplayResult{}, err
 	}
-	if l.Status != StatusPending {
+	if l.Status == StatusReplayed {
 		return ReplayResult{}, fault.Conflictf("dead_letter_replayed", "dead letter %s was already replayed as record %s", id, l.ReplayedRecordID)
 	}
 	if l.Resource == "" {
 		return ReplayResult{}, fault.Conflictf("dead_letter_without_resource", "dead letter %s names no resource; publish the record over HTTP instead", id)
 	}
+	now := time.Now
+	if s.Now != nil {
+		now = s.Now
+	}
+	// Claim first, then publish: of two replays of one dead letter only the
+	// one whose claim succeeds publishes.
+	claimant := p.Name + " (" + p.ID + ")"
+	claimed, err := s.Store.ClaimReplay(ctx, p.DepartmentCode, id, claimant, now(), now().Add(-ReplayClaimLease))
+	if err != nil {
+		return ReplayResult{}, err
+	}
+	if !claimed {
+		return ReplayResult{}, fault.Conflictf("dead_letter_replaying", "dead letter %s is being replayed or was replayed by another request", id)
+	}
+	ctx = context.WithoutCancel(ctx)
+	done := false
+	defer func() {
+		if !done {
+			// A replay that failed leaves the dead letter pending for the
+			// next; if this fails too, the claim lapses after the lease.
+			_ = s.Store.ReleaseReplay(ctx, p.DepartmentCode, id, claimant)
+		}
+	}()
 	version := req.Version
 	if version == 0 {
 		version = l.SchemaVersion
@@ -148,14 +171,10 @@ func (s *Service) Replay(ctx context.Context, p identity.Principal, id, trace st
 	if err != nil {
 		return ReplayResult{}, err
 	}
-	now := time.Now
-	if s.Now != nil {
-		now = s.Now
-	}
-	at := now()
-	if _, err := s.Store.MarkReplayed(ctx, p.DepartmentCode, id, recordID, p.Name, at); err != nil {
+	if _, err := s.Store.MarkReplayed(ctx, p.DepartmentCode, id, recordID, p.Name, now()); err != nil {
 		return ReplayResult{}, err
 	}
+	done = true
 	dl, err := s.Store.DeadLetter(ctx, p.DepartmentCode, id)
 	if err != nil {
 		return ReplayResult{}, err

@@ -18,6 +18,10 @@ import (
 const (
 	StatusPending  = "pending"
 	StatusReplayed = "replayed"
+	// StatusReplaying is a pending dead letter a replay has claimed and is
+	// publishing. It is stored as pending with replayed_at set to the
+	// claim's time and replayed_by to its principal.
+	StatusReplaying = "replaying"
 )
 
 // DeadLetter is the index entry of one refused ingress record. The record
@@ -82,6 +86,9 @@ func (r deadLetterRow) domain() DeadLetter {
 		SourceTopic: r.SourceTopic, SourcePartition: r.SourcePartition, SourceOffset: r.SourceOffset,
 		DLQTopic: r.DLQTopic, DLQPartition: r.DLQPartition, DLQOffset: r.DLQOffset, Status: r.Status,
 		ReplayedRecordID: r.ReplayedRecordID, ReplayedBy: r.ReplayedBy, ReplayedAt: r.ReplayedAt, CreatedAt: r.CreatedAt}
+	if r.Status == StatusPending && r.ReplayedAt != nil {
+		d.Status = StatusReplaying
+	}
 	if err := json.Unmarshal([]byte(r.Reasons), &d.Reasons); err != nil {
 		d.Reasons = []exchange.Rejection{{Rule: "unreadable", Message: "the stored reasons could not be read"}}
 	}
@@ -166,6 +173,36 @@ func (s *Store) DeadLetter(ctx context.Context, department, id string) (DeadLett
 		return DeadLetter{}, fault.NotFoundf("dead_letter_not_found", "no dead letter %s of department %s", id, department)
 	}
 	return rows[0].domain(), nil
+}
+
+// ReplayClaimLease is how long a replay's claim holds its dead letter
+// before another replay may take it (the first died mid-replay).
+const ReplayClaimLease = 2 * time.Minute
+
+// ClaimReplay claims a pending dead letter for a replay by by at at, so
+// that only one replay publishes it. It reports false when the dead letter
+// is already replayed or another replay's claim (newer than staleBefore)
+// holds it. The conditional update is the claim.
+func (s *Store) ClaimReplay(ctx context.Context, department, id, by string, at, staleBefore time.Time) (bool, error) {
+	res := s.db.WithContext(ctx).Model(&deadLetterRow{}).
+		Where("id = ? AND department_code = ? AND status = ? AND (replayed_at IS NULL OR replayed_at < ?)", id, department, StatusPending, staleBefore.UTC()).
+		Updates(map[string]any{"replayed_by": by, "replayed_at": at.UTC()})
+	if res.Error != nil {
+		return false, fmt.Errorf("ingress: claim %s for replay: %w", id, storage.MapError(res.Error, "dead letter"))
+	}
+	return res.RowsAffected == 1, nil
+}
+
+// ReleaseReplay drops by's claim on a dead letter whose replay failed, so
+// it is pending again.
+func (s *Store) ReleaseReplay(ctx context.Context, department, id, by string) error {
+	res := s.db.WithContext(ctx).Model(&deadLetterRow{}).
+		Where("id = ? AND department_code = ? AND status = ? AND replayed_by = ?", id, department, StatusPending, by).
+		Updates(map[string]any{"replayed_by": "", "replayed_at": nil})
+	if res.Error != nil {
+		return fmt.Errorf("ingress: release %s: %w", id, storage.MapError(res.Error, "dead letter"))
+	}
+	return nil
 }
 
 // MarkReplayed records that a pending dead letter was replayed as recordID.
