@@ -63,6 +63,11 @@ type Config struct {
 	// ShareDecisionDays is how many working days a provider has to answer a share request.
 	ShareDecisionDays int
 
+	// WebhookAllowPrivate lets subscriptions deliver to plain http and to
+	// loopback and private addresses (tests, the embedded demo, receivers
+	// on an internal network). Off by default in serve mode.
+	WebhookAllowPrivate bool
+
 	LogLevel  string
 	LogFormat string
 
@@ -110,6 +115,7 @@ func Flags(fs *pflag.FlagSet, mode Mode) {
 	fs.Float64("rate-limit-rps", 0, "per-department request rate limit (0 = unlimited)")
 	fs.Int("share-decision-days", 10, "working days a provider has to answer a share request")
 	fs.Duration("connect-retry", 30*time.Second, "how long to retry reaching PostgreSQL and Kafka at start")
+	fs.Bool("webhook-allow-private", mode == ModeDev, "let subscription webhooks use plain http and loopback or private addresses")
 	switch mode {
 	case ModeDev:
 		fs.String("data-dir", "./.yiku", "folder for the embedded database, broker log and keys")
@@ -182,6 +188,13 @@ func Load(fs *pflag.FlagSet, mode Mode) (*Config, error) {
 	cfg.MaxBatchRecords = num("max-batch-records")
 	cfg.ShareDecisionDays = num("share-decision-days")
 	cfg.ConnectRetry = dur("connect-retry")
+	if err == nil {
+		allow, e := strconv.ParseBool(get("webhook-allow-private"))
+		if e != nil {
+			err = &Error{Setting: "--webhook-allow-private", Problem: fmt.Sprintf("%q is not true or false", get("webhook-allow-private"))}
+		}
+		cfg.WebhookAllowPrivate = allow
+	}
 	if err == nil {
 		rps, e := strconv.ParseFloat(get("rate-limit-rps"), 64)
 		if e != nil {

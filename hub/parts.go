@@ -64,10 +64,14 @@ func (h *Hub) addParts(ctx context.Context) error {
 		pub := exchange.NewPublisher(exchange.PublishConfig{MaxRecords: h.Cfg.MaxBatchRecords, RateLimitRPS: h.Cfg.RateLimitRPS, MaxBacklog: exchange.DefaultMaxBacklog},
 			h.Catalog, router, topics, lib, lib, sink.Backlog)
 		subStore := subscription.NewStore(h.DB)
-		subs := subscription.NewService(subStore, lib, h.Catalog, h.Gate, topics, h.Secret)
+		webhooks := subscription.WebhookPolicy{AllowPrivate: h.Cfg.WebhookAllowPrivate}
+		if webhooks.AllowPrivate && h.Cfg.Mode == config.ModeServe {
+			h.Log.Warn("subscription webhooks may use plain http and loopback or private addresses (--webhook-allow-private)")
+		}
+		subs := subscription.NewService(subStore, lib, h.Catalog, h.Gate, topics, h.Secret, webhooks)
 		h.modules = append(h.modules, exchangeapi.New(pub, lib, sink, h.Catalog, h.Gate, subs))
 		h.workers = append(h.workers, sink,
-			subscription.NewDeliverer(subscription.DeliverConfig{Log: h.Log}, subStore, lib, h.Catalog, h.Gate, h.Auth.Store(), router, h.Audit, h.Secret, h.Registry))
+			subscription.NewDeliverer(subscription.DeliverConfig{Webhooks: webhooks, Log: h.Log}, subStore, lib, h.Catalog, h.Gate, h.Auth.Store(), router, h.Audit, h.Secret, h.Registry))
 		// Kafka ingress: departments' adapters produce to their ingress
 		// topics; refused records go to dead letters they can replay.
 		ingStore := ingress.NewStore(h.DB)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
+	"yiku/config"
 	"yiku/exchange/loadgen"
 	"yiku/exchange/subscription"
 	"yiku/hub/hubtest"
@@ -343,6 +344,52 @@ func TestSubscriptionFilterOnlyOnPlainGrantedFields(t *testing.T) {
 				r.JSON(t, &e)
 				if e.Error.Code != "invalid_filter" {
 					t.Fatalf("filter on %s: code %q, want invalid_filter", tc.field, e.Error.Code)
+				}
+			}
+		})
+	}
+}
+
+// TestWebhookDestinationsRefusedByDefault: without --webhook-allow-private
+// the hub accepts only https webhooks to public addresses; plain http,
+// loopback, private networks and the metadata address are refused at
+// creation. The default test hub allows private receivers (the other tests
+// post to loopback), but never link-local ones.
+func TestWebhookDestinationsRefusedByDefault(t *testing.T) {
+	strict := hubtest.StartWith(t, hubtest.Options{Configure: func(c *config.Config) { c.WebhookAllowPrivate = false }})
+	grant(t, strict)
+	lax := hubtest.Start(t)
+	grant(t, lax)
+	tests := []struct {
+		url         string
+		strict, lax int
+	}{
+		{"http://127.0.0.1:8080/hook", http.StatusBadRequest, http.StatusCreated},
+		{"https://127.0.0.1/hook", http.StatusBadRequest, http.StatusCreated},
+		{"https://10.8.0.4/hook", http.StatusBadRequest, http.StatusCreated},
+		{"https://192.168.10.2/hook", http.StatusBadRequest, http.StatusCreated},
+		{"https://169.254.169.254/latest/meta-data/", http.StatusBadRequest, http.StatusBadRequest},
+		{"https://[fe80::1]/hook", http.StatusBadRequest, http.StatusBadRequest},
+		{"https://58.20.1.10/hook", http.StatusCreated, http.StatusCreated},
+	}
+	for _, tc := range tests {
+		t.Run(tc.url, func(t *testing.T) {
+			for _, c := range []struct {
+				h    *hubtest.Hub
+				want int
+			}{{strict, tc.strict}, {lax, tc.lax}} {
+				r := c.h.Do(http.MethodPost, "/api/v1/subscriptions", "gsc-system", map[string]any{
+					"resource": "social-security", "purpose": purpose, "webhook_url": tc.url, "start": "now",
+				})
+				if r.Status != c.want {
+					t.Fatalf("allow private %v: %d %s, want %d", c.h.Cfg.WebhookAllowPrivate, r.Status, r.Body, c.want)
+				}
+				if c.want == http.StatusBadRequest {
+					var e struct{ Error struct{ Code string } }
+					r.JSON(t, &e)
+					if e.Error.Code != "invalid_webhook_url" {
+						t.Fatalf("code %q, want invalid_webhook_url", e.Error.Code)
+					}
 				}
 			}
 		})

@@ -41,7 +41,10 @@ type DeliverConfig struct {
 	BackoffBase time.Duration
 	BackoffMax  time.Duration
 	HTTPTimeout time.Duration
-	Log         *slog.Logger
+	// Webhooks decides which destinations may be called; it is checked
+	// again for every connection.
+	Webhooks WebhookPolicy
+	Log      *slog.Logger
 }
 
 // Deliverer pushes library records to webhooks and egress topics.
@@ -86,7 +89,7 @@ func NewDeliverer(cfg DeliverConfig, store *Store, lib Library, dir catalog.Dire
 	}
 	d := &Deliverer{
 		cfg: cfg, store: store, lib: lib, dir: dir, gate: gate, principals: principals, egress: egress, recorder: recorder, secret: secret,
-		client:    &http.Client{Timeout: cfg.HTTPTimeout},
+		client:    cfg.Webhooks.Client(cfg.HTTPTimeout),
 		delivered: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "yiku_subscription_delivered_records_total", Help: "Records delivered to subscribers, by mode."}, []string{"mode"}),
 		failures:  prometheus.NewCounterVec(prometheus.CounterOpts{Name: "yiku_subscription_delivery_failures_total", Help: "Failed webhook or egress deliveries, by mode."}, []string{"mode"}),
 	}
@@ -212,6 +215,16 @@ func (d *Deliverer) push(ctx context.Context, sub Subscription, res catalog.Reso
 	body, err := json.Marshal(WebhookBody{Subscription: sub.ID, Resource: sub.ResourceID, Records: b.Deliveries, Cursor: strconv.FormatInt(b.Next, 10)})
 	if err != nil {
 		return fmt.Errorf("encode webhook body: %w", err)
+	}
+	// The URL was checked at creation; the policy may have been tightened
+	// since (http no longer allowed): park until the URL is changed.
+	// Addresses are checked on every connection.
+	if _, err := d.cfg.Webhooks.parse(sub.WebhookURL); err != nil {
+		d.failures.WithLabelValues("webhook").Inc()
+		if err := d.store.PushFailed(ctx, sub.ID, sub.PushAttempts+1, time.Now(), true, err.Error()); err != nil {
+			return err
+		}
+		return fmt.Errorf("parked: %w", err)
 	}
 	if d.recorder != nil {
 		if err := d.recorder.Record(ctx, ev("record.deliver.webhook", b)); err != nil {

@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -73,19 +72,21 @@ type Principals interface {
 
 // Service manages subscriptions and serves pull deliveries.
 type Service struct {
-	store  *Store
-	lib    Library
-	dir    catalog.Directory
-	gate   sharing.Gate
-	topics exchange.Topics
-	secret []byte
-	now    func() time.Time
+	store    *Store
+	lib      Library
+	dir      catalog.Directory
+	gate     sharing.Gate
+	topics   exchange.Topics
+	secret   []byte
+	webhooks WebhookPolicy
+	now      func() time.Time
 }
 
 // NewService builds the service. secret is the hub's key material, from
-// which each subscription's webhook signing key is derived.
-func NewService(store *Store, lib Library, dir catalog.Directory, gate sharing.Gate, topics exchange.Topics, secret []byte) *Service {
-	return &Service{store: store, lib: lib, dir: dir, gate: gate, topics: topics, secret: secret, now: time.Now}
+// which each subscription's webhook signing key is derived; webhooks
+// decides which webhook URLs are accepted.
+func NewService(store *Store, lib Library, dir catalog.Directory, gate sharing.Gate, topics exchange.Topics, secret []byte, webhooks WebhookPolicy) *Service {
+	return &Service{store: store, lib: lib, dir: dir, gate: gate, topics: topics, secret: secret, webhooks: webhooks, now: time.Now}
 }
 
 // CreateRequest is the body of a new subscription.
@@ -146,7 +147,7 @@ func (s *Service) Create(ctx context.Context, p identity.Principal, req CreateRe
 		sub.FilterField, sub.FilterPrefix = f.Name, req.Filter.Prefix
 	}
 	if req.WebhookURL != "" {
-		if err := checkWebhookURL(req.WebhookURL); err != nil {
+		if err := s.webhooks.CheckURL(ctx, req.WebhookURL); err != nil {
 			return Created{}, err
 		}
 		sub.WebhookURL, sub.PushState = req.WebhookURL, PushActive
@@ -489,15 +490,6 @@ func Verify(key []byte, header string, body []byte, now time.Time, tolerance tim
 	}
 	want := Sign(key, time.Unix(sec, 0), body)
 	return hmac.Equal([]byte(want), []byte("t="+ts+",v1="+sig))
-}
-
-func checkWebhookURL(s string) error {
-	u, err := url.Parse(s)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || len(s) > 2000 {
-		return fault.Invalidf("invalid_webhook_url", "webhook_url must be an absolute http(s) URL").
-			WithDetails(fault.Detail{Field: "webhook_url", Reason: "absolute http or https URL"})
-	}
-	return nil
 }
 
 // auditEvent describes a push or egress delivery for the audit trail.

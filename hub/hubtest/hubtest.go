@@ -77,6 +77,8 @@ func StartWith(t testing.TB, opt Options) *Hub {
 		DatabaseURL: dbURL, KafkaBrokers: brokers, TopicPartitions: 3, TopicReplication: 1, TopicPrefix: prefix,
 		JWTKeyFile: filepath.Join(dir, "jwt.pem"), SecretKeyFile: filepath.Join(dir, "secret.key"), TokenTTL: time.Hour,
 		MaxBatchRecords: 5000, ShareDecisionDays: 10, LogLevel: "warn", LogFormat: "text", ConnectRetry: 10 * time.Second,
+		// Test receivers listen on loopback over plain http.
+		WebhookAllowPrivate: true,
 	}
 	if opt.Configure != nil {
 		opt.Configure(cfg)
