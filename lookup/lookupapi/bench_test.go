@@ -86,6 +86,10 @@ func BenchmarkLookups(b *testing.B) {
 // 200, and reports throughput and latency percentiles.
 func runHTTP(b *testing.B, client *http.Client, parallelism int, newReq func() *http.Request) {
 	lat := newLatencies()
+	// Allocations of the whole process per request: the hub, its
+	// background workers and the client; unlike the rates, they do not
+	// depend on the machine's load.
+	b.ReportAllocs()
 	b.SetParallelism(parallelism)
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
