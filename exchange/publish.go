@@ -320,13 +320,11 @@ func (p *Publisher) Delete(ctx context.Context, pr identity.Principal, resource,
 // PrepareDelete checks a deletion by department as Delete does and returns
 // its tombstone, not yet produced.
 func (p *Publisher) PrepareDelete(ctx context.Context, department, resource, subject, reason, trace string) (Record, error) {
-	res, err := p.dir.Resource(ctx, resource)
+	// A deletion is a record like any other: only the provider's, only on a
+	// resource that accepts records and has a subject key to route it by.
+	res, id, err := p.providedResource(ctx, department, resource, "deletes")
 	if err != nil {
 		return Record{}, err
-	}
-	id := ResourceID(res, resource)
-	if res.ProviderCode != department {
-		return Record{}, fault.Forbiddenf("not_provider", "only the provider %s deletes records of %s", res.ProviderCode, id)
 	}
 	if reason == "" || len(reason) > 500 {
 		return Record{}, fault.Invalidf("invalid_reason", "a deletion needs a reason of 1 to 500 characters").WithDetails(fault.Detail{Field: "reason", Reason: "required"})
