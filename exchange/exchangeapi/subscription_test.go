@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"sync"
 	"testing"
 	"time"
@@ -394,4 +395,144 @@ func TestWebhookDestinationsRefusedByDefault(t *testing.T) {
 			}
 		})
 	}
+}
+
+// countingHook records every seq each request carried, answering slowly so
+// that two hub instances' delivery rounds overlap.
+type countingHook struct {
+	mu         sync.Mutex
+	requests   int
+	seqs       map[int64]int
+	deliveries map[string]int // X-Yiku-Delivery → requests
+}
+
+func (k *countingHook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	var wb subscription.WebhookBody
+	if err := json.NewDecoder(r.Body).Decode(&wb); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	time.Sleep(300 * time.Millisecond)
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.requests++
+	k.deliveries[r.Header.Get("X-Yiku-Delivery")]++
+	for _, d := range wb.Records {
+		k.seqs[d.Seq]++
+	}
+}
+
+func (k *countingHook) distinct() int {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return len(k.seqs)
+}
+
+// TestTwoInstancesDeliverEachBatchOnce: two hub instances on one database
+// and broker both run the delivery worker; the subscription's lease lets
+// one of them deliver at a time, so the webhook receives every batch once
+// and the egress topic holds every record once.
+func TestTwoInstancesDeliverEachBatchOnce(t *testing.T) {
+	a := hubtest.Start(t)
+	b := hubtest.StartWith(t, hubtest.Options{Share: a})
+	grant(t, a)
+	// b's Gate learns of the grant through the policy topic.
+	waitGate(t, b)
+	wh := &countingHook{seqs: map[int64]int{}, deliveries: map[string]int{}}
+	srv := httptest.NewServer(wh)
+	defer srv.Close()
+	r := a.Do(http.MethodPost, "/api/v1/subscriptions", "gsc-system", map[string]any{
+		"resource": "social-security", "purpose": purpose, "webhook_url": srv.URL, "egress": true,
+	})
+	if r.Status != http.StatusCreated {
+		t.Fatalf("subscribe: %d %s", r.Status, r.Body)
+	}
+	var s sub
+	r.JSON(t, &s)
+
+	const n = 1000 // five webhook batches of 200
+	for start := 0; start < n; start += 250 {
+		recs := make([]map[string]any, 0, 250)
+		for i := start; i < start+250; i++ {
+			recs = append(recs, insured(i+1, 0, "431302001"))
+		}
+		publish(t, a, "social-security", "hrss-system", recs...)
+	}
+	waitLagZero(t, a)
+	want := versionsOf(t, a, "social-security") // n and the demo's own
+	if want < n {
+		t.Fatalf("library holds %d versions, want at least %d", want, n)
+	}
+
+	deadline := time.Now().Add(60 * time.Second)
+	for wh.distinct() < want && time.Now().Before(deadline) {
+		time.Sleep(200 * time.Millisecond)
+	}
+	time.Sleep(2 * time.Second) // let any duplicate round arrive
+	wh.mu.Lock()
+	if len(wh.seqs) != want {
+		t.Errorf("webhook received %d distinct records, want %d", len(wh.seqs), want)
+	}
+	for seq, c := range wh.seqs {
+		if c != 1 {
+			t.Errorf("seq %d delivered %d times", seq, c)
+			break
+		}
+	}
+	for id, c := range wh.deliveries {
+		if c != 1 {
+			t.Errorf("batch %s posted %d times", id, c)
+			break
+		}
+	}
+	t.Logf("webhook: %d records in %d requests", len(wh.seqs), wh.requests)
+	wh.mu.Unlock()
+
+	got := readEgressFor(t, a, s.EgressTopic, want+1, 5*time.Second)
+	seen := map[int64]bool{}
+	for _, d := range got {
+		if seen[d.Seq] {
+			t.Fatalf("egress holds seq %d twice (%d messages for %d records)", d.Seq, len(got), want)
+		}
+		seen[d.Seq] = true
+	}
+	if len(got) != want {
+		t.Fatalf("egress holds %d records, want %d", len(got), want)
+	}
+}
+
+// waitGate waits until h's Gate lets gsc-system read social-security for purpose.
+func waitGate(t *testing.T, h *hubtest.Hub) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		r := h.Do(http.MethodGet, "/api/v1/resources/social-security/records/"+loadgen.ResidentID(999999)+"?purpose="+url.QueryEscape(purpose), "gsc-system", nil)
+		if r.Status != http.StatusForbidden {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the second instance does not see the grant: %d %s", r.Status, r.Body)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// versionsOf returns how many versions the library holds for resource.
+func versionsOf(t *testing.T, h *hubtest.Hub, resource string) int {
+	t.Helper()
+	r := h.Do(http.MethodGet, "/api/v1/exchange/status", "catalog-admin", nil)
+	var st struct {
+		Resources []struct {
+			Resource string
+			Versions int
+		}
+	}
+	r.JSON(t, &st)
+	for _, res := range st.Resources {
+		if res.Resource == resource {
+			return res.Versions
+		}
+	}
+	t.Fatalf("status lists no %s: %s", resource, r.Body)
+	return 0
 }

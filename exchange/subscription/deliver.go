@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -11,6 +12,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"strconv"
 	"sync"
 	"time"
@@ -41,6 +43,12 @@ type DeliverConfig struct {
 	BackoffBase time.Duration
 	BackoffMax  time.Duration
 	HTTPTimeout time.Duration
+	// Lease is how long an instance holds a subscription while it delivers
+	// one round (default three HTTP timeouts, at least a minute).
+	Lease time.Duration
+	// Instance names this hub instance in leases (default host name, pid
+	// and a random suffix).
+	Instance string
 	// Webhooks decides which destinations may be called; it is checked
 	// again for every connection.
 	Webhooks WebhookPolicy
@@ -84,6 +92,12 @@ func NewDeliverer(cfg DeliverConfig, store *Store, lib Library, dir catalog.Dire
 	if cfg.HTTPTimeout <= 0 {
 		cfg.HTTPTimeout = 10 * time.Second
 	}
+	if cfg.Lease <= 0 {
+		cfg.Lease = max(3*cfg.HTTPTimeout, time.Minute)
+	}
+	if cfg.Instance == "" {
+		cfg.Instance = instanceName()
+	}
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
@@ -118,7 +132,11 @@ func (d *Deliverer) Run(ctx context.Context) error {
 	}
 }
 
-// Once runs one delivery round over every due subscription.
+// Once runs one delivery round over every due subscription no other
+// instance is delivering. Each is claimed first (a lease in the
+// subscriptions table), so with several hub instances every batch is sent
+// by one of them; the cursor updates are compare-and-set, so an instance
+// whose lease ran out mid-delivery cannot move a cursor back.
 func (d *Deliverer) Once(ctx context.Context) error {
 	subs, err := d.store.Deliverable(ctx, time.Now())
 	if err != nil {
@@ -126,17 +144,40 @@ func (d *Deliverer) Once(ctx context.Context) error {
 	}
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 8)
-	for _, sub := range subs {
+	for _, cand := range subs {
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
+			sub, ok, err := d.store.Claim(ctx, cand.ID, d.cfg.Instance, time.Now(), d.cfg.Lease)
+			if err != nil {
+				d.cfg.Log.Warn("subscription delivery: claim", "subscription", cand.ID, "err", err)
+				return
+			}
+			if !ok {
+				return
+			}
+			defer func() {
+				// Released even when ctx ended, so another instance need not wait out the lease.
+				rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+				defer cancel()
+				if err := d.store.Release(rctx, sub.ID, d.cfg.Instance); err != nil {
+					d.cfg.Log.Warn("subscription delivery: release", "subscription", sub.ID, "err", err)
+				}
+			}()
 			d.deliver(ctx, sub)
 		}()
 	}
 	wg.Wait()
 	return nil
+}
+
+func instanceName() string {
+	host, _ := os.Hostname()
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b))
 }
 
 func (d *Deliverer) deliver(ctx context.Context, sub Subscription) {
@@ -208,7 +249,7 @@ func (d *Deliverer) push(ctx context.Context, sub Subscription, res catalog.Reso
 	}
 	if len(b.Deliveries) == 0 {
 		if b.Next > sub.PushCursor {
-			return d.store.PushDelivered(ctx, sub.ID, b.Next)
+			return d.store.PushDelivered(ctx, sub.ID, d.cfg.Instance, sub.PushCursor, b.Next)
 		}
 		return nil
 	}
@@ -221,7 +262,7 @@ func (d *Deliverer) push(ctx context.Context, sub Subscription, res catalog.Reso
 	// Addresses are checked on every connection.
 	if _, err := d.cfg.Webhooks.parse(sub.WebhookURL); err != nil {
 		d.failures.WithLabelValues("webhook").Inc()
-		if err := d.store.PushFailed(ctx, sub.ID, sub.PushAttempts+1, time.Now(), true, err.Error()); err != nil {
+		if err := d.store.PushFailed(ctx, sub.ID, d.cfg.Instance, sub.PushCursor, sub.PushAttempts+1, time.Now(), true, err.Error()); err != nil {
 			return err
 		}
 		return fmt.Errorf("parked: %w", err)
@@ -249,7 +290,7 @@ func (d *Deliverer) push(ctx context.Context, sub Subscription, res catalog.Reso
 		return d.pushFailed(ctx, sub, "receiver answered "+resp.Status)
 	}
 	d.delivered.WithLabelValues("webhook").Add(float64(len(b.Deliveries)))
-	return d.store.PushDelivered(ctx, sub.ID, b.Next)
+	return d.store.PushDelivered(ctx, sub.ID, d.cfg.Instance, sub.PushCursor, b.Next)
 }
 
 func (d *Deliverer) pushFailed(ctx context.Context, sub Subscription, reason string) error {
@@ -257,7 +298,7 @@ func (d *Deliverer) pushFailed(ctx context.Context, sub Subscription, reason str
 	attempts := sub.PushAttempts + 1
 	wait := min(d.cfg.BackoffBase<<min(attempts-1, 20), d.cfg.BackoffMax)
 	park := attempts >= d.cfg.MaxAttempts
-	if err := d.store.PushFailed(ctx, sub.ID, attempts, time.Now().Add(wait), park, reason); err != nil {
+	if err := d.store.PushFailed(ctx, sub.ID, d.cfg.Instance, sub.PushCursor, attempts, time.Now().Add(wait), park, reason); err != nil {
 		return err
 	}
 	return fmt.Errorf("attempt %d: %s", attempts, reason)
@@ -270,7 +311,7 @@ func (d *Deliverer) produce(ctx context.Context, sub Subscription, res catalog.R
 	}
 	if len(b.Deliveries) == 0 {
 		if b.Next > sub.EgressCursor {
-			return d.store.EgressDelivered(ctx, sub.ID, b.Next)
+			return d.store.EgressDelivered(ctx, sub.ID, d.cfg.Instance, sub.EgressCursor, b.Next)
 		}
 		return nil
 	}
@@ -302,5 +343,5 @@ func (d *Deliverer) produce(ctx context.Context, sub Subscription, res catalog.R
 		return err
 	}
 	d.delivered.WithLabelValues("egress").Add(float64(len(b.Deliveries)))
-	return d.store.EgressDelivered(ctx, sub.ID, b.Next)
+	return d.store.EgressDelivered(ctx, sub.ID, d.cfg.Instance, sub.EgressCursor, b.Next)
 }

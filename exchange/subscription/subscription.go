@@ -41,8 +41,12 @@ type Subscription struct {
 	EgressTopic    string     `json:"egress_topic,omitempty"`
 	EgressCursor   int64      `json:"egress_cursor"`
 	StoppedReason  string     `json:"stopped_reason,omitempty"`
-	CreatedAt      time.Time  `json:"created_at"`
-	UpdatedAt      time.Time  `json:"updated_at"`
+	// LeasedBy is the hub instance delivering the subscription's webhook
+	// and egress batches until LeaseUntil.
+	LeasedBy   string     `json:"-"`
+	LeaseUntil *time.Time `json:"-"`
+	CreatedAt  time.Time  `json:"created_at"`
+	UpdatedAt  time.Time  `json:"updated_at"`
 }
 
 // Statuses and push states.
