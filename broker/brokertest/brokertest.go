@@ -40,10 +40,15 @@ func Client(t testing.TB) *broker.Client {
 }
 
 // Prefix returns a topic prefix unique to this test, so tests sharing a real
-// cluster never read each other's messages.
+// cluster never read each other's messages. On a real cluster the test's
+// topics are deleted when it ends (an embedded broker goes away with it).
 func Prefix(t testing.TB) string {
 	t.Helper()
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
-	return "t" + hex.EncodeToString(b)
+	prefix := "t" + hex.EncodeToString(b)
+	if env := os.Getenv(EnvBrokers); env != "" {
+		t.Cleanup(func() { deleteTopicsWithPrefix(t, strings.Split(env, ","), prefix) })
+	}
+	return prefix
 }

@@ -130,6 +130,10 @@ if ! running; then
 		group.initial.rebalance.delay.ms=0
 		delete.topic.enable=true
 		log.retention.hours=24
+		# Tests delete their topics when they end; free the files at once
+		# rather than after the default minute, so a long suite does not
+		# run the broker out of file descriptors.
+		log.segment.delete.delay.ms=1000
 	EOF
 
 	# Storage formatted by a newer Kafka cannot be read by an older one.
@@ -173,6 +177,9 @@ if ! running; then
 	(
 		exec {LOCK_FD}>&-
 		cd "$KDIR"
+		# Every partition keeps several files open; raise the soft limit to
+		# the hard one so a suite that creates many topics cannot exhaust it.
+		ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 		# shellcheck disable=SC2086,SC2016
 		exec setsid bash -c 'echo $$ >"$0"; exec "$@"' "$PIDFILE" \
 			java $HEAP -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35 \
