@@ -29,9 +29,26 @@ func hubClient(t *testing.T, h *hubtest.Hub, principal string) *client.Client {
 // current (not deleted) records and the number of versions.
 func settledLibrary(t *testing.T, h *hubtest.Hub, resource string, minVersions int64) ([]adapters.Record, int64) {
 	t.Helper()
+	// First until the hub reports it applied everything published to the
+	// resource (the demo seed's records too), then until the count holds.
+	c := hubClient(t, h, "civil-system")
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		st, err := c.ExchangeStatus(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if lag, ok := st.Resource(resource); !ok || lag.Lag == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the hub's library did not catch up with %s", resource)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 	lib := library.NewStore(h.DB)
 	var last int64 = -1
-	deadline := time.Now().Add(30 * time.Second)
+	deadline = time.Now().Add(30 * time.Second)
 	for {
 		_, ver, err := lib.Counts(context.Background(), resource)
 		if err != nil {
