@@ -36,6 +36,14 @@ func (h *Hub) addParts(ctx context.Context) error {
 	h.seeders = append(h.seeders, seed.Demo(h.Catalog))
 	h.modules = append(h.modules, catalogapi.New(h.Catalog))
 
+	// Built once and shared by the blocks below: the share-request service,
+	// the one library and the publisher (the lookup demo seeds through them).
+	var (
+		shareSvc *sharing.Service
+		lib      *library.Store
+		pub      *exchange.Publisher
+	)
+
 	// Sharing: share requests, grants and the data-access gate (h.Gate).
 	{
 		topic := sharing.PolicyTopic(h.Cfg.TopicPrefix)
@@ -48,20 +56,20 @@ func (h *Hub) addParts(ctx context.Context) error {
 			return err
 		}
 		notifier := sharing.KafkaNotifier{Broker: h.Broker, Topic: topic}
-		svc := &sharing.Service{Store: store, Gate: gate, Directory: h.Catalog, Resources: h.Catalog.All,
+		shareSvc = &sharing.Service{Store: store, Gate: gate, Directory: h.Catalog, Resources: h.Catalog.All,
 			Notifier: notifier, DecisionDays: h.Cfg.ShareDecisionDays, Log: h.Log}
 		h.Gate = gate
-		h.modules = append(h.modules, sharingapi.New(svc, gate, h.Catalog))
+		h.modules = append(h.modules, sharingapi.New(shareSvc, gate, h.Catalog))
 		h.workers = append(h.workers, &sharing.Syncer{Gate: gate, Broker: h.Broker, Topic: topic, Notifier: notifier, Log: h.Log})
 	}
 
 	// Exchange: publish, the library sink, record reads, subscriptions and delivery.
 	{
 		topics := exchange.Topics{Prefix: h.Cfg.TopicPrefix}
-		lib := library.NewStore(h.DB)
+		lib = library.NewStore(h.DB)
 		router := exchange.NewRouter(h.BrokerAddrs(), h.Broker)
 		sink := library.NewSink(library.SinkConfig{Brokers: h.BrokerAddrs(), GroupID: h.Cfg.TopicPrefix + ".library", Log: h.Log}, lib, h.Broker, topics, h.Registry)
-		pub := exchange.NewPublisher(exchange.PublishConfig{MaxRecords: h.Cfg.MaxBatchRecords, RateLimitRPS: h.Cfg.RateLimitRPS, MaxBacklog: exchange.DefaultMaxBacklog},
+		pub = exchange.NewPublisher(exchange.PublishConfig{MaxRecords: h.Cfg.MaxBatchRecords, RateLimitRPS: h.Cfg.RateLimitRPS, MaxBacklog: exchange.DefaultMaxBacklog},
 			h.Catalog, router, topics, lib, lib, sink.Backlog)
 		subStore := subscription.NewStore(h.DB)
 		webhooks := subscription.WebhookPolicy{AllowPrivate: h.Cfg.WebhookAllowPrivate}
@@ -103,7 +111,6 @@ func (h *Hub) addParts(ctx context.Context) error {
 	// through the sharing gate, and the lookup demo (items, records,
 	// certificates, grants, the demo citizen's link).
 	{
-		lib := library.NewStore(h.DB)
 		items := &serviceitem.Service{Store: itemstore.New(h.DB.Gorm), Directory: h.Catalog,
 			Departments: func(ctx context.Context, code string) error {
 				_, err := h.Auth.Store().Department(ctx, code)
@@ -125,17 +132,11 @@ func (h *Hub) addParts(ctx context.Context) error {
 				return out, nil
 			})}
 		h.modules = append(h.modules, lookupapi.New(items, lk))
-		gate, ok := h.Gate.(*sharing.Gatekeeper)
-		if !ok {
-			return fmt.Errorf("hub: lookups: the demo needs the sharing gatekeeper, have %T", h.Gate)
-		}
-		topics := exchange.Topics{Prefix: h.Cfg.TopicPrefix}
 		h.seeders = append(h.seeders, lookupdemo.Seeder(lookupdemo.Deps{
 			Items:      items,
-			Publisher:  exchange.NewPublisher(exchange.PublishConfig{}, h.Catalog, exchange.NewRouter(h.BrokerAddrs(), h.Broker), topics, lib, lib, nil),
+			Publisher:  pub,
 			Principals: h.Auth.Store(),
-			Sharing: &sharing.Service{Store: sharing.NewStore(h.DB.Gorm), Gate: gate, Directory: h.Catalog, Resources: h.Catalog.All,
-				Notifier: sharing.KafkaNotifier{Broker: h.Broker, Topic: sharing.PolicyTopic(h.Cfg.TopicPrefix)}, DecisionDays: h.Cfg.ShareDecisionDays, Log: h.Log},
+			Sharing:    shareSvc,
 			Directory:  h.Catalog,
 			SubjectKey: h.Audit.SubjectKey(),
 		}))
