@@ -254,14 +254,6 @@ func newValueSet(vals []any) *valueSet {
 
 func (s *valueSet) has(v any) bool { return s.keys[canonical(v)] }
 
-func (s *valueSet) kinds() kind {
-	var k kind
-	for _, v := range s.vals {
-		k |= kindOf(v)
-	}
-	return k
-}
-
 // describe lists the set for a message.
 func (s *valueSet) describe() string {
 	parts := make([]string, 0, len(s.vals))

@@ -18,7 +18,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -455,7 +454,10 @@ func (h *hubProc) status(ctx context.Context) status {
 func buildYiku(t *testing.T, dir string) string {
 	t.Helper()
 	bin := filepath.Join(dir, "yiku")
-	gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
+	gobin, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatalf("build yiku: no go tool on PATH: %v", err)
+	}
 	cmd := exec.Command(gobin, "build", "-o", bin, "yiku/cmd/yiku")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("build yiku: %v\n%s", err, out)

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -48,9 +47,6 @@ type Sink struct {
 	topics  exchange.Topics
 	metrics *sinkMetrics
 	backlog atomic.Int64
-
-	mu  sync.Mutex
-	lag map[string]int64
 }
 
 type sinkMetrics struct {
@@ -86,7 +82,7 @@ func NewSink(cfg SinkConfig, store *Store, ends EndOffsets, topics exchange.Topi
 	if reg != nil {
 		reg.MustRegister(m.applied, m.skipped, m.lag, m.batch)
 	}
-	return &Sink{cfg: cfg, store: store, ends: ends, topics: topics, metrics: m, lag: map[string]int64{}}
+	return &Sink{cfg: cfg, store: store, ends: ends, topics: topics, metrics: m}
 }
 
 // Name names the worker.

@@ -28,8 +28,10 @@ func (p *Plan) ApplyJSON(raw []byte) ([]byte, error) {
 func (p *Plan) AppendJSON(dst, raw []byte) ([]byte, error) {
 	// found[k] is the value of p.fields[k] in raw; end 0 when absent (no
 	// value can end at 0, the object's '{' is before it).
-	var stack [32]span
-	found := stack[:0]
+	var (
+		stack [32]span
+		found []span
+	)
 	if len(p.fields) <= len(stack) {
 		found = stack[:len(p.fields)]
 	} else {
