@@ -273,3 +273,13 @@ func MustPrincipal(c *gin.Context) identity.Principal {
 	p, _ := PrincipalOf(c)
 	return p
 }
+
+// TraceID is the W3C trace id of the request's traceparent header when it
+// has one, otherwise the request id: what records and events carry to tie
+// them to the call that produced them.
+func TraceID(c *gin.Context) string {
+	if tp := c.GetHeader("traceparent"); len(tp) == 55 {
+		return tp[3:35]
+	}
+	return RequestID(c)
+}

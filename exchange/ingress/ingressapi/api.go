@@ -8,12 +8,10 @@ package ingressapi
 import (
 	_ "embed"
 	"net/http"
-	"strconv"
 
 	"github.com/gin-gonic/gin"
 
 	"yiku/exchange/ingress"
-	"yiku/fault"
 	"yiku/httpapi"
 )
 
@@ -37,15 +35,12 @@ func (a *API) Routes(api *gin.RouterGroup) {
 }
 
 func (a *API) list(c *gin.Context) {
-	limit := 100
-	if s := c.Query("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 {
-			httpapi.Fail(c, fault.Invalidf("invalid_query", "limit must be from 1 to 1000").WithDetails(fault.Detail{Field: "limit", Reason: "not a whole number"}))
-			return
-		}
-		limit = n
+	page, err := httpapi.PageOf(c, 100, 1000)
+	if err != nil {
+		httpapi.Fail(c, err)
+		return
 	}
+	limit := page.Limit
 	note := httpapi.Note(c)
 	note.Action = "deadletter.list"
 	dls, err := a.svc.List(c.Request.Context(), httpapi.MustPrincipal(c), ingress.Filter{
@@ -88,7 +83,7 @@ func (a *API) replay(c *gin.Context) {
 	note := httpapi.Note(c)
 	note.Action = "deadletter.replay"
 	note.Reason = "replay of dead letter " + c.Param("id")
-	res, err := a.svc.Replay(c.Request.Context(), httpapi.MustPrincipal(c), c.Param("id"), traceID(c), req)
+	res, err := a.svc.Replay(c.Request.Context(), httpapi.MustPrincipal(c), c.Param("id"), httpapi.TraceID(c), req)
 	if err != nil {
 		httpapi.Fail(c, err)
 		return
@@ -98,11 +93,4 @@ func (a *API) replay(c *gin.Context) {
 		note.Subjects = []string{res.DeadLetter.SubjectKey}
 	}
 	c.JSON(http.StatusOK, res)
-}
-
-func traceID(c *gin.Context) string {
-	if tp := c.GetHeader("traceparent"); len(tp) == 55 {
-		return tp[3:35]
-	}
-	return httpapi.RequestID(c)
 }
