@@ -270,17 +270,32 @@ func (a *API) listSubscriptions(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"subscriptions": subs})
 }
 
-func (a *API) getSubscription(c *gin.Context) {
+// noteSubscription loads the caller's subscription and names its
+// resource, purpose and case number in the call's audit note before
+// anything is decided, so that a refusal is audited with them too. It
+// answers the call itself when the subscription is not the caller's.
+func (a *API) noteSubscription(c *gin.Context, action string) (subscription.Subscription, bool) {
+	note := httpapi.Note(c)
+	note.Action = action
 	sub, err := a.subs.Get(c.Request.Context(), httpapi.MustPrincipal(c), c.Param("id"))
 	if err != nil {
 		httpapi.Fail(c, err)
-		return
+		return subscription.Subscription{}, false
 	}
-	c.JSON(http.StatusOK, sub)
+	note.Resource, note.Purpose, note.CaseNumber = sub.ResourceID, sub.Purpose, sub.CaseNumber
+	return sub, true
+}
+
+func (a *API) getSubscription(c *gin.Context) {
+	if sub, ok := a.noteSubscription(c, "subscription.read"); ok {
+		c.JSON(http.StatusOK, sub)
+	}
 }
 
 func (a *API) cancelSubscription(c *gin.Context) {
-	httpapi.Note(c).Action = "subscription.cancel"
+	if _, ok := a.noteSubscription(c, "subscription.cancel"); !ok {
+		return
+	}
 	sub, err := a.subs.Cancel(c.Request.Context(), httpapi.MustPrincipal(c), c.Param("id"))
 	if err != nil {
 		httpapi.Fail(c, err)
@@ -299,15 +314,14 @@ func (a *API) pull(c *gin.Context) {
 		httpapi.Fail(c, fault.Invalidf("invalid_query", "limit must be from 1 to 1000").WithDetails(fault.Detail{Field: "limit", Reason: "out of range"}))
 		return
 	}
+	if _, ok := a.noteSubscription(c, "record.deliver.pull"); !ok {
+		return
+	}
 	note := httpapi.Note(c)
-	note.Action = "record.deliver.pull"
 	page, err := a.subs.Pull(c.Request.Context(), httpapi.MustPrincipal(c), c.Param("id"), c.Query("cursor"), limit)
 	if err != nil {
 		httpapi.Fail(c, err)
 		return
-	}
-	if sub, err := a.subs.Get(c.Request.Context(), httpapi.MustPrincipal(c), c.Param("id")); err == nil {
-		note.Resource, note.Purpose, note.CaseNumber = sub.ResourceID, sub.Purpose, sub.CaseNumber
 	}
 	note.Subjects, note.Fields, note.Count = page.Subjects, page.Fields, len(page.Records)
 	c.JSON(http.StatusOK, page)
@@ -318,6 +332,9 @@ type ackBody struct {
 }
 
 func (a *API) ack(c *gin.Context) {
+	if _, ok := a.noteSubscription(c, "subscription.ack"); !ok {
+		return
+	}
 	var body ackBody
 	if err := httpapi.BindJSON(c, &body); err != nil {
 		httpapi.Fail(c, err)
@@ -332,6 +349,9 @@ func (a *API) ack(c *gin.Context) {
 }
 
 func (a *API) resumeWebhook(c *gin.Context) {
+	if _, ok := a.noteSubscription(c, "subscription.webhook.resume"); !ok {
+		return
+	}
 	sub, err := a.subs.ResumePush(c.Request.Context(), httpapi.MustPrincipal(c), c.Param("id"))
 	if err != nil {
 		httpapi.Fail(c, err)

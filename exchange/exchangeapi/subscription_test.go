@@ -536,3 +536,43 @@ func versionsOf(t *testing.T, h *hubtest.Hub, resource string) int {
 	t.Fatalf("status lists no %s: %s", resource, r.Body)
 	return 0
 }
+
+// TestRefusedSubscriptionCallsAreAuditedWithResourceAndPurpose: the audit
+// event of a pull refused after the grant was revoked names the
+// subscription's resource and purpose, as an allowed pull's does.
+func TestRefusedSubscriptionCallsAreAuditedWithResourceAndPurpose(t *testing.T) {
+	h := hubtest.Start(t)
+	grantID := grant(t, h)
+	r := h.Do(http.MethodPost, "/api/v1/subscriptions", "gsc-system", map[string]any{"resource": "social-security", "purpose": purpose, "case_number": "LX-SJ-2025-0042"})
+	if r.Status != http.StatusCreated {
+		t.Fatalf("subscribe: %d %s", r.Status, r.Body)
+	}
+	var s sub
+	r.JSON(t, &s)
+	pull(t, h, s.ID, "", 10)
+	if rv := h.Do(http.MethodPost, "/api/v1/grants/"+grantID+"/revoke", "admin-hrss", map[string]string{"reason": "审核事项已办结"}); rv.Status != http.StatusOK {
+		t.Fatalf("revoke: %d %s", rv.Status, rv.Body)
+	}
+	if p := h.Do(http.MethodGet, "/api/v1/subscriptions/"+s.ID+"/records", "gsc-system", nil); p.Status != http.StatusForbidden {
+		t.Fatalf("pull after revocation: %d %s", p.Status, p.Body)
+	}
+	for _, outcome := range []string{"allowed", "denied"} {
+		q := "/api/v1/audit/events?" + url.Values{"action": {"record.deliver.pull"}, "principal": {"gsc-system"}, "outcome": {outcome}, "reason": {"复核订阅拒绝记录"}}.Encode()
+		a := h.Do(http.MethodGet, q, "reviewer", nil)
+		var got struct {
+			Total  int
+			Events []struct {
+				Resource   string `json:"resource"`
+				Purpose    string `json:"purpose"`
+				CaseNumber string `json:"case_number"`
+			}
+		}
+		a.JSON(t, &got)
+		if a.Status != http.StatusOK || got.Total != 1 {
+			t.Fatalf("%s pulls in the trail: %d %s", outcome, a.Status, a.Body)
+		}
+		if e := got.Events[0]; e.Resource != "social-security" || e.Purpose != purpose || e.CaseNumber != "LX-SJ-2025-0042" {
+			t.Fatalf("%s pull audited as %+v", outcome, e)
+		}
+	}
+}
