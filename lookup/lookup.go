@@ -153,13 +153,11 @@ var cst = time.FixedZone("CST", 8*3600)
 // Applicant validates an ID number or credit code and returns its normal
 // form and type.
 func Applicant(s string) (string, serviceitem.ApplicantType, error) {
-	s = strings.TrimSpace(s)
-	if id, err := schemas.NormalizeResidentID(s); err == nil {
-		return id, serviceitem.ApplicantPerson, nil
-	}
-	up := strings.ToUpper(s)
-	if _, err := schemas.ValidateUSCC(up); err == nil {
-		return up, serviceitem.ApplicantEntity, nil
+	switch key, kind, ok := schemas.ParseSubject(s); {
+	case ok && kind == schemas.SubjectPerson:
+		return key, serviceitem.ApplicantPerson, nil
+	case ok && kind == schemas.SubjectEntity:
+		return key, serviceitem.ApplicantEntity, nil
 	}
 	return "", "", fault.Invalidf("invalid_applicant", "applicant must be an 18-digit resident ID number or an 18-character unified social credit code").
 		WithDetails(fault.Detail{Field: "applicant", Pointer: "/applicant", Reason: "not a valid ID number or credit code"})

@@ -68,13 +68,8 @@ func (a *API) OpenAPI() []byte { return openapi }
 // SubjectOf validates an ID number or a credit code typed by a person and
 // returns its normal form.
 func SubjectOf(s string) (string, error) {
-	s = strings.TrimSpace(s)
-	if id, err := schemas.NormalizeResidentID(s); err == nil {
-		return id, nil
-	}
-	up := strings.ToUpper(s)
-	if _, err := schemas.ValidateUSCC(up); err == nil {
-		return up, nil
+	if key, _, ok := schemas.ParseSubject(s); ok {
+		return key, nil
 	}
 	return "", fault.Invalidf("invalid_subject", "subject must be an 18-digit resident ID number or an 18-character unified social credit code").
 		WithDetails(fault.Detail{Field: "subject", Reason: "not a valid ID number or credit code"})
