@@ -76,7 +76,7 @@ func (h *Hub) addParts(ctx context.Context) error {
 		if webhooks.AllowPrivate && h.Cfg.Mode == config.ModeServe {
 			h.Log.Warn("subscription webhooks may use plain http and loopback or private addresses (--webhook-allow-private)")
 		}
-		subs := subscription.NewService(subStore, lib, h.Catalog, h.Gate, topics, h.Secret, webhooks)
+		subs := subscription.NewService(subStore, lib, h.Catalog, h.Gate, h.Auth.Store(), topics, h.Secret, webhooks)
 		h.modules = append(h.modules, exchangeapi.New(pub, lib, sink, h.Catalog, h.Gate, subs))
 		h.workers = append(h.workers, sink,
 			subscription.NewDeliverer(subscription.DeliverConfig{Webhooks: webhooks, Log: h.Log}, subStore, lib, h.Catalog, h.Gate, h.Auth.Store(), router, h.Audit, h.Secret, h.Registry))

@@ -576,3 +576,40 @@ func TestRefusedSubscriptionCallsAreAuditedWithResourceAndPurpose(t *testing.T) 
 		}
 	}
 }
+
+// TestPullStopsWhenTheSubscribingPrincipalIsDisabled: the subscription is
+// the creating principal's, as for webhook and egress; once it is
+// disabled, another principal of the department cannot keep pulling.
+func TestPullStopsWhenTheSubscribingPrincipalIsDisabled(t *testing.T) {
+	h := hubtest.Start(t)
+	grant(t, h)
+	// A person reading needs a case number; the subscription carries one.
+	r := h.Do(http.MethodPost, "/api/v1/subscriptions", "gsc-system", map[string]any{"resource": "social-security", "purpose": purpose, "case_number": "LX-SJ-2025-0043"})
+	if r.Status != http.StatusCreated {
+		t.Fatalf("subscribe: %d %s", r.Status, r.Body)
+	}
+	var s struct {
+		ID          string `json:"id"`
+		PrincipalID string `json:"principal_id"`
+	}
+	r.JSON(t, &s)
+	path := "/api/v1/subscriptions/" + s.ID + "/records"
+	if p := h.Do(http.MethodGet, path, "admin-gsc", nil); p.Status != http.StatusOK {
+		t.Fatalf("colleague's pull while the owner is active: %d %s", p.Status, p.Body)
+	}
+	if d := h.Do(http.MethodPost, "/api/v1/admin/principals/"+s.PrincipalID+"/disable", "admin-gsc", nil); d.Status != http.StatusNoContent {
+		t.Fatalf("disable: %d %s", d.Status, d.Body)
+	}
+	p := h.Do(http.MethodGet, path, "admin-gsc", nil)
+	var e struct{ Error struct{ Code string } }
+	p.JSON(t, &e)
+	if p.Status != http.StatusForbidden || e.Error.Code != "subscription_principal_disabled" {
+		t.Fatalf("colleague's pull after the owner was disabled: %d %s", p.Status, p.Body)
+	}
+	g := h.Do(http.MethodGet, "/api/v1/subscriptions/"+s.ID, "admin-gsc", nil)
+	var after sub
+	g.JSON(t, &after)
+	if after.StoppedReason == "" {
+		t.Fatalf("subscription does not say why it stopped: %s", g.Body)
+	}
+}

@@ -183,12 +183,14 @@ func instanceName() string {
 func (d *Deliverer) deliver(ctx context.Context, sub Subscription) {
 	log := d.cfg.Log.With("subscription", sub.ID, "resource", sub.ResourceID)
 	p, err := d.principals.Principal(ctx, sub.PrincipalID)
-	if err != nil {
+	if err != nil && fault.KindOf(err) != fault.NotFound {
 		log.Warn("subscription delivery: principal", "err", err)
 		return
 	}
-	if p.DisabledAt != nil {
-		_ = d.store.Stopped(ctx, sub.ID, "the subscribing principal is disabled")
+	if err != nil || p.DisabledAt != nil {
+		if sub.StoppedReason != reasonOwnerDisabled {
+			_ = d.store.Stopped(ctx, sub.ID, reasonOwnerDisabled)
+		}
 		return
 	}
 	res, err := d.dir.Resource(ctx, sub.ResourceID)

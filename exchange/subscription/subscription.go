@@ -76,21 +76,23 @@ type Principals interface {
 
 // Service manages subscriptions and serves pull deliveries.
 type Service struct {
-	store    *Store
-	lib      Library
-	dir      catalog.Directory
-	gate     sharing.Gate
-	topics   exchange.Topics
-	secret   []byte
-	webhooks WebhookPolicy
-	now      func() time.Time
+	store      *Store
+	lib        Library
+	dir        catalog.Directory
+	gate       sharing.Gate
+	principals Principals
+	topics     exchange.Topics
+	secret     []byte
+	webhooks   WebhookPolicy
+	now        func() time.Time
 }
 
-// NewService builds the service. secret is the hub's key material, from
-// which each subscription's webhook signing key is derived; webhooks
-// decides which webhook URLs are accepted.
-func NewService(store *Store, lib Library, dir catalog.Directory, gate sharing.Gate, topics exchange.Topics, secret []byte, webhooks WebhookPolicy) *Service {
-	return &Service{store: store, lib: lib, dir: dir, gate: gate, topics: topics, secret: secret, webhooks: webhooks, now: time.Now}
+// NewService builds the service. principals looks up the principal a
+// subscription was created by (pull stops when it is disabled); secret is
+// the hub's key material, from which each subscription's webhook signing
+// key is derived; webhooks decides which webhook URLs are accepted.
+func NewService(store *Store, lib Library, dir catalog.Directory, gate sharing.Gate, principals Principals, topics exchange.Topics, secret []byte, webhooks WebhookPolicy) *Service {
+	return &Service{store: store, lib: lib, dir: dir, gate: gate, principals: principals, topics: topics, secret: secret, webhooks: webhooks, now: time.Now}
 }
 
 // CreateRequest is the body of a new subscription.
@@ -253,7 +255,11 @@ type Page struct {
 }
 
 // Pull returns up to limit records after cursor ("" = the acknowledged
-// cursor). It does not move the cursor.
+// cursor). It does not move the cursor. A subscription belongs to the
+// principal that created it, as for webhook and egress delivery: once
+// that principal is disabled, no one pulls from it (another principal of
+// the department subscribes anew, under its own name in the audit trail).
+// The Gate is asked for the caller, who receives the records.
 func (s *Service) Pull(ctx context.Context, p identity.Principal, id, cursor string, limit int) (Page, error) {
 	sub, err := s.Get(ctx, p, id)
 	if err != nil {
@@ -261,6 +267,9 @@ func (s *Service) Pull(ctx context.Context, p identity.Principal, id, cursor str
 	}
 	if sub.Status != StatusActive {
 		return Page{}, fault.Conflictf("subscription_cancelled", "subscription %s is cancelled", id)
+	}
+	if err := s.checkOwner(ctx, sub); err != nil {
+		return Page{}, err
 	}
 	from := sub.PullCursor
 	if cursor != "" {
@@ -307,6 +316,28 @@ func (s *Service) Ack(ctx context.Context, p identity.Principal, id, cursor stri
 		return Subscription{}, err
 	}
 	return s.store.Get(ctx, sub.ID)
+}
+
+// reasonOwnerDisabled is the stopped_reason of a subscription whose
+// creating principal was disabled (or removed).
+const reasonOwnerDisabled = "the subscribing principal is disabled"
+
+// checkOwner refuses a subscription whose creating principal is disabled
+// or gone, and records why on the subscription.
+func (s *Service) checkOwner(ctx context.Context, sub Subscription) error {
+	owner, err := s.principals.Principal(ctx, sub.PrincipalID)
+	if err != nil && fault.KindOf(err) != fault.NotFound {
+		return fmt.Errorf("subscription %s: principal %s: %w", sub.ID, sub.PrincipalID, err)
+	}
+	if err == nil && owner.DisabledAt == nil {
+		return nil
+	}
+	if sub.StoppedReason != reasonOwnerDisabled {
+		if err := s.store.Stopped(ctx, sub.ID, reasonOwnerDisabled); err != nil {
+			return err
+		}
+	}
+	return fault.Forbiddenf("subscription_principal_disabled", "subscription %s was created by principal %s, which is disabled; subscribe again as an active principal", sub.ID, sub.PrincipalID)
 }
 
 func (s *Service) decide(ctx context.Context, p identity.Principal, res catalog.Resource, purpose, caseNo string) (sharing.Decision, error) {
