@@ -94,7 +94,7 @@ func (a *API) publish(c *gin.Context) {
 	note.Resource = c.Param("resource")
 	res, err := a.pub.Publish(c.Request.Context(), exchange.PublishRequest{
 		Principal: p, Resource: c.Param("resource"), Version: version, Atomic: atomic,
-		IdempotencyKey: c.GetHeader("Idempotency-Key"), Format: mt, Body: body, TraceID: traceID(c),
+		IdempotencyKey: c.GetHeader("Idempotency-Key"), Format: mt, Body: body, TraceID: httpapi.TraceID(c),
 	})
 	if err != nil {
 		httpapi.Fail(c, err)
@@ -113,7 +113,7 @@ func (a *API) remove(c *gin.Context) {
 	note.Resource = c.Param("resource")
 	note.Subjects = []string{c.Param("subject")}
 	note.Reason = c.Query("reason")
-	res, err := a.pub.Delete(c.Request.Context(), httpapi.MustPrincipal(c), c.Param("resource"), c.Param("subject"), c.Query("reason"), traceID(c))
+	res, err := a.pub.Delete(c.Request.Context(), httpapi.MustPrincipal(c), c.Param("resource"), c.Param("subject"), c.Query("reason"), httpapi.TraceID(c))
 	if err != nil {
 		httpapi.Fail(c, err)
 		return
@@ -358,13 +358,6 @@ func (a *API) resumeWebhook(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, sub)
-}
-
-func traceID(c *gin.Context) string {
-	if tp := c.GetHeader("traceparent"); len(tp) == 55 {
-		return tp[3:35]
-	}
-	return httpapi.RequestID(c)
 }
 
 func intQuery(c *gin.Context, name string, def int) (int, error) {
