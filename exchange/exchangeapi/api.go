@@ -23,6 +23,7 @@ import (
 	"yiku/exchange/subscription"
 	"yiku/fault"
 	"yiku/httpapi"
+	"yiku/identity"
 	"yiku/policies/sharing"
 )
 
@@ -231,8 +232,17 @@ func (a *API) status(c *gin.Context) {
 		httpapi.Fail(c, fault.Wrap(err, fault.Unavailable, "status_unavailable", "the exchange status could not be read"))
 		return
 	}
+	p := httpapi.MustPrincipal(c)
 	out := Status{Resources: []ResourceStatus{}}
 	for _, l := range lags {
+		visible, err := a.statusVisible(ctx, p, l.Resource)
+		if err != nil {
+			httpapi.Fail(c, err)
+			return
+		}
+		if !visible {
+			continue
+		}
 		cur, vers, err := a.lib.Counts(ctx, l.Resource)
 		if err != nil {
 			httpapi.Fail(c, err)
@@ -242,6 +252,42 @@ func (a *API) status(c *gin.Context) {
 		out.TotalLag += l.Lag
 	}
 	c.JSON(http.StatusOK, out)
+}
+
+// readableLister is what the sharing gate answers to "what may this
+// department read?" (sharing.Gatekeeper.Readable).
+type readableLister interface {
+	Readable(dept string, resources []catalog.Resource) ([]sharing.Access, error)
+}
+
+// statusVisible says whether p sees a resource's row in the exchange
+// status. Even counts say something about a resource (how many people a
+// register holds), so a department sees exactly what the sharing gate lets
+// it read — its own resources, unconditional ones and those it holds a
+// grant for; the e-government office and reviewers see all of them.
+func (a *API) statusVisible(ctx context.Context, p identity.Principal, resource string) (bool, error) {
+	if p.Role == identity.RoleCatalogAdmin || p.Role == identity.RoleReviewer {
+		return true, nil
+	}
+	res, err := a.dir.Resource(ctx, resource)
+	if fault.KindOf(err) == fault.NotFound {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if res.ProviderCode == p.DepartmentCode || res.ShareType == catalog.ShareUnconditional {
+		return true, nil
+	}
+	lister, ok := a.gate.(readableLister)
+	if !ok {
+		return false, nil
+	}
+	access, err := lister.Readable(p.DepartmentCode, []catalog.Resource{res})
+	if err != nil {
+		return false, err
+	}
+	return len(access) > 0, nil
 }
 
 func (a *API) subscribe(c *gin.Context) {
