@@ -2,9 +2,6 @@ package connectors
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -20,6 +17,7 @@ import (
 	"yiku/adapters/adaptertest"
 	"yiku/broker"
 	"yiku/broker/brokertest"
+	"yiku/exchange/subscription"
 )
 
 // vendorAPI is a department vendor's paged JSON API over a growing list.
@@ -96,9 +94,7 @@ type receiver struct {
 
 func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
-	mac := hmac.New(sha256.New, rc.secret)
-	mac.Write(body)
-	if r.Header.Get("X-Yiku-Signature") != "sha256="+hex.EncodeToString(mac.Sum(nil)) {
+	if !subscription.Verify(rc.secret, r.Header.Get("X-Yiku-Signature"), body, time.Now(), 5*time.Minute) {
 		rc.mu.Lock()
 		rc.bad++
 		rc.mu.Unlock()

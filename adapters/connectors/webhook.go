@@ -3,9 +3,6 @@ package connectors
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -15,13 +12,14 @@ import (
 	"time"
 
 	"yiku/adapters"
+	"yiku/exchange/subscription"
 )
 
 const webhookDoc = `webhook — POST each batch to a department system's URL.
 
   type: webhook
   url: https://dept.example/yiku/records
-  secret_env: WEBHOOK_SECRET   # optional: sign the body (X-Yiku-Signature: sha256=<hex HMAC>)
+  secret_env: WEBHOOK_SECRET   # optional: sign the body (X-Yiku-Signature: t=<unix>,v1=<hex HMAC of "t.body">, as the hub's webhooks)
   timeout: 30s
 
 The body is {"records": [...]} where each record is the mapped record and
@@ -106,9 +104,10 @@ func (w *webhook) Write(ctx context.Context, msgs []adapters.Message, key string
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Idempotency-Key", key)
 	if w.secret != nil {
-		mac := hmac.New(sha256.New, w.secret)
-		mac.Write(body)
-		req.Header.Set("X-Yiku-Signature", "sha256="+hex.EncodeToString(mac.Sum(nil)))
+		// The same timestamped scheme as the hub's own webhooks, so one
+		// receiver check (subscription.Verify) serves both and a captured
+		// request cannot be replayed later.
+		req.Header.Set("X-Yiku-Signature", subscription.Sign(w.secret, time.Now(), body))
 	}
 	resp, err := w.http.Do(req)
 	if err != nil {
