@@ -78,12 +78,14 @@ const (
 	RoleCitizen      Role = "citizen"           // a citizen viewing who accessed their data
 )
 
-// Roles lists every role.
-var Roles = []Role{RoleSystem, RoleOfficer, RoleReviewer, RoleDeptAdmin, RoleCatalogAdmin, RoleCitizen}
+// Roles lists every role (a fresh slice: callers may not change the set).
+func Roles() []Role {
+	return []Role{RoleSystem, RoleOfficer, RoleReviewer, RoleDeptAdmin, RoleCatalogAdmin, RoleCitizen}
+}
 
 // ParseRole checks s names a role.
 func ParseRole(s string) (Role, error) {
-	for _, r := range Roles {
+	for _, r := range Roles() {
 		if string(r) == s {
 			return r, nil
 		}
