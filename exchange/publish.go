@@ -46,8 +46,11 @@ type IdempotentEntry struct {
 
 // IdempotencyLease is how long a reservation holds its key without being
 // completed before another request with the key may take it over. It is
-// well above the longest a publish waits for capacity and for Kafka.
-const IdempotencyLease = 5 * time.Minute
+// well above the longest a publish waits for capacity (2 s) and for Kafka
+// (15 s), and short enough that a client retrying after a hub crash is
+// answered within half a minute. Should a takeover ever race a slow first
+// request, the library applies the twice-produced batch once (same content).
+const IdempotencyLease = 30 * time.Second
 
 // Producer places messages on a topic and reports where (Router).
 type Producer interface {
@@ -215,7 +218,12 @@ func replay(entry IdempotentEntry, reqHash, key string) (PublishResult, error) {
 		return PublishResult{}, fault.Conflictf("idempotency_key_reused", "Idempotency-Key %q was used for a different batch", key)
 	}
 	if entry.Pending {
-		return PublishResult{}, fault.Conflictf("idempotency_in_progress", "a request with Idempotency-Key %q is still being published; retry later for its result", key)
+		// Not a conflict the client must resolve: the same batch is on its
+		// way (or its hub died and the reservation lapses); retrying gets the
+		// stored answer, so answer as "try again shortly".
+		e := fault.New(fault.Unavailable, "idempotency_in_progress", "a request with Idempotency-Key %q is still being published; retry for its result", key)
+		e.RetryAfter = 2
+		return PublishResult{}, e
 	}
 	var out PublishResult
 	if err := json.Unmarshal(entry.Response, &out); err != nil {

@@ -12,7 +12,7 @@ import (
 
 // TestConcurrentPublishesWithOneIdempotencyKeyProduceOnce: of several
 // requests sent at once with one key and one batch, exactly one publishes;
-// the others get its stored answer or 409 idempotency_in_progress, and a
+// the others get its stored answer or 503 idempotency_in_progress, and a
 // retry afterwards gets the stored answer.
 func TestConcurrentPublishesWithOneIdempotencyKeyProduceOnce(t *testing.T) {
 	h := hubtest.Start(t)
@@ -50,11 +50,11 @@ func TestConcurrentPublishesWithOneIdempotencyKeyProduceOnce(t *testing.T) {
 			} else {
 				published++
 			}
-		case http.StatusConflict:
+		case http.StatusServiceUnavailable:
 			var e errorBody
 			resp.JSON(t, &e)
-			if e.Error.Code != "idempotency_in_progress" {
-				t.Fatalf("409 %s: want idempotency_in_progress", resp.Body)
+			if e.Error.Code != "idempotency_in_progress" || resp.Header.Get("Retry-After") == "" {
+				t.Fatalf("503 %s: want idempotency_in_progress with Retry-After", resp.Body)
 			}
 			inProgress++
 		default:
