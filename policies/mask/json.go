@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"unicode/utf8"
+	"yiku/jsontext"
 )
 
 // ErrInvalidRecord is returned by ApplyJSON for input that is not a JSON
@@ -169,16 +170,16 @@ func appendMaskedJSON(dst, scratch []byte, r Rule, v []byte, plain bool, m *mask
 			return append(dst, `"`+redacted+`"`...)
 		}
 		if plain {
-			return appendQuoted(dst, appendMask(scratch, r, v[1:len(v)-1], m))
+			return jsontext.AppendString(dst, appendMask(scratch, r, v[1:len(v)-1], m))
 		}
 		var s string
 		if err := json.Unmarshal(v, &s); err != nil {
 			return append(dst, "null"...) // not reached: v is a valid string
 		}
-		return appendQuoted(dst, appendMask(scratch, r, s, m))
+		return jsontext.AppendString(dst, appendMask(scratch, r, s, m))
 	case c == '-' || isDigit(c):
 		if r.acceptsNumber() {
-			return appendQuoted(dst, appendMask(scratch, r, v, m))
+			return jsontext.AppendString(dst, appendMask(scratch, r, v, m))
 		}
 	}
 	return append(dst, "null"...)
@@ -395,54 +396,4 @@ func appendCompact(dst, v []byte) []byte {
 		}
 	}
 	return append(dst, v[start:]...)
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendQuoted appends s as a JSON string, escaped as encoding/json escapes
-// with SetEscapeHTML(false): invalid UTF-8 becomes \ufffd, and U+2028 and
-// U+2029 are escaped for JavaScript.
-func appendQuoted[T text](dst []byte, s T) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		if c := s[i]; c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				dst = append(dst, '\\', c)
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, w := decodeRune(s, i)
-		switch {
-		case r == utf8.RuneError && w == 1:
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-		case r == '\u2028' || r == '\u2029':
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
-		default:
-			i += w
-			continue
-		}
-		i += w
-		start = i
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
 }

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"yiku/jsontext"
 )
 
 // Field is a catalog field's masking metadata.
@@ -122,7 +123,7 @@ func NewPlan(fields []Field, granted []string, plain []string, key []byte) (*Pla
 	for i := range p.fields {
 		f := &p.fields[i]
 		p.index[f.Name] = i
-		f.key = append(appendQuoted(nil, f.Name), ':')
+		f.key = append(jsontext.AppendString(nil, f.Name), ':')
 		needKey = needKey || f.Rule == RuleKeyedHash
 	}
 	if needKey {
