@@ -109,3 +109,29 @@ func TestServeRefusesUnreachableKafka(t *testing.T) {
 		t.Fatalf("exit %d, stderr %q", code, errb.String())
 	}
 }
+
+// TestMigrateCommands: up, down --to and status on a fresh SQLite file.
+func TestMigrateCommands(t *testing.T) {
+	db := "sqlite:" + t.TempDir() + "/yiku.db"
+	run := func(args ...string) string {
+		t.Helper()
+		var out, errb bytes.Buffer
+		if code := Run(context.Background(), append(args, "--database-url", db), &out, &errb); code != 0 {
+			t.Fatalf("%v: exit %d: %s", args, code, errb.String())
+		}
+		return out.String()
+	}
+	if out := run("migrate", "up"); !strings.Contains(out, "sqlite schema at version") || strings.Contains(out, "applied 0") {
+		t.Fatalf("up: %q", out)
+	}
+	if out := run("migrate", "down", "--to", "1"); !strings.Contains(out, "at version 1") {
+		t.Fatalf("down: %q", out)
+	}
+	st := run("migrate", "status")
+	if !strings.Contains(st, "00001  applied") || !strings.Contains(st, "00002  pending") {
+		t.Fatalf("status: %q", st)
+	}
+	if out := run("migrate", "up"); strings.Contains(out, "applied 0") {
+		t.Fatalf("re-up applied nothing: %q", out)
+	}
+}

@@ -1,12 +1,13 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/spf13/cobra"
 
+	"yiku/migrations"
 	"yiku/storage"
 )
 
@@ -16,80 +17,58 @@ func newMigrateCmd(stdout io.Writer) *cobra.Command {
 		Use:   "migrate",
 		Short: "Apply, roll back or list database migrations",
 	}
-	def := os.Getenv("YIKU_DATABASE_URL")
-	if def == "" {
-		def = "sqlite:./.yiku/yiku.db"
-	}
-	cmd.PersistentFlags().StringVar(&dbURL, "database-url", def, "postgres://… or sqlite:PATH (env YIKU_DATABASE_URL)")
-	open := func(cmd *cobra.Command) (*storage.DB, error) {
-		db, err := storage.Open(cmd.Context(), dbURL)
-		if err != nil {
-			return nil, usageError{fmt.Errorf("--database-url: %w", err)}
-		}
-		return db, nil
-	}
-	cmd.AddCommand(&cobra.Command{
-		Use: "up", Short: "Apply every pending migration", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			db, err := open(cmd)
+	cmd.PersistentFlags().StringVar(&dbURL, "database-url", envOr("YIKU_DATABASE_URL", "sqlite:./.yiku/yiku.db"), "postgres://… or sqlite:PATH (env YIKU_DATABASE_URL)")
+	// run opens the database, hands its migration runner to fn, and closes it.
+	run := func(fn func(ctx context.Context, dialect migrations.Dialect, r *migrations.Runner) error) func(*cobra.Command, []string) error {
+		return func(cmd *cobra.Command, _ []string) error {
+			db, err := storage.Open(cmd.Context(), dbURL)
 			if err != nil {
-				return err
+				return usageError{fmt.Errorf("--database-url: %w", err)}
 			}
 			defer db.Close()
 			r, err := db.Migrator()
 			if err != nil {
 				return err
 			}
-			n, err := r.Up(cmd.Context())
+			return fn(cmd.Context(), db.Dialect, r)
+		}
+	}
+	cmd.AddCommand(&cobra.Command{
+		Use: "up", Short: "Apply every pending migration", Args: cobra.NoArgs,
+		RunE: run(func(ctx context.Context, d migrations.Dialect, r *migrations.Runner) error {
+			n, err := r.Up(ctx)
 			if err != nil {
 				return err
 			}
-			v, _ := r.Version(cmd.Context())
-			fmt.Fprintf(stdout, "applied %d migration(s); %s schema at version %d\n", n, db.Dialect, v)
+			v, _ := r.Version(ctx)
+			fmt.Fprintf(stdout, "applied %d migration(s); %s schema at version %d\n", n, d, v)
 			return nil
-		},
+		}),
 	})
 	var to int64 = -1
 	down := &cobra.Command{
 		Use: "down", Short: "Roll back the latest migration (or down to --to)", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			db, err := open(cmd)
-			if err != nil {
-				return err
-			}
-			defer db.Close()
-			r, err := db.Migrator()
-			if err != nil {
-				return err
-			}
+		RunE: run(func(ctx context.Context, d migrations.Dialect, r *migrations.Runner) error {
+			var err error
 			if to >= 0 {
-				err = r.DownTo(cmd.Context(), to)
+				err = r.DownTo(ctx, to)
 			} else {
-				err = r.Down(cmd.Context())
+				err = r.Down(ctx)
 			}
 			if err != nil {
 				return err
 			}
-			v, _ := r.Version(cmd.Context())
-			fmt.Fprintf(stdout, "%s schema at version %d\n", db.Dialect, v)
+			v, _ := r.Version(ctx)
+			fmt.Fprintf(stdout, "%s schema at version %d\n", d, v)
 			return nil
-		},
+		}),
 	}
 	down.Flags().Int64Var(&to, "to", -1, "roll back to this version (0 = everything)")
 	cmd.AddCommand(down)
 	cmd.AddCommand(&cobra.Command{
 		Use: "status", Short: "List migrations and whether each is applied", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			db, err := open(cmd)
-			if err != nil {
-				return err
-			}
-			defer db.Close()
-			r, err := db.Migrator()
-			if err != nil {
-				return err
-			}
-			st, err := r.Status(cmd.Context())
+		RunE: run(func(ctx context.Context, _ migrations.Dialect, r *migrations.Runner) error {
+			st, err := r.Status(ctx)
 			if err != nil {
 				return err
 			}
@@ -101,7 +80,7 @@ func newMigrateCmd(stdout io.Writer) *cobra.Command {
 				fmt.Fprintf(stdout, "%05d  %-8s %s\n", s.Version, state, s.Name)
 			}
 			return nil
-		},
+		}),
 	})
 	return cmd
 }
