@@ -74,7 +74,11 @@ yiku dev write it).`,
 			fmt.Fprintf(stdout, "  publish latency      p50 %s  p99 %s  max %s per batch\n", res.P50.Round(time.Millisecond), res.P99.Round(time.Millisecond), res.PMax.Round(time.Millisecond))
 			fmt.Fprintf(stdout, "  library catch-up     %s after the last publish\n", res.CatchUp.Round(time.Millisecond))
 			fmt.Fprintf(stdout, "  end to end           %.0f accepted records/s (HTTP publish -> Kafka -> library applied)\n", e2e)
-			fmt.Fprintf(stdout, "  library sink         %.0f records/s while busy\n", res.SinkRate)
+			if res.SinkRate > 0 {
+				fmt.Fprintf(stdout, "  library sink         %.0f records/s working off a backlog of %d records after the last publish\n", res.SinkRate, res.Backlog)
+			} else {
+				fmt.Fprintf(stdout, "  library sink         kept up: no backlog when the last publish was answered\n")
+			}
 			if hubPID > 0 {
 				if rss, err := peakRSS(hubPID); err == nil {
 					fmt.Fprintf(stdout, "  hub peak RSS         %s\n", rss)
@@ -145,21 +149,31 @@ func benchBaselines(ctx context.Context, w io.Writer, kinds []loadgen.Kind, reco
 	}
 	var pg float64
 	if dbURL != "" {
-		r, err := loadgen.PostgresUpsert(ctx, dbURL, all, 2000)
+		// Two raw forms of the same writes: multi-row INSERT statements on
+		// one connection, and the sink's own array-parameter statements on
+		// one connection per partition (three, the topics' default). The
+		// faster is the baseline: a ratio against the slower form would
+		// flatter the hub.
+		multi, err := loadgen.PostgresUpsert(ctx, dbURL, all, 2000)
 		if err != nil {
 			return err
 		}
-		pg = r
-		fmt.Fprintf(w, "  raw pg upsert        %.0f records/s (history insert + current upsert, 2000 rows per transaction)\n", r)
-		if r < slowest {
-			slowest, slowestName = r, "postgres upsert"
+		fmt.Fprintf(w, "  raw pg upsert        %.0f records/s (multi-row INSERT ... ON CONFLICT, history + current, 2000 rows per transaction, 1 connection)\n", multi)
+		arrays, err := loadgen.PostgresUpsertArrays(ctx, dbURL, all, 2000, 3)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "  raw pg upsert        %.0f records/s (the sink's array-parameter statements, 2000 rows per transaction, 3 connections)\n", arrays)
+		pg = max(multi, arrays)
+		if pg < slowest {
+			slowest, slowestName = pg, "postgres upsert"
 		}
 	}
 	fmt.Fprintf(w, "\nratios\n")
 	fmt.Fprintf(w, "  end to end / slowest raw stage (%s)   %.2f   (target >= 0.70)\n", slowestName, e2e/slowest)
 	fmt.Fprintf(w, "  end to end / validation alone          %.2f\n", e2e/vrate)
-	if pg > 0 {
-		fmt.Fprintf(w, "  library sink / raw pg upsert           %.2f   (target >= 0.80)\n", sink/pg)
+	if pg > 0 && sink > 0 {
+		fmt.Fprintf(w, "  library sink / raw pg upsert           %.2f   (target >= 0.80; working off the backlog, see BenchmarkSinkAgainstRawUpsert)\n", sink/pg)
 	}
 	return nil
 }

@@ -18,8 +18,20 @@ const (
 		FROM unnest($2::text[], $3::text[], $4::int[], $5::int[], $6::text[], $7::text[], $8::bool[], $9::text[], $10::text[], $11::int[], $12::bigint[], $14::timestamptz[])
 		WITH ORDINALITY AS u(subject_key, record_id, version, schema_version, publisher, data, deleted, delete_reason, trace_id, kafka_partition, kafka_offset, published_at, ord)
 		ORDER BY u.ord`
-	pgInsertHistory = `INSERT INTO library_history (` + rowColumns + `) ` + pgRows + ` ON CONFLICT (resource_id, kafka_partition, kafka_offset) DO NOTHING`
-	pgUpsertCurrent = `INSERT INTO library_records (` + rowColumns + `) ` + pgRows + ` ON CONFLICT (resource_id, subject_key) DO UPDATE SET
+)
+
+// PGInsertHistory and PGUpsertCurrent are the sink's two write statements on
+// PostgreSQL. Their arguments: $1 the resource id; $2–$12 and $14 one array
+// per row column (subject_key text[], record_id text[], version int[],
+// schema_version int[], publisher text[], data text[], deleted bool[],
+// delete_reason text[], trace_id text[], kafka_partition int[],
+// kafka_offset bigint[], published_at timestamptz[]); $13 applied_at.
+// Exported so the load tool's raw baseline runs exactly the statements the
+// sink runs, through plain pgx: the ratio then measures the hub's overhead
+// (Kafka, compare-and-set, offsets), not a difference in SQL.
+const (
+	PGInsertHistory = `INSERT INTO library_history (` + rowColumns + `) ` + pgRows + ` ON CONFLICT (resource_id, kafka_partition, kafka_offset) DO NOTHING`
+	PGUpsertCurrent = `INSERT INTO library_records (` + rowColumns + `) ` + pgRows + ` ON CONFLICT (resource_id, subject_key) DO UPDATE SET
 		record_id = excluded.record_id, version = excluded.version, schema_version = excluded.schema_version, publisher = excluded.publisher,
 		data = excluded.data, deleted = excluded.deleted, delete_reason = excluded.delete_reason, trace_id = excluded.trace_id,
 		kafka_partition = excluded.kafka_partition, kafka_offset = excluded.kafka_offset, published_at = excluded.published_at, applied_at = excluded.applied_at`
@@ -75,10 +87,10 @@ func pgReadCurrentRows(tx *gorm.DB, resource string, subjects []string, into map
 // pgWrite inserts the history rows and upserts the current ones.
 func pgWrite(tx *gorm.DB, resource string, history, latest *columns, now time.Time) error {
 	ctx := tx.Statement.Context
-	if _, err := tx.Statement.ConnPool.ExecContext(ctx, pgInsertHistory, history.args(resource, now)...); err != nil {
+	if _, err := tx.Statement.ConnPool.ExecContext(ctx, PGInsertHistory, history.args(resource, now)...); err != nil {
 		return fmt.Errorf("insert history: %w", err)
 	}
-	if _, err := tx.Statement.ConnPool.ExecContext(ctx, pgUpsertCurrent, latest.args(resource, now)...); err != nil {
+	if _, err := tx.Statement.ConnPool.ExecContext(ctx, PGUpsertCurrent, latest.args(resource, now)...); err != nil {
 		return fmt.Errorf("upsert current: %w", err)
 	}
 	return nil

@@ -18,6 +18,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"yiku/exchange"
+	"yiku/exchange/library"
 	"yiku/schemas"
 )
 
@@ -204,5 +205,137 @@ func PostgresUpsert(ctx context.Context, dbURL string, s Sample, batch int) (flo
 			return 0, err
 		}
 	}
-	return float64(len(s.Records)) / time.Since(start).Seconds(), nil
+	rate := float64(len(s.Records)) / time.Since(start).Seconds()
+	if err := checkRows(ctx, conn, hist, cur, s); err != nil {
+		return 0, err
+	}
+	return rate, nil
+}
+
+// PostgresUpsertArrays measures records/s writing the sample's rows with
+// the library sink's own statements (library.PGInsertHistory and
+// library.PGUpsertCurrent: one statement per table, rows as array
+// parameters), batch rows per transaction per resource, from writers
+// connections at once (the sink writes each partition on its own), into
+// scratch copies of the library's tables in a schema of their own, with
+// plain pgx.
+func PostgresUpsertArrays(ctx context.Context, dbURL string, s Sample, batch, writers int) (float64, error) {
+	cfg, err := pgx.ParseConfig(dbURL)
+	if err != nil {
+		return 0, fmt.Errorf("loadgen: raw upsert: %w", err)
+	}
+	b := make([]byte, 4)
+	_, _ = crand.Read(b)
+	schema := "bench_" + hex.EncodeToString(b)
+	admin, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return 0, fmt.Errorf("loadgen: raw upsert: connect: %w", err)
+	}
+	defer admin.Close(context.WithoutCancel(ctx))
+	for _, q := range []string{
+		"CREATE SCHEMA " + schema,
+		"CREATE TABLE " + schema + ".library_records (LIKE public.library_records INCLUDING ALL)",
+		"CREATE TABLE " + schema + ".library_history (LIKE public.library_history INCLUDING ALL)",
+	} {
+		if _, err := admin.Exec(ctx, q); err != nil {
+			return 0, fmt.Errorf("loadgen: raw upsert: %s: %w", q, err)
+		}
+	}
+	defer func() { _, _ = admin.Exec(context.WithoutCancel(ctx), "DROP SCHEMA "+schema+" CASCADE") }()
+	cfg.RuntimeParams["search_path"] = schema
+
+	type chunk struct {
+		resource string
+		args     []any
+	}
+	now := time.Now().UTC()
+	var chunks []chunk
+	for lo := 0; lo < len(s.Records); {
+		res := s.Records[lo].Resource
+		hi := lo
+		for hi < len(s.Records) && hi-lo < batch && s.Records[hi].Resource == res {
+			hi++
+		}
+		n := hi - lo
+		subject, recordID, publisher, reason, trace := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		ver, schemaVer, part := make([]int32, n), make([]int32, n), make([]int32, n)
+		offset, data, deleted, at := make([]int64, n), make([]*string, n), make([]bool, n), make([]time.Time, n)
+		for i, r := range s.Records[lo:hi] {
+			d := string(r.Data)
+			subject[i], recordID[i], publisher[i], ver[i], schemaVer[i] = r.SubjectKey, r.ID, r.Publisher, 1, int32(r.SchemaVersion)
+			offset[i], data[i], at[i] = int64(lo+i), &d, r.PublishedAt.UTC()
+		}
+		chunks = append(chunks, chunk{res, []any{res, subject, recordID, ver, schemaVer, publisher, data, deleted, reason, trace, part, offset, now, at}})
+		lo = hi
+	}
+	conns := make([]*pgx.Conn, writers)
+	for i := range conns {
+		if conns[i], err = pgx.ConnectConfig(ctx, cfg); err != nil {
+			return 0, fmt.Errorf("loadgen: raw upsert: connect: %w", err)
+		}
+		defer conns[i].Close(context.WithoutCancel(ctx))
+	}
+	write := func(conn *pgx.Conn, c chunk) error {
+		tx, err := conn.Begin(ctx)
+		if err != nil {
+			return err
+		}
+		defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // after Commit a no-op
+		if _, err := tx.Exec(ctx, library.PGInsertHistory, c.args...); err != nil {
+			return fmt.Errorf("history insert: %w", err)
+		}
+		if _, err := tx.Exec(ctx, library.PGUpsertCurrent, c.args...); err != nil {
+			return fmt.Errorf("current upsert: %w", err)
+		}
+		return tx.Commit(ctx)
+	}
+	start := time.Now()
+	work := make(chan chunk)
+	errs := make(chan error, writers)
+	var wg sync.WaitGroup
+	for _, conn := range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for c := range work {
+				if err := write(conn, c); err != nil {
+					errs <- fmt.Errorf("loadgen: raw upsert %s: %w", c.resource, err)
+					for range work {
+					}
+					return
+				}
+			}
+		}()
+	}
+	for _, c := range chunks {
+		work <- c
+	}
+	close(work)
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		return 0, err
+	}
+	rate := float64(len(s.Records)) / time.Since(start).Seconds()
+	if err := checkRows(ctx, admin, schema+".library_history", schema+".library_records", s); err != nil {
+		return 0, err
+	}
+	return rate, nil
+}
+
+// checkRows confirms a raw baseline wrote every row: one history row per
+// record and one current row per (resource, subject).
+func checkRows(ctx context.Context, conn *pgx.Conn, hist, cur string, s Sample) error {
+	subjects := map[[2]string]bool{}
+	for _, r := range s.Records {
+		subjects[[2]string{r.Resource, r.SubjectKey}] = true
+	}
+	var nh, nc int
+	if err := conn.QueryRow(ctx, "SELECT (SELECT count(*) FROM "+hist+"), (SELECT count(*) FROM "+cur+")").Scan(&nh, &nc); err != nil {
+		return fmt.Errorf("loadgen: raw upsert: count rows: %w", err)
+	}
+	if nh != len(s.Records) || nc != len(subjects) {
+		return fmt.Errorf("loadgen: raw upsert wrote %d history and %d current rows, want %d and %d", nh, nc, len(s.Records), len(subjects))
+	}
+	return nil
 }

@@ -1,0 +1,38 @@
+package loadgen_test
+
+import (
+	"context"
+	"testing"
+
+	"yiku/exchange/loadgen"
+	"yiku/storage/storagetest"
+)
+
+// The raw PostgreSQL baselines write every row they time (each checks its
+// row counts before it answers), in both forms, on a migrated database.
+func TestRawPostgresBaselinesWriteEveryRow(t *testing.T) {
+	if !storagetest.Postgres() {
+		t.Skip("needs PostgreSQL (" + storagetest.EnvURL + ")")
+	}
+	_, url := storagetest.OpenURL(t)
+	var all loadgen.Sample
+	for _, k := range []loadgen.Kind{loadgen.KindPopulation, loadgen.KindLegalEntity} {
+		s, err := loadgen.NewSample(k, 2500, 7)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all.Records = append(all.Records, s.Records...)
+	}
+	ctx := context.Background()
+	multi, err := loadgen.PostgresUpsert(ctx, url, all, 2000)
+	if err != nil {
+		t.Fatalf("multi-row: %v", err)
+	}
+	arrays, err := loadgen.PostgresUpsertArrays(ctx, url, all, 2000, 3)
+	if err != nil {
+		t.Fatalf("arrays: %v", err)
+	}
+	if multi <= 0 || arrays <= 0 {
+		t.Fatalf("rates %v and %v, want both > 0", multi, arrays)
+	}
+}
