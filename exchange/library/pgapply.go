@@ -84,14 +84,26 @@ func pgReadCurrentRows(tx *gorm.DB, resource string, subjects []string, into map
 	return rows.Err()
 }
 
-// pgWrite inserts the history rows and upserts the current ones.
+// pgWrite upserts the current rows and inserts the history rows. Versions
+// of one resource must commit in seq order, so that a cursor over
+// library_history.seq never skips a row committed late: the history insert
+// (which draws seq values) takes a per-resource advisory lock held to the
+// commit. Everything before it — moving the partition's offset, reading
+// and upserting the current rows — needs no lock, because a subject's
+// records all arrive on one partition and one partition is applied by one
+// transaction at a time (the offset compare-and-set fences any other); so
+// the partitions of a resource serialise only on the history insert and
+// the commit.
 func pgWrite(tx *gorm.DB, resource string, history, latest *columns, now time.Time) error {
 	ctx := tx.Statement.Context
-	if _, err := tx.Statement.ConnPool.ExecContext(ctx, PGInsertHistory, history.args(resource, now)...); err != nil {
-		return fmt.Errorf("insert history: %w", err)
-	}
 	if _, err := tx.Statement.ConnPool.ExecContext(ctx, PGUpsertCurrent, latest.args(resource, now)...); err != nil {
 		return fmt.Errorf("upsert current: %w", err)
+	}
+	if _, err := tx.Statement.ConnPool.ExecContext(ctx, "SELECT pg_advisory_xact_lock(hashtext($1))", "library:"+resource); err != nil {
+		return fmt.Errorf("lock %s: %w", resource, err)
+	}
+	if _, err := tx.Statement.ConnPool.ExecContext(ctx, PGInsertHistory, history.args(resource, now)...); err != nil {
+		return fmt.Errorf("insert history: %w", err)
 	}
 	return nil
 }

@@ -282,13 +282,6 @@ type current struct {
 func (s *Store) Apply(ctx context.Context, resource, topic string, partition int, from, next int64, batch []Entry) (int, error) {
 	added := 0
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if s.dialect == migrations.Postgres {
-			// Versions of one resource commit in seq order, so a cursor over
-			// library_history.seq never skips a row committed late.
-			if err := tx.Exec("SELECT pg_advisory_xact_lock(hashtext(?))", "library:"+resource).Error; err != nil {
-				return fmt.Errorf("lock %s: %w", resource, err)
-			}
-		}
 		res := tx.Exec("UPDATE library_offsets SET next_offset = ?, updated_at = ? WHERE topic = ? AND kafka_partition = ? AND next_offset = ?",
 			next, time.Now().UTC(), topic, partition, from)
 		if res.Error != nil {
