@@ -18,6 +18,9 @@ import (
 // Store is the audit trail's persistence.
 type Store struct {
 	db *gorm.DB
+	// page is how many rows Scan reads per query (0: defaultPage); tests
+	// set it small to cross page boundaries with few events.
+	page int
 }
 
 // New returns a store on db.

@@ -1,0 +1,259 @@
+package store_test
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"yiku/audit"
+	"yiku/audit/journal"
+	"yiku/audit/store"
+	"yiku/storage/storagetest"
+)
+
+func keys(t testing.TB) audit.Keys {
+	t.Helper()
+	secret := make([]byte, 32)
+	_, _ = rand.Read(secret)
+	k, err := audit.DeriveKeys(secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+// trail is a store with two chains, as two hub instances write them, holding
+// n seeded events three to a millisecond (so keys tie on time across
+// chains), and an appender that keeps adding events while a test pages.
+type trail struct {
+	st     *store.Store
+	chains [2]*journal.Journal
+	base   time.Time
+	seeded []string
+	added  atomic.Int64
+}
+
+const action = "record.read"
+
+func newTrail(t *testing.T, n int) *trail {
+	t.Helper()
+	db := storagetest.Open(t)
+	ctx := context.Background()
+	k := keys(t)
+	tr := &trail{st: store.New(db.Gorm), base: time.Now().Add(-time.Hour).Truncate(time.Millisecond)}
+	var batches [2][]audit.Event
+	for i := 0; i < n; i++ {
+		id := fmt.Sprintf("seed-%04d", i)
+		tr.seeded = append(tr.seeded, id)
+		batches[i%2] = append(batches[i%2], audit.Event{ID: id, Action: action, Time: tr.base.Add(time.Duration(i/3) * time.Millisecond)})
+	}
+	for c := range tr.chains {
+		j, err := journal.New(ctx, tr.st, k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := j.RecordAll(ctx, batches[c]); err != nil {
+			t.Fatal(err)
+		}
+		tr.chains[c] = j
+	}
+	return tr
+}
+
+// appendWhile adds events on both chains until stop is closed: each round one
+// stamped now and one stamped back inside the seeded window, both selected
+// by the tests' filter. Both shift offset paging; neither may shift a walk
+// by key.
+func (tr *trail) appendWhile(t *testing.T, stop <-chan struct{}) (wait func()) {
+	t.Helper()
+	errs := make(chan error, 1)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			back := tr.base.Add(time.Duration(i%len(tr.seeded)/3)*time.Millisecond + 500*time.Microsecond)
+			evs := []audit.Event{{ID: fmt.Sprintf("late-new-%d", i), Action: action}, {ID: fmt.Sprintf("late-back-%d", i), Action: action, Time: back}}
+			if err := tr.chains[i%2].RecordAll(context.Background(), evs); err != nil {
+				errs <- err
+				return
+			}
+			tr.added.Add(1)
+		}
+	}()
+	return func() {
+		wg.Wait()
+		select {
+		case err := <-errs:
+			t.Fatalf("append: %v", err)
+		default:
+		}
+	}
+}
+
+// awaitAppend returns once the appender has added a round since since, so
+// that every page boundary sees new events.
+func (tr *trail) awaitAppend(t *testing.T, since int64) int64 {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if n := tr.added.Load(); n > since {
+			return n
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the appender added nothing for 10 s")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// checkOnce fails unless every seeded event appears exactly once and no
+// event appears twice.
+func (tr *trail) checkOnce(t *testing.T, got []audit.Entry, ascending bool) {
+	t.Helper()
+	seen := map[string]int{}
+	for i, e := range got {
+		seen[e.ID]++
+		if seen[e.ID] == 2 {
+			t.Errorf("event %s appears twice", e.ID)
+		}
+		if i > 0 {
+			prev, cur := store.KeyOf(got[i-1]), store.KeyOf(e)
+			if less(prev, cur) != ascending || prev == cur {
+				t.Errorf("event %d %+v out of order after %+v", i, cur, prev)
+			}
+		}
+	}
+	for _, id := range tr.seeded {
+		if seen[id] != 1 {
+			t.Errorf("seeded event %s appears %d times", id, seen[id])
+		}
+	}
+}
+
+func less(a, b store.Key) bool {
+	if a.AtMicros != b.AtMicros {
+		return a.AtMicros < b.AtMicros
+	}
+	if a.Chain != b.Chain {
+		return a.Chain < b.Chain
+	}
+	return a.Seq < b.Seq
+}
+
+// TestPagingByKeyWhileEventsArrive: a reviewer pages newest first with a
+// small limit, each page starting after the previous page's last key, while
+// both chains keep appending; every event of the window appears once.
+func TestPagingByKeyWhileEventsArrive(t *testing.T) {
+	tr := newTrail(t, 150)
+	ctx := context.Background()
+	stop := make(chan struct{})
+	wait := tr.appendWhile(t, stop)
+	defer func() { close(stop); wait() }()
+
+	f := store.Filter{From: tr.base, Action: action, Limit: 7}
+	var got []audit.Entry
+	mark := tr.added.Load()
+	for pages := 0; ; pages++ {
+		if pages > 1000 {
+			t.Fatal("paging does not end")
+		}
+		page, err := tr.st.Query(ctx, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, page...)
+		if len(page) < f.Limit {
+			break
+		}
+		k := store.KeyOf(page[len(page)-1])
+		f.After = &k
+		mark = tr.awaitAppend(t, mark)
+	}
+	tr.checkOnce(t, got, false)
+}
+
+// TestScanCrossesPagesWhileEventsArrive: an export scans oldest first in
+// internal pages smaller than the window while both chains keep appending,
+// also inside the window; every seeded event appears once.
+func TestScanCrossesPagesWhileEventsArrive(t *testing.T) {
+	tr := newTrail(t, 150)
+	tr.st.SetPageSize(4)
+	ctx := context.Background()
+	stop := make(chan struct{})
+	wait := tr.appendWhile(t, stop)
+	defer func() { close(stop); wait() }()
+
+	var got []audit.Entry
+	mark := tr.added.Load()
+	end := time.Now()
+	err := tr.st.Scan(ctx, store.Filter{From: tr.base, To: end, Action: action, Ascending: true}, func(e audit.Entry) error {
+		got = append(got, e)
+		if len(got)%4 == 0 {
+			mark = tr.awaitAppend(t, mark)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr.checkOnce(t, got, true)
+	for _, e := range got {
+		if e.AtMicros >= end.UnixMicro() {
+			t.Fatalf("event %s at %d is past the window's end %d", e.ID, e.AtMicros, end.UnixMicro())
+		}
+	}
+}
+
+// TestAfterAndOffset: After resumes strictly after a key in either order,
+// breaking ties on time by chain and seq; Offset still skips, and Count
+// ignores both.
+func TestAfterAndOffset(t *testing.T) {
+	tr := newTrail(t, 30)
+	ctx := context.Background()
+	all, err := tr.st.Query(ctx, store.Filter{Action: action, Ascending: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != 30 {
+		t.Fatalf("%d events, want 30", len(all))
+	}
+	tr.checkOnce(t, all, true)
+	for _, i := range []int{0, 1, 2, 14, 28} {
+		k := store.KeyOf(all[i])
+		up, err := tr.st.Query(ctx, store.Filter{Action: action, Ascending: true, After: &k})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(up) != len(all)-i-1 || up[0].ID != all[i+1].ID {
+			t.Errorf("after #%d ascending: %d events from %v", i, len(up), up[0].ID)
+		}
+		down, err := tr.st.Query(ctx, store.Filter{Action: action, After: &k})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(down) != i || (i > 0 && down[0].ID != all[i-1].ID) {
+			t.Errorf("after #%d descending: %d events", i, len(down))
+		}
+	}
+	skip, err := tr.st.Query(ctx, store.Filter{Action: action, Ascending: true, Offset: 10, Limit: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(skip) != 5 || skip[0].ID != all[10].ID {
+		t.Errorf("offset 10: %d events from %v", len(skip), skip)
+	}
+	k := store.KeyOf(all[5])
+	if n, err := tr.st.Count(ctx, store.Filter{Action: action, After: &k, Offset: 3}); err != nil || n != 30 {
+		t.Errorf("count = %d, %v", n, err)
+	}
+}
