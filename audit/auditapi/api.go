@@ -152,29 +152,57 @@ func (a *API) events(c *gin.Context) {
 		httpapi.Fail(c, err)
 		return
 	}
+	if cur := c.Query("cursor"); cur != "" {
+		if c.Query("offset") != "" {
+			httpapi.Fail(c, fault.Invalidf("invalid_query", "page with cursor or with offset, not both").
+				WithDetails(fault.Detail{Field: "offset", Reason: "not allowed with cursor"}))
+			return
+		}
+		k, err := parseCursor(cur)
+		if err != nil {
+			httpapi.Fail(c, err)
+			return
+		}
+		f.After = &k
+	}
 	total, err := a.trail.Count(c.Request.Context(), f)
 	if err != nil {
 		httpapi.Fail(c, err)
 		return
 	}
-	f.Limit, f.Offset = page.Limit, page.Offset
+	// One event more than the page tells whether another page follows.
+	f.Limit, f.Offset = page.Limit+1, page.Offset
 	entries, err := a.trail.Query(c.Request.Context(), f)
 	if err != nil {
 		httpapi.Fail(c, err)
 		return
 	}
+	body := gin.H{"total": total, "limit": page.Limit, "offset": page.Offset}
+	if len(entries) > page.Limit {
+		entries = entries[:page.Limit]
+		body["next_cursor"] = encodeCursor(store.KeyOf(entries[len(entries)-1]))
+	}
 	out := make([]audit.Event, len(entries))
 	for i, e := range entries {
 		out[i] = e.Event()
 	}
+	body["events"] = out
 	n.Count = len(out)
-	c.JSON(http.StatusOK, gin.H{"events": out, "total": total, "limit": page.Limit, "offset": page.Offset})
+	c.JSON(http.StatusOK, body)
 }
 
 var csvHeader = []string{"id", "time", "request_id", "principal_id", "principal_name", "department", "role", "action", "resource",
 	"subjects", "fields", "purpose", "case_number", "outcome", "reason", "client_addr", "count"}
 
 func (a *API) export(c *gin.Context, f store.Filter, format string) {
+	// The export covers its window up to the moment it starts: events
+	// arriving while it streams are left to the next export, so the window
+	// cannot grow under it. Scan walks the window by key, so none of the
+	// events stored when the export started is repeated or skipped.
+	start := a.now()
+	if end := start.Truncate(time.Microsecond).Add(time.Microsecond); f.To.IsZero() || f.To.After(end) {
+		f.To = end
+	}
 	total, err := a.trail.Count(c.Request.Context(), f)
 	if err != nil {
 		httpapi.Fail(c, err)
@@ -186,7 +214,7 @@ func (a *API) export(c *gin.Context, f store.Filter, format string) {
 	}
 	f.Ascending = true
 	f.Limit = a.MaxExport
-	name := "audit-events-" + a.now().UTC().Format("20060102T150405Z") + "." + format
+	name := "audit-events-" + start.UTC().Format("20060102T150405Z") + "." + format
 	c.Header("Content-Disposition", `attachment; filename="`+name+`"`)
 	rows := 0
 	var werr error

@@ -1,16 +1,26 @@
 package auditapi_test
 
 import (
+	"bufio"
+	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"encoding/csv"
+	"encoding/json"
+	"fmt"
 	"maps"
 	"net/url"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"yiku/audit"
 	"yiku/audit/auditapi"
+	"yiku/audit/journal"
+	auditstore "yiku/audit/store"
 	"yiku/hub/hubtest"
 	"yiku/schemas"
 )
@@ -25,9 +35,26 @@ func residentID(t *testing.T, body17 string) string {
 }
 
 type eventsBody struct {
-	Events []audit.Event `json:"events"`
-	Total  int           `json:"total"`
+	Events     []audit.Event `json:"events"`
+	Total      int           `json:"total"`
+	Limit      int           `json:"limit"`
+	Offset     int           `json:"offset"`
+	NextCursor string        `json:"next_cursor"`
 }
+
+type errorBody struct {
+	Error struct {
+		Code      string `json:"code"`
+		Message   string `json:"message"`
+		RequestID string `json:"request_id"`
+		Details   []struct {
+			Field  string `json:"field"`
+			Reason string `json:"reason"`
+		} `json:"details"`
+	} `json:"error"`
+}
+
+func b64(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
 
 func TestReviewerFindsEveryAccessToASubject(t *testing.T) {
 	h := hubtest.Start(t)
@@ -131,6 +158,23 @@ func TestQueryValidation(t *testing.T) {
 			t.Errorf("%s: %d %s", q, r.Status, r.Body)
 		}
 	}
+	// A cursor the hub did not issue is refused with the one error shape.
+	for _, cur := range []string{"%%%", "not base64!", b64("2.1700000000000000.1.chain"), b64("1.x.1.chain"), b64("1.1700000000000000.0.chain"),
+		b64("1.1700000000000000.1."), b64("1.1700000000000000"), strings.Repeat("A", 600)} {
+		r := h.Do("GET", "/api/v1/audit/events?"+url.Values{"cursor": {cur}}.Encode(), "reviewer", nil)
+		var e errorBody
+		r.JSON(t, &e)
+		if r.Status != 400 || e.Error.Code != "invalid_cursor" || e.Error.Message == "" || e.Error.RequestID == "" ||
+			len(e.Error.Details) != 1 || e.Error.Details[0].Field != "cursor" || e.Error.Details[0].Reason == "" {
+			t.Errorf("cursor %q: %d %s", cur, r.Status, r.Body)
+		}
+	}
+	r := h.Do("GET", "/api/v1/audit/events?offset=3&cursor="+b64("1.1700000000000000.1.chain"), "reviewer", nil)
+	var e errorBody
+	r.JSON(t, &e)
+	if r.Status != 400 || e.Error.Code != "invalid_query" || len(e.Error.Details) != 1 || e.Error.Details[0].Field != "offset" {
+		t.Errorf("cursor with offset: %d %s", r.Status, r.Body)
+	}
 	for _, path := range []string{"/api/v1/audit/anomalies", "/api/v1/stats/reuse"} {
 		if r := h.Do("GET", path, "reviewer", nil); r.Status != 200 {
 			t.Errorf("%s: %d %s", path, r.Status, r.Body)
@@ -199,5 +243,211 @@ func TestReuseStatsOfADepartmentAdminAreItsOwn(t *testing.T) {
 				t.Fatalf("by department %v, want %v", got, tc.want)
 			}
 		})
+	}
+}
+
+// window is a stretch of the trail seeded an hour ago, three events to a
+// millisecond, alternately on the hub's chain and on a second chain (as a
+// second hub instance writes it), so that keys tie on time across chains.
+type window struct {
+	h      *hubtest.Hub
+	chains [2]audit.BatchRecorder
+	action string
+	base   time.Time
+	seeded []string
+	added  atomic.Int64
+}
+
+func seedWindow(t *testing.T, h *hubtest.Hub, action string, n int) *window {
+	t.Helper()
+	ctx := context.Background()
+	secret := make([]byte, 32)
+	_, _ = rand.Read(secret)
+	k, err := audit.DeriveKeys(secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := journal.New(ctx, auditstore.New(h.DB.Gorm), k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &window{h: h, chains: [2]audit.BatchRecorder{h.Audit, other}, action: action, base: time.Now().Add(-time.Hour).Truncate(time.Millisecond)}
+	var batches [2][]audit.Event
+	for i := 0; i < n; i++ {
+		id := fmt.Sprintf("%s-%05d", action, i)
+		w.seeded = append(w.seeded, id)
+		batches[i%2] = append(batches[i%2], audit.Event{ID: id, Action: action, Department: "lx-gsc", Outcome: audit.Allowed,
+			Time: w.base.Add(time.Duration(i/3) * time.Millisecond)})
+	}
+	for c, b := range batches {
+		if err := w.chains[c].RecordAll(ctx, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return w
+}
+
+// appendWhile keeps adding events of the window's action on both chains
+// until stop is closed: each round one stamped now and one stamped back
+// inside the window. Either would shift offset paging.
+func (w *window) appendWhile(t *testing.T, stop <-chan struct{}) (wait func()) {
+	t.Helper()
+	errs := make(chan error, 1)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			case <-time.After(time.Millisecond):
+			}
+			back := w.base.Add(time.Duration(i%len(w.seeded)/3)*time.Millisecond + 500*time.Microsecond)
+			evs := []audit.Event{{ID: fmt.Sprintf("%s-new-%d", w.action, i), Action: w.action},
+				{ID: fmt.Sprintf("%s-back-%d", w.action, i), Action: w.action, Time: back}}
+			if err := w.chains[i%2].RecordAll(context.Background(), evs); err != nil {
+				errs <- err
+				return
+			}
+			w.added.Add(1)
+		}
+	}()
+	return func() {
+		wg.Wait()
+		select {
+		case err := <-errs:
+			t.Fatalf("append: %v", err)
+		default:
+		}
+	}
+}
+
+// awaitAppend returns once another round was appended since since.
+func (w *window) awaitAppend(t *testing.T, since int64) int64 {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if n := w.added.Load(); n > since {
+			return n
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the appender added nothing for 10 s")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// checkOnce fails unless every seeded event is in ids exactly once and no
+// id repeats.
+func (w *window) checkOnce(t *testing.T, what string, ids []string) {
+	t.Helper()
+	seen := map[string]int{}
+	for _, id := range ids {
+		if seen[id]++; seen[id] == 2 {
+			t.Errorf("%s: event %s appears twice", what, id)
+		}
+	}
+	for _, id := range w.seeded {
+		if seen[id] != 1 {
+			t.Errorf("%s: seeded event %s appears %d times", what, id, seen[id])
+		}
+	}
+}
+
+// TestPagingByCursorWhileEventsArrive: a reviewer follows next_cursor with a
+// small limit while two instances keep appending events the filter selects,
+// newer than the first page and inside the window; every event of the window
+// appears exactly once, newest first, and the last page has no next_cursor.
+func TestPagingByCursorWhileEventsArrive(t *testing.T) {
+	h := hubtest.Start(t)
+	w := seedWindow(t, h, "paging.probe", 120)
+	stop := make(chan struct{})
+	wait := w.appendWhile(t, stop)
+	defer func() { close(stop); wait() }()
+
+	q := url.Values{"action": {w.action}, "limit": {"7"}}
+	var ids []string
+	var last time.Time
+	mark := w.added.Load()
+	for pages := 0; ; pages++ {
+		if pages > 500 {
+			t.Fatal("paging does not end")
+		}
+		r := h.Do("GET", "/api/v1/audit/events?"+q.Encode(), "reviewer", nil)
+		if r.Status != 200 {
+			t.Fatalf("page %d: %d %s", pages, r.Status, r.Body)
+		}
+		var b eventsBody
+		r.JSON(t, &b)
+		if b.Limit != 7 || b.Total < len(w.seeded) {
+			t.Fatalf("page %d: limit %d, total %d", pages, b.Limit, b.Total)
+		}
+		for _, e := range b.Events {
+			if !last.IsZero() && e.Time.After(last) {
+				t.Errorf("event %s at %s comes after one at %s: not newest first", e.ID, e.Time, last)
+			}
+			last = e.Time
+			ids = append(ids, e.ID)
+		}
+		if b.NextCursor == "" {
+			if len(b.Events) > 7 {
+				t.Fatalf("last page holds %d events", len(b.Events))
+			}
+			break
+		}
+		if len(b.Events) != 7 {
+			t.Fatalf("page %d holds %d events and a next_cursor", pages, len(b.Events))
+		}
+		q.Set("cursor", b.NextCursor)
+		mark = w.awaitAppend(t, mark)
+	}
+	w.checkOnce(t, "cursor paging", ids)
+
+	// Offset paging still answers, with a cursor to continue from.
+	r := h.Do("GET", "/api/v1/audit/events?"+url.Values{"action": {w.action}, "limit": {"5"}, "offset": {"5"}}.Encode(), "reviewer", nil)
+	var b eventsBody
+	r.JSON(t, &b)
+	if r.Status != 200 || len(b.Events) != 5 || b.Offset != 5 || b.NextCursor == "" {
+		t.Fatalf("offset paging: %d %s", r.Status, r.Body)
+	}
+}
+
+// TestExportLargerThanAPageHasEachEventOnce: an export of a window larger
+// than the store reads per query (1,000), while two instances keep
+// appending inside the window, holds each event of the window once, in CSV
+// and in NDJSON.
+func TestExportLargerThanAPageHasEachEventOnce(t *testing.T) {
+	h := hubtest.Start(t)
+	w := seedWindow(t, h, "export.probe", 2500)
+	stop := make(chan struct{})
+	wait := w.appendWhile(t, stop)
+	defer func() { close(stop); wait() }()
+
+	for _, format := range []string{"csv", "ndjson"} {
+		r := h.Do("GET", "/api/v1/audit/events?"+url.Values{"format": {format}, "action": {w.action}}.Encode(), "reviewer", nil)
+		if r.Status != 200 {
+			t.Fatalf("%s: %d %s", format, r.Status, r.Body)
+		}
+		var ids []string
+		if format == "csv" {
+			recs, err := csv.NewReader(bytes.NewReader(r.Body)).ReadAll()
+			if err != nil || len(recs) < 1 || recs[0][0] != "id" {
+				t.Fatalf("csv: %v", err)
+			}
+			for _, rec := range recs[1:] {
+				ids = append(ids, rec[0])
+			}
+		} else {
+			sc := bufio.NewScanner(bytes.NewReader(r.Body))
+			for sc.Scan() {
+				var e audit.Event
+				if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
+					t.Fatalf("ndjson line %q: %v", sc.Text(), err)
+				}
+				ids = append(ids, e.ID)
+			}
+		}
+		w.checkOnce(t, format, ids)
 	}
 }
