@@ -3,12 +3,16 @@ package lookupapi_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"sync"
 	"testing"
 	"time"
+	"yiku/audit"
+	"yiku/exchange/library"
 
 	"yiku/hub/hubtest"
 	"yiku/lookup/lookupdemo"
@@ -66,6 +70,40 @@ func BenchmarkLookups(b *testing.B) {
 			req, _ := http.NewRequest("POST", h.URL+"/api/v1/lookups", bytes.NewReader(body))
 			req.Header.Set("Authorization", "Bearer "+secret)
 			req.Header.Set("Content-Type", "application/json")
+			return req
+		})
+	})
+
+	// Not a target, the floor of any audited lookup over HTTP: a bare
+	// net/http server (no gin, authentication, policy, masking or JSON
+	// encoding) whose handler does only what no design of an audited
+	// lookup can leave out — one library read of both records (the
+	// lookup's own query) and one durable, hash-chained audit event
+	// through this hub's journal — and writes the stored bytes back. If
+	// this floor runs below half the raw selects, so must every lookup.
+	b.Run("floor-audited-read", func(b *testing.B) {
+		lib := library.NewStore(h.DB)
+		resources := []string{"population", "social-security"}
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			rows, err := lib.CurrentOf(r.Context(), lookupdemo.Citizen, resources)
+			if err == nil && len(rows) != len(resources) {
+				err = fmt.Errorf("read %d of %d records", len(rows), len(resources))
+			}
+			if err == nil {
+				err = h.Audit.Record(r.Context(), audit.Event{PrincipalID: "bench", Department: "bench", Action: audit.ActionLookup,
+					Subjects: []string{lookupdemo.Citizen}, Purpose: "bench", CaseNumber: "BENCH-0001", Outcome: audit.Allowed, Count: len(rows)})
+			}
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusInternalServerError)
+				return
+			}
+			for _, res := range resources {
+				_, _ = w.Write(rows[res].DataBytes())
+			}
+		}))
+		defer srv.Close()
+		runHTTP(b, client, parallelism, func() *http.Request {
+			req, _ := http.NewRequest("GET", srv.URL, nil)
 			return req
 		})
 	})
