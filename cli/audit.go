@@ -34,11 +34,14 @@ func newAuditVerifyCmd(stdout, stderr io.Writer) *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "verify",
-		Short: "Walk every audit chain and checkpoint and report the first broken link of each",
+		Short: "Walk every audit chain, checkpoint and subject index row and report what is broken",
 		Long: `verify recomputes every audit event's hash over its stored columns and the
-previous event's hash, chain by chain, and checks each signed checkpoint of a
-chain head. It exits 0 when the trail is intact, 1 when it found a problem
-(each reported with its chain, position and event id), 2 on bad usage.
+previous event's hash, chain by chain, checks each signed checkpoint of a
+chain head, and checks that the subject search index holds exactly one row
+per subject of every verified event. It exits 0 when the trail is intact, 1
+when it found a problem (the first broken link of each chain, and every
+missing, stray or misdated index row, each with its chain, position and
+event id), 2 on bad usage.
 
 Checkpoint signatures are checked against --public-key (hex), or the key
 derived from --secret-key-file (the hub's secret); without either, against
@@ -91,8 +94,8 @@ the key stored with each checkpoint, which shows integrity but not authorship.`,
 				return err
 			}
 		} else {
-			fmt.Fprintf(stdout, "verified %d events in %d chain(s), %d checkpoint(s) in %s (%.0f events/s)\n",
-				rep.Events, rep.Chains, rep.Checkpoints, rep.Elapsed.Round(time.Millisecond), rep.Rate())
+			fmt.Fprintf(stdout, "verified %d events in %d chain(s), %d checkpoint(s), %d subject index row(s) in %s (%.0f events/s)\n",
+				rep.Events, rep.Chains, rep.Checkpoints, rep.IndexRows, rep.Elapsed.Round(time.Millisecond), rep.Rate())
 			if rep.Unanchored > 0 {
 				fmt.Fprintf(stdout, "%d event(s) newer than their chain's last checkpoint (hash-chained, not yet signed)\n", rep.Unanchored)
 			}
@@ -102,9 +105,16 @@ the key stored with each checkpoint, which shows integrity but not authorship.`,
 			for _, p := range rep.Problems {
 				fmt.Fprintln(stdout, "BROKEN: "+p.String())
 			}
+			if rep.IndexProblems > 0 {
+				fmt.Fprintf(stdout, "%d subject index problem(s)", rep.IndexProblems)
+				if rep.IndexProblems > verify.MaxListedIndexProblems {
+					fmt.Fprintf(stdout, ", the first %d listed", verify.MaxListedIndexProblems)
+				}
+				fmt.Fprintln(stdout)
+			}
 		}
 		if !rep.OK() {
-			return fmt.Errorf("audit trail broken: %d problem(s)", len(rep.Problems))
+			return fmt.Errorf("audit trail broken: %d problem(s)", rep.ProblemCount())
 		}
 		if !asJSON {
 			fmt.Fprintln(stdout, "audit trail intact")

@@ -13,36 +13,43 @@ import (
 	"yiku/audit"
 )
 
-// walkPgx streams the entries through pgx's binary protocol, reading raw
+// readPgx calls fn with a source on pgx's binary protocol, which reads raw
 // column bytes without allocating per row; the walk on database/sql spends
-// most of its time converting and copying values. It reports ok=false when
-// db is not on pgx.
-func walkPgx(ctx context.Context, db *sql.DB, w *walker, progress func(int64)) (bool, error) {
+// most of its time converting and copying values. It reports handled=false
+// when db is not on pgx.
+func readPgx(ctx context.Context, db *sql.DB, fn func(source) error) (handled bool, err error) {
 	conn, err := db.Conn(ctx)
 	if err != nil {
 		return false, fmt.Errorf("audit verify: connection: %w", err)
 	}
 	defer conn.Close()
-	handled := false
 	err = conn.Raw(func(dc any) error {
 		sc, ok := dc.(*stdlib.Conn)
 		if !ok {
 			return nil
 		}
 		handled = true
-		return walkRows(ctx, sc.Conn(), w, progress)
+		tx, err := sc.Conn().BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+		if err != nil {
+			return fmt.Errorf("audit verify: begin: %w", err)
+		}
+		defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+		return fn(pgxSource{tx})
 	})
 	return handled, err
 }
 
-func walkRows(ctx context.Context, c *pgx.Conn, w *walker, progress func(int64)) error {
-	rows, err := c.Query(ctx, selectEntries, pgx.QueryResultFormats{pgx.BinaryFormatCode})
+type pgxSource struct{ tx pgx.Tx }
+
+var binaryResults = pgx.QueryResultFormats{pgx.BinaryFormatCode}
+
+func (s pgxSource) entries(ctx context.Context, query string, args []any, fn func(*audit.Entry) error) error {
+	rows, err := s.tx.Query(ctx, query, append([]any{binaryResults}, args...)...)
 	if err != nil {
 		return fmt.Errorf("audit verify: read events: %w", err)
 	}
 	defer rows.Close()
 	var e audit.Entry
-	buf := make([]byte, 0, 1024)
 	for rows.Next() {
 		v := rows.RawValues()
 		if len(v) != 21 {
@@ -54,17 +61,33 @@ func walkRows(ctx context.Context, c *pgx.Conn, w *walker, progress func(int64))
 		e.Role, e.Action, e.Resource, e.Subjects, e.Fields = str(v[8]), str(v[9]), str(v[10]), str(v[11]), str(v[12])
 		e.Purpose, e.CaseNumber, e.Outcome, e.Reason, e.ClientAddr = str(v[13]), str(v[14]), str(v[15]), str(v[16]), str(v[17])
 		e.Count, e.PrevHash, e.Hash = i64(v[18]), v[19], v[20]
-		buf = w.step(&e, buf)
-		w.rep.Events++
-		if progress != nil && w.rep.Events&8191 == 0 {
-			progress(w.rep.Events)
-			if err := ctx.Err(); err != nil {
-				return err
-			}
+		if err := fn(&e); err != nil {
+			return err
 		}
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("audit verify: read events: %w", err)
+	}
+	return nil
+}
+
+func (s pgxSource) subjects(ctx context.Context, fn func(chain string, seq int64, hash string, at int64) error) error {
+	rows, err := s.tx.Query(ctx, selectSubjects, binaryResults)
+	if err != nil {
+		return fmt.Errorf("audit verify: read subject index: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		v := rows.RawValues()
+		if len(v) != 4 {
+			return fmt.Errorf("audit verify: %d subject index columns, want 4", len(v))
+		}
+		if err := fn(str(v[0]), i64(v[1]), str(v[2]), i64(v[3])); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("audit verify: read subject index: %w", err)
 	}
 	return nil
 }

@@ -1,10 +1,14 @@
 // Package verify proves the audit trail: it walks every chain in seq order,
 // recomputes each entry's hash over its stored columns and the previous
-// entry's hash, and checks every signed checkpoint against the chain it
-// names. It reports the first broken link of each chain exactly — the event
-// id, the chain and the position — so a reviewer can find the altered,
-// removed or reordered row. It reads the database directly (database/sql),
-// streaming rows, and holds one chain head at a time.
+// entry's hash, checks every signed checkpoint against the chain it names,
+// and checks that the subject search index (audit_subjects) holds exactly
+// the rows the verified entries' subjects imply. It reports the first broken
+// link of each chain exactly — the event id, the chain and the position — so
+// a reviewer can find the altered, removed or reordered row, and every index
+// row that is missing, stray or dated differently. It reads the database
+// directly (database/sql, pgx on PostgreSQL) inside one read-only snapshot,
+// streaming rows; it holds one chain head at a time and a few sums per
+// block of index rows.
 package verify
 
 import (
@@ -38,9 +42,19 @@ const (
 	CheckpointMismatch Kind = "checkpoint_mismatch"
 	// BadSignature: a checkpoint's signature does not verify.
 	BadSignature Kind = "bad_signature"
+	// IndexMissing: an event lists a subject hash the subject index has no
+	// row for, so subject searches do not find the event.
+	IndexMissing Kind = "index_missing"
+	// IndexStray: a subject index row points to no event, or to an event
+	// whose subjects do not include it.
+	IndexStray Kind = "index_stray"
+	// IndexTime: the index row of an event's subject carries another time
+	// (at_us) than the event.
+	IndexTime Kind = "index_time"
 )
 
-// Problem is one broken link.
+// Problem is one broken link of a chain, or one subject index row out of
+// step with the chained entries.
 type Problem struct {
 	Kind    Kind   `json:"kind"`
 	Chain   string `json:"chain"`
@@ -64,10 +78,17 @@ func (p Problem) String() string {
 
 // Report is the outcome of a verification.
 type Report struct {
-	Chains      int       `json:"chains"`
-	Events      int64     `json:"events"`
-	Checkpoints int       `json:"checkpoints"`
-	Problems    []Problem `json:"problems"`
+	Chains      int   `json:"chains"`
+	Events      int64 `json:"events"`
+	Checkpoints int   `json:"checkpoints"`
+	// IndexRows counts the subject index rows checked: all rows but those
+	// at or after a chain's first broken link.
+	IndexRows int64 `json:"index_rows"`
+	// Problems lists chain problems (the first of each chain) and index
+	// problems (the first MaxListedIndexProblems of them).
+	Problems []Problem `json:"problems"`
+	// IndexProblems counts every index problem found, listed or not.
+	IndexProblems int64 `json:"index_problems"`
 	// Unanchored counts entries after their chain's last checkpoint: the hash
 	// chain protects them against edits, but a removal of a chain's newest
 	// entries shows only once a later checkpoint covers them.
@@ -76,7 +97,17 @@ type Report struct {
 }
 
 // OK reports whether no problem was found.
-func (r Report) OK() bool { return len(r.Problems) == 0 }
+func (r Report) OK() bool { return len(r.Problems) == 0 && r.IndexProblems == 0 }
+
+// ProblemCount is how many problems were found, including index problems
+// past the listed ones.
+func (r Report) ProblemCount() int64 {
+	n := int64(len(r.Problems))
+	if r.IndexProblems > MaxListedIndexProblems {
+		n += r.IndexProblems - MaxListedIndexProblems
+	}
+	return n
+}
 
 // Rate is events verified per second.
 func (r Report) Rate() float64 {
@@ -105,14 +136,36 @@ func Count(ctx context.Context, db *sql.DB) (int64, error) {
 	return n, nil
 }
 
-const selectEntries = `SELECT chain_id, seq, id, at_us, request_id, principal_id, principal_name, department, role, action,
- resource, subjects, fields, purpose, case_number, outcome, reason, client_addr, count, prev_hash, hash
- FROM audit_events ORDER BY chain_id, seq`
+const entryColumns = `chain_id, seq, id, at_us, request_id, principal_id, principal_name, department, role, action,
+ resource, subjects, fields, purpose, case_number, outcome, reason, client_addr, count, prev_hash, hash`
 
-// Run verifies every chain and checkpoint.
+const (
+	selectEntries = `SELECT ` + entryColumns + ` FROM audit_events ORDER BY chain_id, seq`
+	// selectEntriesIn reads one chain's entries with seq in [$2, $3].
+	selectEntriesIn = `SELECT ` + entryColumns + ` FROM audit_events WHERE chain_id = $1 AND seq BETWEEN $2 AND $3 ORDER BY seq`
+	// selectSubjects reads the whole index in storage order: no sort.
+	selectSubjects = `SELECT chain_id, seq, subject_hash, at_us FROM audit_subjects`
+)
+
+// source reads the trail inside one read-only snapshot, so the entries and
+// the index rows it returns are those committed together (an append writes
+// both in one statement or transaction). Strings and byte slices handed to
+// callbacks may alias the driver's buffers: they are valid during the call
+// only.
+type source interface {
+	// entries runs query (selectEntries or selectEntriesIn) and calls fn
+	// for each entry, in the query's order.
+	entries(ctx context.Context, query string, args []any, fn func(*audit.Entry) error) error
+	// subjects calls fn for every audit_subjects row, in no set order.
+	subjects(ctx context.Context, fn func(chain string, seq int64, hash string, at int64) error) error
+}
+
+// Run verifies every chain, every checkpoint and the subject index.
 func Run(ctx context.Context, db *sql.DB, opt Options) (Report, error) {
 	start := time.Now()
 	var rep Report
+	// Checkpoints are read before the snapshot: a checkpoint is written
+	// after the entries it signs, so the snapshot holds all of them.
 	cps, err := loadCheckpoints(ctx, db)
 	if err != nil {
 		return rep, err
@@ -127,62 +180,110 @@ func Run(ctx context.Context, db *sql.DB, opt Options) (Report, error) {
 		}
 		byChain[c.Chain] = append(byChain[c.Chain], c)
 	}
-	w := walker{rep: &rep, checkpoints: byChain, seen: map[string]bool{}}
-	handled, err := walkPgx(ctx, db, &w, opt.Progress)
+	x := newIndexCheck()
+	w := walker{rep: &rep, checkpoints: byChain, seen: map[string]bool{}, breaks: map[string]int64{}, index: x}
+	err = readSnapshot(ctx, db, func(src source) error {
+		buf := make([]byte, 0, 1024)
+		err := src.entries(ctx, selectEntries, nil, func(e *audit.Entry) error {
+			buf = w.step(e, buf)
+			rep.Events++
+			if opt.Progress != nil && rep.Events&8191 == 0 {
+				opt.Progress(rep.Events)
+				return ctx.Err()
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		w.endChain()
+		// Checkpoints of chains that have no entries at all.
+		var orphan []string
+		for chain := range byChain {
+			if !w.seen[chain] {
+				orphan = append(orphan, chain)
+			}
+		}
+		sort.Strings(orphan)
+		for _, chain := range orphan {
+			c := byChain[chain][len(byChain[chain])-1]
+			rep.Problems = append(rep.Problems, Problem{Kind: Truncated, Chain: chain, Seq: 1,
+				Detail: fmt.Sprintf("a checkpoint vouches for %d entries but the chain has none", c.Seq)})
+			w.breaks[chain] = 1
+		}
+		if opt.Progress != nil {
+			opt.Progress(rep.Events)
+		}
+		return x.run(ctx, src, w.breaks, &rep)
+	})
 	if err != nil {
 		return rep, err
-	}
-	if !handled {
-		if err := walkSQL(ctx, db, &w, opt.Progress); err != nil {
-			return rep, err
-		}
-	}
-	w.endChain()
-	// Checkpoints of chains that have no entries at all.
-	var orphan []string
-	for chain := range byChain {
-		if !w.seen[chain] {
-			orphan = append(orphan, chain)
-		}
-	}
-	sort.Strings(orphan)
-	for _, chain := range orphan {
-		c := byChain[chain][len(byChain[chain])-1]
-		rep.Problems = append(rep.Problems, Problem{Kind: Truncated, Chain: chain, Seq: 1,
-			Detail: fmt.Sprintf("a checkpoint vouches for %d entries but the chain has none", c.Seq)})
-	}
-	if opt.Progress != nil {
-		opt.Progress(rep.Events)
 	}
 	rep.Elapsed = time.Since(start)
 	return rep, nil
 }
 
-func walkSQL(ctx context.Context, db *sql.DB, w *walker, progress func(int64)) error {
-	rows, err := db.QueryContext(ctx, selectEntries)
+// readSnapshot calls fn with a source on one read-only, repeatable-read
+// transaction: pgx's binary protocol on PostgreSQL, database/sql otherwise.
+func readSnapshot(ctx context.Context, db *sql.DB, fn func(source) error) error {
+	handled, err := readPgx(ctx, db, fn)
+	if handled || err != nil {
+		return err
+	}
+	tx, err := db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
+	if err != nil {
+		return fmt.Errorf("audit verify: begin: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	return fn(sqlSource{tx})
+}
+
+// sqlSource reads through database/sql (SQLite).
+type sqlSource struct{ tx *sql.Tx }
+
+func (s sqlSource) entries(ctx context.Context, query string, args []any, fn func(*audit.Entry) error) error {
+	rows, err := s.tx.QueryContext(ctx, query, args...)
 	if err != nil {
 		return fmt.Errorf("audit verify: read events: %w", err)
 	}
 	defer rows.Close()
 	var e audit.Entry
-	buf := make([]byte, 0, 1024)
 	for rows.Next() {
 		if err := rows.Scan(&e.Chain, &e.Seq, &e.ID, &e.AtMicros, &e.RequestID, &e.PrincipalID, &e.PrincipalName,
 			&e.Department, &e.Role, &e.Action, &e.Resource, &e.Subjects, &e.Fields, &e.Purpose, &e.CaseNumber,
 			&e.Outcome, &e.Reason, &e.ClientAddr, &e.Count, &e.PrevHash, &e.Hash); err != nil {
 			return fmt.Errorf("audit verify: scan: %w", err)
 		}
-		buf = w.step(&e, buf)
-		w.rep.Events++
-		if progress != nil && w.rep.Events&8191 == 0 {
-			progress(w.rep.Events)
-			if err := ctx.Err(); err != nil {
-				return err
-			}
+		if err := fn(&e); err != nil {
+			return err
 		}
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("audit verify: read events: %w", err)
+	}
+	return nil
+}
+
+func (s sqlSource) subjects(ctx context.Context, fn func(chain string, seq int64, hash string, at int64) error) error {
+	rows, err := s.tx.QueryContext(ctx, selectSubjects)
+	if err != nil {
+		return fmt.Errorf("audit verify: read subject index: %w", err)
+	}
+	defer rows.Close()
+	var (
+		chain, hash sql.RawBytes
+		seq, at     int64
+	)
+	for rows.Next() {
+		if err := rows.Scan(&chain, &seq, &hash, &at); err != nil {
+			return fmt.Errorf("audit verify: scan subject index: %w", err)
+		}
+		if err := fn(str(chain), seq, str(hash), at); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("audit verify: read subject index: %w", err)
 	}
 	return nil
 }
@@ -192,6 +293,10 @@ type walker struct {
 	rep         *Report
 	checkpoints map[string][]audit.Checkpoint
 	seen        map[string]bool
+	// breaks holds each broken chain's first unverified seq: the index is
+	// checked against the entries before it only.
+	breaks map[string]int64
+	index  *indexCheck
 
 	chain    string
 	next     int64
@@ -214,6 +319,9 @@ func (w *walker) step(e *audit.Entry, buf []byte) []byte {
 	}
 	if !w.broken {
 		buf = w.check(e, buf)
+		if !w.broken {
+			w.index.addEntry(w.chain, e)
+		}
 	}
 	w.next = e.Seq + 1
 	w.prevHash = append(w.prevHash[:0], e.Hash...)
@@ -254,6 +362,9 @@ func (w *walker) fail(p Problem) {
 	p.PrevEventID = string(w.prevID)
 	w.rep.Problems = append(w.rep.Problems, p)
 	w.broken = true
+	if _, ok := w.breaks[w.chain]; !ok {
+		w.breaks[w.chain] = p.Seq
+	}
 }
 
 func (w *walker) endChain() {

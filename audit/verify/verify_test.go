@@ -1,6 +1,7 @@
 package verify_test
 
 import (
+	"cmp"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -65,9 +66,11 @@ func unlock(t testing.TB, db *storage.DB) {
 	t.Helper()
 	var stmts []string
 	if db.Dialect == migrations.Postgres {
-		stmts = []string{`ALTER TABLE audit_events DISABLE TRIGGER USER`, `ALTER TABLE audit_checkpoints DISABLE TRIGGER USER`}
+		stmts = []string{`ALTER TABLE audit_events DISABLE TRIGGER USER`, `ALTER TABLE audit_checkpoints DISABLE TRIGGER USER`,
+			`ALTER TABLE audit_subjects DISABLE TRIGGER USER`}
 	} else {
-		stmts = []string{`DROP TRIGGER audit_events_no_update`, `DROP TRIGGER audit_events_no_delete`, `DROP TRIGGER audit_checkpoints_no_delete`}
+		stmts = []string{`DROP TRIGGER audit_events_no_update`, `DROP TRIGGER audit_events_no_delete`, `DROP TRIGGER audit_checkpoints_no_delete`,
+			`DROP TRIGGER audit_subjects_no_update`, `DROP TRIGGER audit_subjects_no_delete`}
 	}
 	for _, s := range stmts {
 		if err := db.Gorm.Exec(s).Error; err != nil {
@@ -90,7 +93,8 @@ func TestIntactTrailVerifies(t *testing.T) {
 	k := keys(t)
 	j, _ := seed(t, db, k, 20, 20)
 	rep := run(t, db, j.PublicKey())
-	if !rep.OK() || rep.Events != 20 || rep.Chains != 1 || rep.Checkpoints != 1 || rep.Unanchored != 0 {
+	if !rep.OK() || rep.Events != 20 || rep.Chains != 1 || rep.Checkpoints != 1 || rep.Unanchored != 0 ||
+		rep.IndexRows != 20 || rep.IndexProblems != 0 || rep.ProblemCount() != 0 {
 		t.Fatalf("report = %+v", rep)
 	}
 	// A second instance writes its own chain; both verify.
@@ -99,7 +103,7 @@ func TestIntactTrailVerifies(t *testing.T) {
 		t.Fatal(err)
 	}
 	rep = run(t, db, j.PublicKey())
-	if !rep.OK() || rep.Chains != 2 || rep.Events != 21 || rep.Unanchored != 1 {
+	if !rep.OK() || rep.Chains != 2 || rep.Events != 21 || rep.Unanchored != 1 || rep.IndexRows != 20 {
 		t.Fatalf("two chains: %+v", rep)
 	}
 }
@@ -169,4 +173,188 @@ func TestForgedCheckpointIsRejected(t *testing.T) {
 	if len(rep.Problems) != 1 || rep.Problems[0].Kind != verify.BadSignature {
 		t.Fatalf("problems = %+v", rep.Problems)
 	}
+}
+
+func TestIndexTamperingIsFoundWithTheEventID(t *testing.T) {
+	type want struct {
+		kind   verify.Kind
+		seq    int64
+		event  string
+		detail string
+		chain  string // "" for the seeded chain
+	}
+	cases := []struct {
+		name   string
+		tamper []string
+		want   []want
+	}{
+		{"delete an index row", []string{`DELETE FROM audit_subjects WHERE seq = 7`},
+			[]want{{kind: verify.IndexMissing, seq: 7, event: "ev-007", detail: "index row missing for event ev-007 subject #1"}}},
+		{"add a row for a subject the event does not list", []string{`INSERT INTO audit_subjects (subject_hash, at_us, chain_id, seq)
+			SELECT 'c0ffee', at_us, chain_id, seq FROM audit_events WHERE id = 'ev-004'`},
+			[]want{{kind: verify.IndexStray, seq: 4, event: "ev-004", detail: "points to event ev-004, whose subjects do not include it"}}},
+		{"add a row pointing to no event", []string{`INSERT INTO audit_subjects (subject_hash, at_us, chain_id, seq)
+			SELECT subject_hash, at_us, chain_id, 99 FROM audit_subjects WHERE seq = 3`},
+			[]want{{kind: verify.IndexStray, seq: 99, detail: "points to no event"}}},
+		{"add a row on a chain with no events", []string{`INSERT INTO audit_subjects (subject_hash, at_us, chain_id, seq)
+			SELECT subject_hash, at_us, 'no-such-chain', seq FROM audit_subjects WHERE seq = 3`},
+			[]want{{kind: verify.IndexStray, seq: 3, detail: "points to no event", chain: "no-such-chain"}}},
+		{"change a row's subject hash", []string{`UPDATE audit_subjects SET subject_hash = 'c0ffee' WHERE seq = 9`},
+			[]want{{kind: verify.IndexMissing, seq: 9, event: "ev-009", detail: "subject #1"},
+				{kind: verify.IndexStray, seq: 9, event: "ev-009", detail: "for subject c0ffee points to event ev-009, whose subjects do not include it"}}},
+		{"change a row's time", []string{`UPDATE audit_subjects SET at_us = at_us + 1 WHERE seq = 11`},
+			[]want{{kind: verify.IndexTime, seq: 11, event: "ev-011", detail: "index row at_us differs for event ev-011 subject #1"}}},
+		{"move a row to the next event", []string{`UPDATE audit_subjects SET seq = 14 WHERE seq = 13`},
+			[]want{{kind: verify.IndexMissing, seq: 13, event: "ev-013"},
+				{kind: verify.IndexStray, seq: 14, event: "ev-014", detail: "a second row for event ev-014 subject #1"}}},
+		// The index is checked against verified entries only: the chain's
+		// first broken link is reported, index rows after it are not.
+		{"rows after a chain break", []string{`UPDATE audit_events SET purpose = 'x' WHERE id = 'ev-010'`,
+			`DELETE FROM audit_subjects WHERE seq IN (3, 13)`},
+			[]want{{kind: verify.Altered, seq: 10, event: "ev-010"}, {kind: verify.IndexMissing, seq: 3, event: "ev-003"}}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			db := storagetest.Open(t)
+			j, _ := seed(t, db, keys(t), 15, 12)
+			unlock(t, db)
+			for _, s := range tc.tamper {
+				if err := db.Gorm.Exec(s).Error; err != nil {
+					t.Fatalf("%s: %v", s, err)
+				}
+			}
+			rep := run(t, db, j.PublicKey())
+			if len(rep.Problems) != len(tc.want) || rep.ProblemCount() != int64(len(tc.want)) {
+				t.Fatalf("problems = %+v, want %d", rep.Problems, len(tc.want))
+			}
+			for i, w := range tc.want {
+				p := rep.Problems[i]
+				chain := cmp.Or(w.chain, j.Chain())
+				if p.Kind != w.kind || p.Seq != w.seq || p.EventID != w.event || p.Chain != chain || !strings.Contains(p.Detail, w.detail) {
+					t.Errorf("problem %d = %s; want %s at chain %s seq %d event %q, detail with %q", i, p, w.kind, chain, w.seq, w.event, w.detail)
+				}
+			}
+		})
+	}
+}
+
+func TestIndexProblemNamesTheSubject(t *testing.T) {
+	db := storagetest.Open(t)
+	k := keys(t)
+	j, _ := seed(t, db, k, 3, 0)
+	ctx := context.Background()
+	if err := j.Record(ctx, audit.Event{ID: "ev-many", Action: "record.read", Outcome: audit.Allowed,
+		Subjects: []string{"43130219900101001X", "91430100MA4L0XXX1A", "43130219850505002X"}}); err != nil {
+		t.Fatal(err)
+	}
+	unlock(t, db)
+	second := k.Subject.Hash("91430100MA4L0XXX1A")
+	if err := db.Gorm.Exec(`DELETE FROM audit_subjects WHERE subject_hash = ?`, second).Error; err != nil {
+		t.Fatal(err)
+	}
+	rep := run(t, db, j.PublicKey())
+	if len(rep.Problems) != 1 || rep.IndexProblems != 1 || rep.IndexRows != 5 {
+		t.Fatalf("report = %+v", rep)
+	}
+	if p := rep.Problems[0]; p.Kind != verify.IndexMissing || p.EventID != "ev-many" || p.Seq != 4 ||
+		!strings.Contains(p.Detail, "subject #2 ("+second[:16]) {
+		t.Fatalf("problem = %s", p)
+	}
+}
+
+// appendChain writes n entries of chain directly through the store, seq
+// from onwards, chained after prev, each with the one subject hash
+// subject(seq); it returns the last entry's hash.
+func appendChain(t testing.TB, st *store.Store, chain string, from, n int64, prev []byte, subject func(seq int64) string) []byte {
+	t.Helper()
+	batch := make([]audit.Entry, 0, 1000)
+	flush := func() {
+		if err := st.Append(context.Background(), batch); err != nil {
+			t.Error(err)
+		}
+		batch = batch[:0]
+	}
+	for seq := from; seq < from+n; seq++ {
+		e := audit.Entry{Chain: chain, Seq: seq, ID: fmt.Sprintf("%s-%06d", chain, seq), AtMicros: 1700000000_000000 + seq,
+			Action: "lookup", Resource: "population", Subjects: subject(seq), Outcome: "allowed", PrevHash: prev}
+		e.Seal()
+		prev = e.Hash
+		if batch = append(batch, e); len(batch) == cap(batch) {
+			flush()
+		}
+	}
+	if len(batch) > 0 {
+		flush()
+	}
+	return prev
+}
+
+// The index is compared in blocks of seqs; problems on both sides of a
+// block boundary, and far more than a report lists, are all found.
+func TestIndexCheckAcrossBlocks(t *testing.T) {
+	const n = 20_000
+	db := storagetest.Open(t)
+	k := keys(t)
+	appendChain(t, store.New(db.Gorm), "c1", 1, n, audit.GenesisHash, func(seq int64) string {
+		return k.Subject.Hash(fmt.Sprint(seq % 97))
+	})
+	rep := run(t, db, nil)
+	if !rep.OK() || rep.Events != n || rep.IndexRows != n {
+		t.Fatalf("intact: %+v", rep)
+	}
+	unlock(t, db)
+	for _, s := range []string{`DELETE FROM audit_subjects WHERE seq IN (16383, 16384)`,
+		`INSERT INTO audit_subjects (subject_hash, at_us, chain_id, seq) VALUES ('c0ffee', 1, 'c1', 20001)`} {
+		if err := db.Gorm.Exec(s).Error; err != nil {
+			t.Fatal(err)
+		}
+	}
+	rep = run(t, db, nil)
+	var got []string
+	for _, p := range rep.Problems {
+		got = append(got, fmt.Sprintf("%s %d %s", p.Kind, p.Seq, p.EventID))
+	}
+	if want := "index_missing 16383 c1-016383,index_missing 16384 c1-016384,index_stray 20001 "; strings.Join(got, ",") != want || rep.IndexProblems != 3 {
+		t.Fatalf("problems = %q, want %q", got, want)
+	}
+	if err := db.Gorm.Exec(`DELETE FROM audit_subjects`).Error; err != nil {
+		t.Fatal(err)
+	}
+	rep = run(t, db, nil)
+	if rep.IndexProblems != n || len(rep.Problems) != verify.MaxListedIndexProblems || rep.ProblemCount() != n || rep.IndexRows != 0 {
+		t.Fatalf("index emptied: %d problems, %d listed, count %d", rep.IndexProblems, len(rep.Problems), rep.ProblemCount())
+	}
+	if p := rep.Problems[0]; p.Kind != verify.IndexMissing || p.EventID != "c1-000001" {
+		t.Fatalf("first problem = %s", p)
+	}
+}
+
+// Events and their index rows arriving during a verification are either
+// both in its snapshot or both out of it.
+func TestVerifyWhileAppending(t *testing.T) {
+	db := storagetest.Open(t)
+	k := keys(t)
+	st := store.New(db.Gorm)
+	subject := func(seq int64) string { return k.Subject.Hash(fmt.Sprint(seq)) }
+	prev := appendChain(t, st, "c1", 1, 5000, audit.GenesisHash, subject)
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for seq := int64(5001); ; seq += 10 {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			prev = appendChain(t, st, "c1", seq, 10, prev, subject)
+		}
+	}()
+	for i := 0; i < 5; i++ {
+		if rep := run(t, db, nil); !rep.OK() {
+			t.Errorf("run %d while appending: %v", i, rep.Problems)
+		}
+	}
+	close(stop)
+	<-done
 }
