@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -73,7 +74,7 @@ yiku dev write it).`,
 			fmt.Fprintf(stdout, "  publish              %.0f records/s over HTTP (%s)\n", float64(res.Published)/res.PublishDuration.Seconds(), res.PublishDuration.Round(time.Millisecond))
 			fmt.Fprintf(stdout, "  publish latency      p50 %s  p99 %s  max %s per batch\n", res.P50.Round(time.Millisecond), res.P99.Round(time.Millisecond), res.PMax.Round(time.Millisecond))
 			fmt.Fprintf(stdout, "  library catch-up     %s after the last publish\n", res.CatchUp.Round(time.Millisecond))
-			fmt.Fprintf(stdout, "  end to end           %.0f accepted records/s (HTTP publish -> Kafka -> library applied)\n", e2e)
+			fmt.Fprintf(stdout, "  end to end           %.0f accepted records/s (HTTP publish -> Kafka -> library applied)%s\n", e2e, cpuNote(res.Machine))
 			if res.SinkRate > 0 {
 				fmt.Fprintf(stdout, "  library sink         %.0f records/s working off a backlog of %d records after the last publish\n", res.SinkRate, res.Backlog)
 			} else {
@@ -87,7 +88,7 @@ yiku dev write it).`,
 			if skipBaselines {
 				return nil
 			}
-			return benchBaselines(ctx, stdout, ks, records, batch, clients, dbURL, brokers, e2e, res.SinkRate)
+			return benchBaselines(ctx, stdout, ks, records, batch, clients, dbURL, brokers, e2e, res.SinkRate, res.Machine)
 		},
 	}
 	f := cmd.Flags()
@@ -106,7 +107,7 @@ yiku dev write it).`,
 	return cmd
 }
 
-func benchBaselines(ctx context.Context, w io.Writer, kinds []loadgen.Kind, records, batch, clients int, dbURL, brokers string, e2e, sink float64) error {
+func benchBaselines(ctx context.Context, w io.Writer, kinds []loadgen.Kind, records, batch, clients int, dbURL, brokers string, e2e, sink float64, machine loadgen.Stage) error {
 	n := min(records, 200000)
 	var samples []loadgen.Sample
 	for _, k := range kinds {
@@ -117,19 +118,20 @@ func benchBaselines(ctx context.Context, w io.Writer, kinds []loadgen.Kind, reco
 		samples = append(samples, s)
 	}
 	fmt.Fprintf(w, "\nraw baselines on the same machine (%d records)\n", n)
-	var vrate float64
 	var all loadgen.Sample
 	all.Kind = kinds[0]
+	var valid loadgen.Stage
 	for _, s := range samples {
-		r, err := loadgen.Validation(s)
+		st, err := loadgen.Validation(s)
 		if err != nil {
 			return err
 		}
-		vrate += r / float64(len(samples)) // mean over kinds
+		valid.Records, valid.Elapsed, valid.CPU = valid.Records+st.Records, valid.Elapsed+st.Elapsed, valid.CPU+st.CPU
 		all.Records = append(all.Records, s.Records...)
 	}
-	fmt.Fprintf(w, "  validation alone     %.0f records/s\n", vrate)
-	slowest, slowestName := vrate, "validation"
+	fmt.Fprintf(w, "  validation alone     %.0f records/s%s\n", valid.Rate(), cpuNote(valid))
+	stages := []loadgen.Stage{valid}
+	slowest, slowestName := valid.Rate(), "validation"
 	if brokers != "" {
 		topic := fmt.Sprintf("yiku-bench-raw-%d", time.Now().UnixNano())
 		bc := broker.New(broker.Config{Brokers: strings.Split(brokers, ","), Partitions: 3, Replication: 1})
@@ -138,13 +140,14 @@ func benchBaselines(ctx context.Context, w io.Writer, kinds []loadgen.Kind, reco
 		if err != nil {
 			return err
 		}
-		r, err := loadgen.KafkaProduce(ctx, strings.Split(brokers, ","), topic, all, batch, clients)
+		st, err := loadgen.KafkaProduce(ctx, strings.Split(brokers, ","), topic, all, batch, clients)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(w, "  raw kafka produce    %.0f records/s (kafka-go Writer, acks=all, lz4, topic %s)\n", r, topic)
-		if r < slowest {
-			slowest, slowestName = r, "kafka produce"
+		fmt.Fprintf(w, "  raw kafka produce    %.0f records/s (kafka-go Writer, acks=all, lz4, topic %s)%s\n", st.Rate(), topic, cpuNote(st))
+		stages = append(stages, st)
+		if st.Rate() < slowest {
+			slowest, slowestName = st.Rate(), "kafka produce"
 		}
 	}
 	var pg float64
@@ -158,24 +161,56 @@ func benchBaselines(ctx context.Context, w io.Writer, kinds []loadgen.Kind, reco
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(w, "  raw pg upsert        %.0f records/s (multi-row INSERT ... ON CONFLICT, history + current, 2000 rows per transaction, 1 connection)\n", multi)
+		fmt.Fprintf(w, "  raw pg upsert        %.0f records/s (multi-row INSERT ... ON CONFLICT, history + current, 2000 rows per transaction, 1 connection)%s\n", multi.Rate(), cpuNote(multi))
 		arrays, err := loadgen.PostgresUpsertArrays(ctx, dbURL, all, 2000, 3)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(w, "  raw pg upsert        %.0f records/s (the sink's array-parameter statements, 2000 rows per transaction, 3 connections)\n", arrays)
-		pg = max(multi, arrays)
+		fmt.Fprintf(w, "  raw pg upsert        %.0f records/s (the sink's array-parameter statements, 2000 rows per transaction, 3 connections)%s\n", arrays.Rate(), cpuNote(arrays))
+		best := multi
+		if arrays.Rate() > multi.Rate() {
+			best = arrays
+		}
+		pg = best.Rate()
+		stages = append(stages, best)
 		if pg < slowest {
 			slowest, slowestName = pg, "postgres upsert"
 		}
 	}
 	fmt.Fprintf(w, "\nratios\n")
 	fmt.Fprintf(w, "  end to end / slowest raw stage (%s)   %.2f   (target >= 0.70)\n", slowestName, e2e/slowest)
-	fmt.Fprintf(w, "  end to end / validation alone          %.2f\n", e2e/vrate)
+	fmt.Fprintf(w, "  end to end / validation alone          %.2f\n", e2e/valid.Rate())
 	if pg > 0 && sink > 0 {
 		fmt.Fprintf(w, "  library sink / raw pg upsert           %.2f   (target >= 0.80; working off the backlog, see BenchmarkSinkAgainstRawUpsert)\n", sink/pg)
 	}
+	// On one machine the stages share its cores: a pipeline doing every
+	// raw stage's work, each at its raw CPU cost, needs their sum per
+	// record, which caps its rate at cores / sum whatever its design.
+	var sum time.Duration
+	for _, st := range stages {
+		if st.CPUPerRecord() == 0 {
+			return nil
+		}
+		sum += st.CPUPerRecord()
+	}
+	cores := runtime.NumCPU()
+	bound := float64(cores) / sum.Seconds()
+	fmt.Fprintf(w, "\nshared cores\n")
+	fmt.Fprintf(w, "  raw stages' CPU per record, summed     %s (machine-wide, all processes)\n", sum.Round(100*time.Nanosecond))
+	fmt.Fprintf(w, "  => any pipeline doing all of them on these %d cores: at most %.0f records/s = %.2f x the slowest raw stage\n", cores, bound, bound/slowest)
+	if machine.CPUPerRecord() > 0 {
+		fmt.Fprintf(w, "  the hub end to end                     %s per accepted record (HTTP, validation, Kafka, sink, audit; %.1f cores busy)\n",
+			machine.CPUPerRecord().Round(100*time.Nanosecond), machine.Cores())
+	}
 	return nil
+}
+
+// cpuNote describes a stage's CPU use, or nothing where it is unknown.
+func cpuNote(st loadgen.Stage) string {
+	if st.CPU == 0 {
+		return ""
+	}
+	return fmt.Sprintf("  [%s CPU/record, %.1f cores]", st.CPUPerRecord().Round(100*time.Nanosecond), st.Cores())
 }
 
 func benchTarget(hubURL, credPath string) (loadgen.Target, error) {

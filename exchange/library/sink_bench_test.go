@@ -114,7 +114,7 @@ func BenchmarkSinkAgainstRawUpsert(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		rawRate += r
+		rawRate += r.Rate()
 	}
 	sinkRate, rawRate = sinkRate/float64(b.N), rawRate/float64(b.N)
 	b.ReportMetric(sinkRate, "sink-rec/s")

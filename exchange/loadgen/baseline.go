@@ -58,15 +58,15 @@ func NewSample(kind Kind, n int, seed uint64) (Sample, error) {
 
 // Validation measures records/s validating the sample on the compiled base
 // schema alone, on every CPU.
-func Validation(s Sample) (float64, error) {
+func Validation(s Sample) (Stage, error) {
 	sch, err := schemas.CompileBase(string(s.Kind))
 	if err != nil {
-		return 0, err
+		return Stage{}, err
 	}
 	workers := runtime.GOMAXPROCS(0)
 	var wg sync.WaitGroup
 	errs := make([]error, workers)
-	start := time.Now()
+	clk := startClock()
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
 		go func() {
@@ -86,16 +86,16 @@ func Validation(s Sample) (float64, error) {
 	wg.Wait()
 	for _, err := range errs {
 		if err != nil {
-			return 0, err
+			return Stage{}, err
 		}
 	}
-	return float64(len(s.Raw)) / time.Since(start).Seconds(), nil
+	return clk.stop(len(s.Raw)), nil
 }
 
 // KafkaProduce measures records/s producing the sample's messages (same
 // keys, values and headers as the hub) with a plain kafka-go Writer,
 // acks=all, lz4, in batches of batch records from clients goroutines.
-func KafkaProduce(ctx context.Context, brokers []string, topic string, s Sample, batch, clients int) (float64, error) {
+func KafkaProduce(ctx context.Context, brokers []string, topic string, s Sample, batch, clients int) (Stage, error) {
 	w := &kafka.Writer{Addr: kafka.TCP(brokers...), Topic: topic, Balancer: &kafka.Murmur2Balancer{}, RequiredAcks: kafka.RequireAll,
 		BatchSize: batch, BatchBytes: 16 << 20, BatchTimeout: 2 * time.Millisecond, Compression: kafka.Lz4, AllowAutoTopicCreation: true}
 	defer w.Close()
@@ -107,9 +107,9 @@ func KafkaProduce(ctx context.Context, brokers []string, topic string, s Sample,
 	}
 	// Create the topic and warm the connection outside the measurement.
 	if err := w.WriteMessages(ctx, msgs[0]); err != nil {
-		return 0, fmt.Errorf("loadgen: raw produce warm-up: %w", err)
+		return Stage{}, fmt.Errorf("loadgen: raw produce warm-up: %w", err)
 	}
-	start := time.Now()
+	clk := startClock()
 	var wg sync.WaitGroup
 	errs := make(chan error, clients)
 	chunks := make(chan []kafka.Message)
@@ -132,19 +132,19 @@ func KafkaProduce(ctx context.Context, brokers []string, topic string, s Sample,
 	wg.Wait()
 	close(errs)
 	if err := <-errs; err != nil {
-		return 0, fmt.Errorf("loadgen: raw produce: %w", err)
+		return Stage{}, fmt.Errorf("loadgen: raw produce: %w", err)
 	}
-	return float64(len(msgs)) / time.Since(start).Seconds(), nil
+	return clk.stop(len(msgs)), nil
 }
 
 // PostgresUpsert measures records/s writing the sample's rows the way the
 // library does — a history insert and a current-record upsert per batch,
 // multi-row statements, one transaction per batch — into scratch tables
 // with the library's shape, with plain pgx.
-func PostgresUpsert(ctx context.Context, dbURL string, s Sample, batch int) (float64, error) {
+func PostgresUpsert(ctx context.Context, dbURL string, s Sample, batch int) (Stage, error) {
 	conn, err := pgx.Connect(ctx, dbURL)
 	if err != nil {
-		return 0, fmt.Errorf("loadgen: raw upsert: connect: %w", err)
+		return Stage{}, fmt.Errorf("loadgen: raw upsert: connect: %w", err)
 	}
 	defer conn.Close(ctx)
 	b := make([]byte, 4)
@@ -157,7 +157,7 @@ func PostgresUpsert(ctx context.Context, dbURL string, s Sample, batch int) (flo
 	}
 	for _, q := range ddl {
 		if _, err := conn.Exec(ctx, q); err != nil {
-			return 0, fmt.Errorf("loadgen: raw upsert: %s: %w", q, err)
+			return Stage{}, fmt.Errorf("loadgen: raw upsert: %s: %w", q, err)
 		}
 	}
 	defer func() {
@@ -168,13 +168,13 @@ func PostgresUpsert(ctx context.Context, dbURL string, s Sample, batch int) (flo
 	for _, c := range cols[2:] {
 		upd = append(upd, c+" = excluded."+c)
 	}
-	start := time.Now()
+	clk := startClock()
 	now := time.Now().UTC()
 	for lo := 0; lo < len(s.Records); lo += batch {
 		recs := s.Records[lo:min(lo+batch, len(s.Records))]
 		tx, err := conn.Begin(ctx)
 		if err != nil {
-			return 0, err
+			return Stage{}, err
 		}
 		args := make([]any, 0, len(recs)*len(cols))
 		var vals strings.Builder
@@ -195,21 +195,21 @@ func PostgresUpsert(ctx context.Context, dbURL string, s Sample, batch int) (flo
 		list := strings.Join(cols, ", ")
 		if _, err := tx.Exec(ctx, "INSERT INTO "+hist+" ("+list+") VALUES "+vals.String()+" ON CONFLICT (resource_id, kafka_partition, kafka_offset) DO NOTHING", args...); err != nil {
 			_ = tx.Rollback(ctx)
-			return 0, fmt.Errorf("loadgen: raw history insert: %w", err)
+			return Stage{}, fmt.Errorf("loadgen: raw history insert: %w", err)
 		}
 		if _, err := tx.Exec(ctx, "INSERT INTO "+cur+" ("+list+") VALUES "+vals.String()+" ON CONFLICT (resource_id, subject_key) DO UPDATE SET "+strings.Join(upd, ", "), args...); err != nil {
 			_ = tx.Rollback(ctx)
-			return 0, fmt.Errorf("loadgen: raw upsert: %w", err)
+			return Stage{}, fmt.Errorf("loadgen: raw upsert: %w", err)
 		}
 		if err := tx.Commit(ctx); err != nil {
-			return 0, err
+			return Stage{}, err
 		}
 	}
-	rate := float64(len(s.Records)) / time.Since(start).Seconds()
+	st := clk.stop(len(s.Records))
 	if err := checkRows(ctx, conn, hist, cur, s); err != nil {
-		return 0, err
+		return Stage{}, err
 	}
-	return rate, nil
+	return st, nil
 }
 
 // PostgresUpsertArrays measures records/s writing the sample's rows with
@@ -219,17 +219,17 @@ func PostgresUpsert(ctx context.Context, dbURL string, s Sample, batch int) (flo
 // connections at once (the sink writes each partition on its own), into
 // scratch copies of the library's tables in a schema of their own, with
 // plain pgx.
-func PostgresUpsertArrays(ctx context.Context, dbURL string, s Sample, batch, writers int) (float64, error) {
+func PostgresUpsertArrays(ctx context.Context, dbURL string, s Sample, batch, writers int) (Stage, error) {
 	cfg, err := pgx.ParseConfig(dbURL)
 	if err != nil {
-		return 0, fmt.Errorf("loadgen: raw upsert: %w", err)
+		return Stage{}, fmt.Errorf("loadgen: raw upsert: %w", err)
 	}
 	b := make([]byte, 4)
 	_, _ = crand.Read(b)
 	schema := "bench_" + hex.EncodeToString(b)
 	admin, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
-		return 0, fmt.Errorf("loadgen: raw upsert: connect: %w", err)
+		return Stage{}, fmt.Errorf("loadgen: raw upsert: connect: %w", err)
 	}
 	defer admin.Close(context.WithoutCancel(ctx))
 	for _, q := range []string{
@@ -238,7 +238,7 @@ func PostgresUpsertArrays(ctx context.Context, dbURL string, s Sample, batch, wr
 		"CREATE TABLE " + schema + ".library_history (LIKE public.library_history INCLUDING ALL)",
 	} {
 		if _, err := admin.Exec(ctx, q); err != nil {
-			return 0, fmt.Errorf("loadgen: raw upsert: %s: %w", q, err)
+			return Stage{}, fmt.Errorf("loadgen: raw upsert: %s: %w", q, err)
 		}
 	}
 	defer func() { _, _ = admin.Exec(context.WithoutCancel(ctx), "DROP SCHEMA "+schema+" CASCADE") }()
@@ -271,7 +271,7 @@ func PostgresUpsertArrays(ctx context.Context, dbURL string, s Sample, batch, wr
 	conns := make([]*pgx.Conn, writers)
 	for i := range conns {
 		if conns[i], err = pgx.ConnectConfig(ctx, cfg); err != nil {
-			return 0, fmt.Errorf("loadgen: raw upsert: connect: %w", err)
+			return Stage{}, fmt.Errorf("loadgen: raw upsert: connect: %w", err)
 		}
 		defer conns[i].Close(context.WithoutCancel(ctx))
 	}
@@ -289,7 +289,7 @@ func PostgresUpsertArrays(ctx context.Context, dbURL string, s Sample, batch, wr
 		}
 		return tx.Commit(ctx)
 	}
-	start := time.Now()
+	clk := startClock()
 	work := make(chan chunk)
 	errs := make(chan error, writers)
 	var wg sync.WaitGroup
@@ -314,13 +314,13 @@ func PostgresUpsertArrays(ctx context.Context, dbURL string, s Sample, batch, wr
 	wg.Wait()
 	close(errs)
 	if err := <-errs; err != nil {
-		return 0, err
+		return Stage{}, err
 	}
-	rate := float64(len(s.Records)) / time.Since(start).Seconds()
+	st := clk.stop(len(s.Records))
 	if err := checkRows(ctx, admin, schema+".library_history", schema+".library_records", s); err != nil {
-		return 0, err
+		return Stage{}, err
 	}
-	return rate, nil
+	return st, nil
 }
 
 // checkRows confirms a raw baseline wrote every row: one history row per

@@ -32,7 +32,9 @@ func TestRawPostgresBaselinesWriteEveryRow(t *testing.T) {
 	if err != nil {
 		t.Fatalf("arrays: %v", err)
 	}
-	if multi <= 0 || arrays <= 0 {
-		t.Fatalf("rates %v and %v, want both > 0", multi, arrays)
+	for _, st := range []loadgen.Stage{multi, arrays} {
+		if st.Records != len(all.Records) || st.Rate() <= 0 {
+			t.Fatalf("stage %+v, want %d records at a rate > 0", st, len(all.Records))
+		}
 	}
 }

@@ -63,6 +63,9 @@ type LoadResult struct {
 	// measures it on a backlog of 100,000 records).
 	Backlog  int64
 	SinkRate float64
+	// Machine is the whole run (first publish to caught up) as a Stage:
+	// the accepted records and the CPU every process on the machine used.
+	Machine Stage
 }
 
 // CheckLoopback refuses a hub URL that is not on this machine.
@@ -146,7 +149,7 @@ func Run(ctx context.Context, t Target, cfg LoadConfig) (LoadResult, error) {
 	)
 	bar := progressbar.NewOptions(cfg.Records, progressbar.OptionSetWriter(cfg.Progress), progressbar.OptionSetDescription("publishing"),
 		progressbar.OptionShowCount(), progressbar.OptionShowIts(), progressbar.OptionSetItsString("records"), progressbar.OptionThrottle(200*time.Millisecond))
-	start := time.Now()
+	start, clk := time.Now(), startClock()
 	var wg sync.WaitGroup
 	for c := 0; c < cfg.Clients; c++ {
 		wg.Add(1)
@@ -215,6 +218,7 @@ func Run(ctx context.Context, t Target, cfg LoadConfig) (LoadResult, error) {
 			if st.TotalLag == 0 && v >= want {
 				res.CatchUp = time.Since(published)
 				res.EndToEnd = time.Since(start)
+				res.Machine = clk.stop(res.Accepted)
 				if res.Backlog > 0 {
 					res.SinkRate = float64(res.Backlog) / res.CatchUp.Seconds()
 				}
