@@ -1,8 +1,9 @@
 // Package broker is Yiku's thin layer over github.com/segmentio/kafka-go: a
 // producer tuned for durable throughput, a consumer that commits only after
-// its handler succeeds, and idempotent topic administration. The same code
-// runs against a real Apache Kafka cluster and the embedded broker
-// (broker/embedded). It knows nothing of records, schemas or resources.
+// its handler succeeds, idempotent topic administration and consumer-group
+// lag. The same code runs against a real Apache Kafka cluster and the
+// embedded broker (broker/embedded). It knows nothing of records, schemas
+// or resources.
 package broker
 
 import (

@@ -156,3 +156,52 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestGroupLag: a group that never committed is behind by every message, a
+// commit moves it, and a topic that does not exist has lag 0.
+func TestGroupLag(t *testing.T) {
+	brokers := brokertest.Brokers(t)
+	c := broker.New(broker.Config{Brokers: brokers, Partitions: 3, Replication: 1})
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	topic, missing := brokertest.Prefix(t)+".lag", brokertest.Prefix(t)+".never"
+	group := brokertest.Prefix(t) + ".lag-group"
+	if err := c.EnsureTopicsWith(ctx, 1, topic); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 5; i++ {
+		if err := c.Produce(ctx, kafka.Message{Topic: topic, Value: []byte("x")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check := func(want broker.TopicLag) {
+		t.Helper()
+		got, err := c.GroupLag(ctx, group, topic, missing)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 2 || got[0] != want || got[1] != (broker.TopicLag{Topic: missing}) {
+			t.Fatalf("lag = %+v, want [%+v {Topic:%s}]", got, want, missing)
+		}
+	}
+	check(broker.TopicLag{Topic: topic, End: 5, Consumed: 0, Lag: 5})
+	admin := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 10 * time.Second}
+	commit := func(offset int64) {
+		t.Helper()
+		resp, err := admin.OffsetCommit(ctx, &kafka.OffsetCommitRequest{GroupID: group, GenerationID: -1,
+			Topics: map[string][]kafka.OffsetCommit{topic: {{Partition: 0, Offset: offset}}}})
+		if err == nil {
+			for _, p := range resp.Topics[topic] {
+				err = errors.Join(err, p.Error)
+			}
+		}
+		if err != nil {
+			t.Fatalf("commit %d: %v", offset, err)
+		}
+	}
+	commit(3)
+	check(broker.TopicLag{Topic: topic, End: 5, Consumed: 3, Lag: 2})
+	commit(5)
+	check(broker.TopicLag{Topic: topic, End: 5, Consumed: 5, Lag: 0})
+}
