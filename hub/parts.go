@@ -77,22 +77,25 @@ func (h *Hub) addParts(ctx context.Context) error {
 			h.Log.Warn("subscription webhooks may use plain http and loopback or private addresses (--webhook-allow-private)")
 		}
 		subs := subscription.NewService(subStore, lib, h.Catalog, h.Gate, h.Auth.Store(), topics, h.Secret, webhooks)
-		h.modules = append(h.modules, exchangeapi.New(pub, lib, sink, h.Catalog, h.Gate, subs))
+		// Kafka ingress: departments' adapters produce to their ingress
+		// topics; refused records go to dead letters they can replay. The
+		// exchange status reports the ingress's lag next to the library's.
+		ingressGroup := h.Cfg.TopicPrefix + ".ingress"
+		departments := func(ctx context.Context) ([]string, error) {
+			ds, err := h.Auth.Store().Departments(ctx)
+			codes := make([]string, len(ds))
+			for i, d := range ds {
+				codes[i] = d.Code
+			}
+			return codes, err
+		}
+		inlag := &ingress.LagMeter{Broker: h.Broker, GroupID: ingressGroup, Topics: topics, Departments: departments}
+		h.modules = append(h.modules, exchangeapi.New(pub, lib, sink, inlag, h.Catalog, h.Gate, subs))
 		h.workers = append(h.workers, sink,
 			subscription.NewDeliverer(subscription.DeliverConfig{Webhooks: webhooks, Log: h.Log}, subStore, lib, h.Catalog, h.Gate, h.Auth.Store(), router, h.Audit, h.Secret, h.Registry))
-		// Kafka ingress: departments' adapters produce to their ingress
-		// topics; refused records go to dead letters they can replay.
 		ingStore := ingress.NewStore(h.DB)
 		h.modules = append(h.modules, ingressapi.New(&ingress.Service{Store: ingStore, Messages: ingress.KafkaReader{Brokers: h.BrokerAddrs()}, Publisher: pub}))
-		h.workers = append(h.workers, ingress.NewWorker(ingress.WorkerConfig{Brokers: h.BrokerAddrs(), GroupID: h.Cfg.TopicPrefix + ".ingress", Log: h.Log,
-			Departments: func(ctx context.Context) ([]string, error) {
-				ds, err := h.Auth.Store().Departments(ctx)
-				codes := make([]string, len(ds))
-				for i, d := range ds {
-					codes[i] = d.Code
-				}
-				return codes, err
-			}},
+		h.workers = append(h.workers, ingress.NewWorker(ingress.WorkerConfig{Brokers: h.BrokerAddrs(), GroupID: ingressGroup, Log: h.Log, Departments: departments},
 			&ingress.Ingester{Publishing: pub, DeadLetters: router, Index: ingStore, Topics: topics, Audit: h.Audit}, h.Broker, ingStore, h.Registry))
 	}
 

@@ -1,9 +1,10 @@
 // Package exchangeapi is the HTTP face of the exchange: publishing record
 // batches and deletions, reading a subject's current record and history
-// through the sharing Gate, the exchange status with the library's lag, and
-// subscriptions with cursor pull. Handlers bind, call the domain packages
-// (exchange, exchange/library, exchange/subscription) and annotate the
-// call's audit event; they hold no rules of their own.
+// through the sharing Gate, the exchange status with the library's and the
+// Kafka ingress's lag, and subscriptions with cursor pull. Handlers bind,
+// call the domain packages (exchange, exchange/library, exchange/ingress,
+// exchange/subscription) and annotate the call's audit event; they hold no
+// rules of their own.
 package exchangeapi
 
 import (
@@ -19,6 +20,7 @@ import (
 
 	"yiku/catalog"
 	"yiku/exchange"
+	"yiku/exchange/ingress"
 	"yiku/exchange/library"
 	"yiku/exchange/subscription"
 	"yiku/fault"
@@ -35,19 +37,27 @@ type Lagger interface {
 	Lag(ctx context.Context) ([]library.ResourceLag, error)
 }
 
+// IngressLagger reports the Kafka ingress's lag per department
+// (ingress.LagMeter).
+type IngressLagger interface {
+	Lag(ctx context.Context, departments []string) ([]ingress.DepartmentLag, error)
+	LagAll(ctx context.Context) ([]ingress.DepartmentLag, error)
+}
+
 // API is the exchange module.
 type API struct {
-	pub  *exchange.Publisher
-	lib  *library.Store
-	lag  Lagger
-	dir  catalog.Directory
-	gate sharing.Gate
-	subs *subscription.Service
+	pub   *exchange.Publisher
+	lib   *library.Store
+	lag   Lagger
+	inlag IngressLagger
+	dir   catalog.Directory
+	gate  sharing.Gate
+	subs  *subscription.Service
 }
 
 // New builds the module.
-func New(pub *exchange.Publisher, lib *library.Store, lag Lagger, dir catalog.Directory, gate sharing.Gate, subs *subscription.Service) *API {
-	return &API{pub: pub, lib: lib, lag: lag, dir: dir, gate: gate, subs: subs}
+func New(pub *exchange.Publisher, lib *library.Store, lag Lagger, inlag IngressLagger, dir catalog.Directory, gate sharing.Gate, subs *subscription.Service) *API {
+	return &API{pub: pub, lib: lib, lag: lag, inlag: inlag, dir: dir, gate: gate, subs: subs}
 }
 
 // OpenAPI returns the module's OpenAPI fragment.
@@ -212,10 +222,18 @@ func (a *API) read(c *gin.Context) {
 	c.JSON(http.StatusOK, out)
 }
 
-// Status is the exchange's state: the library's lag per resource.
+// Status is the exchange's state: the library's lag per resource and the
+// Kafka ingress's lag per department.
 type Status struct {
 	Resources []ResourceStatus `json:"resources"`
-	TotalLag  int64            `json:"total_lag"`
+	// TotalLag is the library's lag alone, the sum of the resources' lags.
+	// Records still in the ingress are not in it: they join it once the
+	// ingress routes them to their resource topics.
+	TotalLag int64 `json:"total_lag"`
+	// Ingress is the ingress lag of the departments the caller sees.
+	Ingress []ingress.DepartmentLag `json:"ingress"`
+	// IngressLag is the sum of the ingress's lags.
+	IngressLag int64 `json:"ingress_lag"`
 }
 
 // ResourceStatus is one resource's library state.
@@ -227,13 +245,28 @@ type ResourceStatus struct {
 
 func (a *API) status(c *gin.Context) {
 	ctx := c.Request.Context()
+	p := httpapi.MustPrincipal(c)
+	// The ingress first: records it had routed when measured are on their
+	// resource topics before the library's lag is measured, so an answer
+	// with both lags 0 means everything sent before it is applied or a
+	// dead letter.
+	in, err := a.ingressLag(ctx, p)
+	if err != nil {
+		httpapi.Fail(c, fault.Wrap(err, fault.Unavailable, "status_unavailable", "the exchange status could not be read"))
+		return
+	}
 	lags, err := a.lag.Lag(ctx)
 	if err != nil {
 		httpapi.Fail(c, fault.Wrap(err, fault.Unavailable, "status_unavailable", "the exchange status could not be read"))
 		return
 	}
-	p := httpapi.MustPrincipal(c)
-	out := Status{Resources: []ResourceStatus{}}
+	out := Status{Resources: []ResourceStatus{}, Ingress: in}
+	if out.Ingress == nil {
+		out.Ingress = []ingress.DepartmentLag{}
+	}
+	for _, l := range out.Ingress {
+		out.IngressLag += l.Lag
+	}
 	for _, l := range lags {
 		visible, err := a.statusVisible(ctx, p, l.Resource)
 		if err != nil {
@@ -252,6 +285,22 @@ func (a *API) status(c *gin.Context) {
 		out.TotalLag += l.Lag
 	}
 	c.JSON(http.StatusOK, out)
+}
+
+// ingressLag measures the ingress lag p may see. What a department sends
+// to the hub, and when, is its own business: a department sees its own
+// ingress alone; the e-government office and reviewers, who see every
+// resource, see every department's.
+func (a *API) ingressLag(ctx context.Context, p identity.Principal) ([]ingress.DepartmentLag, error) {
+	switch {
+	case a.inlag == nil:
+		return []ingress.DepartmentLag{}, nil
+	case p.Role == identity.RoleCatalogAdmin || p.Role == identity.RoleReviewer:
+		return a.inlag.LagAll(ctx)
+	case (p.Role == identity.RoleSystem || p.Role == identity.RoleDeptAdmin) && p.DepartmentCode != "":
+		return a.inlag.Lag(ctx, []string{p.DepartmentCode})
+	}
+	return []ingress.DepartmentLag{}, nil
 }
 
 // readableLister is what the sharing gate answers to "what may this

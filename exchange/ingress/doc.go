@@ -7,7 +7,9 @@
 // through the same exchange.Publisher code as HTTP publishes (Prepare, then
 // Route), drops repeated idempotency keys, and sends refused records to
 // <prefix>.dlq.<dept> with the reasons and the source position in headers,
-// indexing them in the database. The Service lists a department's dead
+// indexing them in the database. The worker keeps its progress in the
+// consumer group; the LagMeter reads it back as each department's ingress
+// lag for the exchange status. The Service lists a department's dead
 // letters and replays one, corrected or as it was, through the HTTP publish
 // path. The HTTP handlers are in exchange/ingress/ingressapi.
 package ingress
