@@ -65,6 +65,19 @@ type Upstream interface {
 	CaughtUp(ctx context.Context) (bool, error)
 }
 
+// Downstream is a sink whose records the hub takes in asynchronously: the
+// hub_kafka sink produces to the department's Kafka ingress topic, and the
+// hub validates and routes the records a moment after Write returned.
+// Ingested reports whether the hub has handled everything the department
+// sent to it so far (routed it to the resource topics, where the library's
+// lag takes over, or refused it to the dead letters). A one-shot run asks
+// it, once the sink's pipeline has ended (after Close), before asking an
+// Upstream whether it caught up: records still in the ingress are not yet
+// in the library's lag.
+type Downstream interface {
+	Ingested(ctx context.Context) (bool, error)
+}
+
 // Sink writes records to the hub or a department system.
 type Sink interface {
 	Connect(ctx context.Context) error

@@ -106,8 +106,9 @@ func TestKafkaIngressSinkThroughHub(t *testing.T) {
 	if err := h.Broker.EnsureTopics(ctx, in, topics.DeadLetters("lx-civil")); err != nil {
 		t.Fatal(err)
 	}
+	civil := hubClient(t, h, "civil-system")
 	s, err := NewKafkaSink(KafkaSinkConfig{Resource: "marriage-registration", KeyField: "id_number", DeleteReason: "婚姻登记系统删除记录"},
-		adapters.Env{KafkaBrokers: h.Brokers, TopicPrefix: h.Cfg.TopicPrefix, Department: "lx-civil"})
+		adapters.Env{KafkaBrokers: h.Brokers, TopicPrefix: h.Cfg.TopicPrefix, Department: "lx-civil", Hub: civil})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +117,6 @@ func TestKafkaIngressSinkThroughHub(t *testing.T) {
 	}
 	defer s.Close()
 	_, seeded := settledLibrary(t, h, "marriage-registration", 0)
-	civil := hubClient(t, h, "civil-system")
 	topicSize := func() int64 {
 		st, err := civil.ExchangeStatus(ctx)
 		if err != nil {
@@ -148,6 +148,15 @@ func TestKafkaIngressSinkThroughHub(t *testing.T) {
 		t.Fatalf("library: %d of the batch's records, %d new versions; want 5 and 5", len(recs), versions-seeded)
 	}
 	ingressDrained(t, h, in)
+	// The hub reports the bureau's ingress handled, as the sink sees it.
+	if ok, err := s.(adapters.Downstream).Ingested(ctx); !ok || err != nil {
+		t.Fatalf("ingested: %v %v, want the ingress lag 0", ok, err)
+	}
+	if st, err := civil.ExchangeStatus(ctx); err != nil {
+		t.Fatal(err)
+	} else if lag, ok := st.IngressOf("lx-civil"); !ok || lag.Topic != in || lag.EndOffset != 6 || lag.Consumed != 6 || lag.Lag != 0 || len(st.Ingress) != 1 {
+		t.Fatalf("ingress status %+v, want lx-civil's alone with 6 consumed of 6", st.Ingress)
+	}
 	dead := topicMessages(t, h, topics.DeadLetters("lx-civil"))
 	if len(dead) != 1 || string(dead[0].Key) != malformedKey {
 		t.Fatalf("dead letters: %d, want the one malformed record", len(dead))

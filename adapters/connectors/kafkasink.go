@@ -3,6 +3,7 @@ package connectors
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"yiku/adapters"
+	"yiku/adapters/client"
 )
 
 const kafkaSinkDoc = `hub_kafka — produce records to the department's Kafka ingress topic of the hub.
@@ -25,7 +27,10 @@ topic is <prefix>.ingress.<department>. Messages carry the record as JSON,
 the subject key as the message key and the headers yiku-resource,
 yiku-schema-version and yiku-idempotency-key; they are written with
 acks=all. The hub validates ingress records asynchronously: refused ones go
-to <prefix>.dlq.<department>, not to the local reject file.`
+to <prefix>.dlq.<department>, not to the local reject file. A one-shot run
+(--once) with a hub_subscription pipeline waits, after this pipeline ended,
+until the hub reports the department's ingress lag 0 (everything sent was
+routed or refused), asking with the config's hub credential.`
 
 func init() {
 	adapters.RegisterSink(adapters.SinkSpec{Name: "hub_kafka", Doc: kafkaSinkDoc, New: newKafkaSink})
@@ -52,7 +57,11 @@ type kafkaSink struct {
 	topic  string
 	w      *kafka.Writer
 	broker []string
+	dept   string
+	hub    *client.Client
 }
+
+var _ adapters.Downstream = (*kafkaSink)(nil)
 
 func newKafkaSink(decode adapters.Decoder, env adapters.Env) (adapters.Sink, error) {
 	var cfg KafkaSinkConfig
@@ -76,7 +85,7 @@ func NewKafkaSink(cfg KafkaSinkConfig, env adapters.Env) (adapters.Sink, error) 
 	if len(env.KafkaBrokers) == 0 || env.TopicPrefix == "" || env.Department == "" {
 		return nil, adapters.Fieldf("resource", "the Kafka ingress needs hub.kafka.brokers, hub.kafka.topic_prefix and department in the config")
 	}
-	return &kafkaSink{cfg: cfg, topic: env.TopicPrefix + ".ingress." + env.Department, broker: env.KafkaBrokers}, nil
+	return &kafkaSink{cfg: cfg, topic: env.TopicPrefix + ".ingress." + env.Department, broker: env.KafkaBrokers, dept: env.Department, hub: env.Hub}, nil
 }
 
 func (k *kafkaSink) Connect(ctx context.Context) error {
@@ -128,6 +137,22 @@ func (k *kafkaSink) Write(ctx context.Context, msgs []adapters.Message, key stri
 	}
 	res.Written = len(out)
 	return res, nil
+}
+
+// Ingested reports whether the hub's ingress lag for the department is 0:
+// everything sent to its ingress topic so far is on a resource topic or a
+// dead letter. A hub that does not report its ingress lag cannot be asked;
+// the wait then covers the library alone.
+func (k *kafkaSink) Ingested(ctx context.Context) (bool, error) {
+	if k.hub == nil {
+		return false, adapters.Permanent(errors.New("hub_kafka: asking the hub for the ingress lag needs the config's hub block (url and token)"))
+	}
+	st, err := k.hub.ExchangeStatus(ctx)
+	if err != nil {
+		return false, hubErr(err)
+	}
+	in, ok := st.IngressOf(k.dept)
+	return !ok || in.Lag == 0, nil
 }
 
 func (k *kafkaSink) Close() error {

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -38,8 +39,10 @@ type Options struct {
 	// MinBackoff is the first retry wait (default 200ms).
 	MinBackoff time.Duration
 	// CatchUpTimeout bounds how long a one-shot run's receiving pipeline
-	// (one reading from the hub) waits for the hub's library to apply what
-	// was published (default 2m).
+	// (one reading from the hub), once the run's other pipelines have
+	// ended, waits for the hub's Kafka ingress to route what the run's
+	// hub_kafka sinks sent and for its library to apply what was published
+	// (default 2m, both waits together).
 	CatchUpTimeout time.Duration
 }
 
@@ -180,16 +183,40 @@ func (r *Runner) Run(ctx context.Context) []Stats {
 // as one run: one progress line, one summary. In a one-shot run (Once) a
 // receiving pipeline, whose source reads from the hub (adapters.Upstream),
 // does not stop at its first "no data": it waits until every other
-// pipeline of the run has ended and the hub's library has applied what was
-// published, then drains what is left. So the worked example's publishing
-// and receiving departments run together, in any order, and the receiver
-// still gets every record the others sent.
+// pipeline of the run has ended, the hub's Kafka ingress has routed what
+// the run's Kafka sinks (adapters.Downstream) sent, and the hub's library
+// has applied what was published, then drains what is left. So the worked
+// example's publishing and receiving departments run together, in any
+// order, and the receiver still gets every record the others sent.
 type Group struct {
 	runners []*Runner
 	// senders counts the pipelines that have not ended yet, receiving
 	// pipelines excepted (they leave it as soon as their source is built).
 	senders sync.WaitGroup
 	done    chan struct{}
+
+	mu sync.Mutex
+	// downstream lists the run's sinks whose records the hub takes in
+	// asynchronously, once connected.
+	downstream []downstream
+}
+
+// downstream is one pipeline's sink that sends through the hub's ingress.
+type downstream struct {
+	department, pipeline string
+	sink                 adapters.Downstream
+}
+
+func (g *Group) addDownstream(d downstream) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.downstream = append(g.downstream, d)
+}
+
+func (g *Group) downstreamSinks() []downstream {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return slices.Clone(g.downstream)
 }
 
 // NewGroup groups runners. Two configs may not share a state folder (the
@@ -349,6 +376,9 @@ func (r *Runner) runPipeline(ctx context.Context, i int, leave func()) error {
 		return fmt.Errorf("pipeline %s: connect sink: %w", p.Name, err)
 	}
 	defer sink.Close()
+	if d, ok := sink.(adapters.Downstream); ok && r.group != nil {
+		r.group.addDownstream(downstream{department: r.cfg.Department, pipeline: p.Name, sink: d})
+	}
 	if err := r.retrying(ctx, p.Name, "source", func() error { return src.Connect(ctx, r.ckpt.Get(p.Name)) }); err != nil {
 		return fmt.Errorf("pipeline %s: connect source: %w", p.Name, err)
 	}
@@ -422,10 +452,14 @@ func (r *Runner) runPipeline(ctx context.Context, i int, leave func()) error {
 	}
 }
 
-// catchUp waits until every other pipeline of the run has ended and the
-// hub reports it has applied everything published (src.CaughtUp), within
+// catchUp waits until every other pipeline of the run has ended, then
+// until the hub's Kafka ingress has routed what the run's Kafka sinks sent
+// (adapters.Downstream) and only then until the hub's library has applied
+// everything published (src.CaughtUp): records still in the ingress are
+// not yet in the library's lag. Both waits together take at most
 // Options.CatchUpTimeout.
 func (r *Runner) catchUp(ctx context.Context, name string, src adapters.Upstream) error {
+	var sent []downstream
 	if r.group != nil {
 		select {
 		case <-r.group.done:
@@ -437,17 +471,52 @@ func (r *Runner) catchUp(ctx context.Context, name string, src adapters.Upstream
 				return ctx.Err()
 			}
 		}
+		sent = r.group.downstreamSinks()
 	}
 	deadline := time.Now().Add(r.opt.CatchUpTimeout)
+	for _, d := range sent {
+		r.opt.Log.Info("adapter: waiting for the hub's ingress to route what was sent", "pipeline", name, "department", d.department, "sender", d.pipeline)
+		if err := awaitTrue(ctx, deadline, d.sink.Ingested); err != nil {
+			var late *lateError
+			if errors.As(err, &late) {
+				return fmt.Errorf("the hub's Kafka ingress did not route what department %s sent (pipeline %s) within %s (%s)", d.department, d.pipeline, r.opt.CatchUpTimeout, late.last)
+			}
+			return fmt.Errorf("ask the hub whether its ingress routed what department %s sent (pipeline %s): %w", d.department, d.pipeline, err)
+		}
+	}
+	if err := awaitTrue(ctx, deadline, src.CaughtUp); err != nil {
+		var late *lateError
+		if errors.As(err, &late) {
+			return fmt.Errorf("the hub's library did not apply what was published within %s (%s)", r.opt.CatchUpTimeout, late.last)
+		}
+		return fmt.Errorf("ask the hub whether its library caught up: %w", err)
+	}
+	return nil
+}
+
+// lateError is awaitTrue's answer when its deadline passed; last says what
+// the final check answered.
+type lateError struct{ last string }
+
+func (e *lateError) Error() string { return "deadline passed: " + e.last }
+
+// awaitTrue asks check every 250ms until it answers true. It returns a
+// permanent error at once, a *lateError once deadline has passed, and
+// ctx's error when ctx ends; other errors are retried.
+func awaitTrue(ctx context.Context, deadline time.Time, check func(context.Context) (bool, error)) error {
 	for {
-		ok, err := src.CaughtUp(ctx)
+		ok, err := check(ctx)
 		switch {
 		case err == nil && ok:
 			return nil
 		case adapters.IsPermanent(err):
-			return fmt.Errorf("ask the hub whether its library caught up: %w", err)
+			return err
 		case time.Now().After(deadline):
-			return fmt.Errorf("the hub's library did not apply what was published within %s (last answer: caught up %v, %v)", r.opt.CatchUpTimeout, ok, err)
+			last := "the hub still reported records waiting"
+			if err != nil {
+				last = "last error: " + err.Error()
+			}
+			return &lateError{last: last}
 		}
 		if err := sleep(ctx, 250*time.Millisecond); err != nil {
 			return err
