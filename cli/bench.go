@@ -146,6 +146,13 @@ func benchBaselines(ctx context.Context, w io.Writer, kinds []loadgen.Kind, reco
 			return err
 		}
 		st, err := loadgen.KafkaProduce(ctx, strings.Split(brokers, ","), topic, all, batch, clients)
+		// The scratch topic goes, measured or not, so runs do not pile up
+		// partitions on the broker.
+		dc := broker.New(broker.Config{Brokers: strings.Split(brokers, ",")})
+		if derr := dc.DeleteTopics(context.WithoutCancel(ctx), topic); derr != nil {
+			fmt.Fprintf(w, "  (could not delete the scratch topic %s: %v)\n", topic, derr)
+		}
+		_ = dc.Close()
 		if err != nil {
 			return err
 		}
@@ -272,7 +279,9 @@ func newBenchHubCmd(stderr io.Writer) *cobra.Command {
 	}
 	config.Flags(cmd.Flags(), config.ModeServe)
 	var dataDir, cpuProfile string
+	var deleteTopics bool
 	cmd.Flags().StringVar(&dataDir, "data-dir", "./.yiku-bench", "where credentials.json is written")
+	cmd.Flags().BoolVar(&deleteTopics, "delete-topics", false, "delete the Kafka topics under --topic-prefix when the hub stops (for a throwaway prefix only, never one a real hub uses)")
 	cmd.Flags().StringVar(&cpuProfile, "cpu-profile", "", "write a CPU profile of the hub's whole run to this file (pprof format)")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		cfg, err := config.Load(cmd.Flags(), config.ModeServe)
@@ -309,7 +318,22 @@ func newBenchHubCmd(stderr io.Writer) *cobra.Command {
 				fmt.Fprintf(stderr, "yiku bench hub: listening on http://%s, credentials in %s\n", addr, dataDir)
 			}
 		}()
-		return h.Run(ctx, ready)
+		err = h.Run(ctx, ready)
+		if deleteTopics {
+			// A throwaway bench hub's topics go with it, so repeated runs do
+			// not pile up partitions on a shared broker.
+			dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+			bc := broker.New(broker.Config{Brokers: cfg.KafkaBrokers})
+			n, derr := bc.DeleteTopicsWithPrefix(dctx, cfg.TopicPrefix)
+			_ = bc.Close()
+			cancel()
+			if derr != nil {
+				fmt.Fprintf(stderr, "yiku bench hub: deleting the topics under %s: %v\n", cfg.TopicPrefix, derr)
+			} else {
+				fmt.Fprintf(stderr, "yiku bench hub: deleted %d topics under %s\n", n, cfg.TopicPrefix)
+			}
+		}
+		return err
 	}
 	return cmd
 }
