@@ -33,3 +33,27 @@ func TestStageFigures(t *testing.T) {
 		t.Fatal("empty stages must report 0")
 	}
 }
+
+func TestNearestRank(t *testing.T) {
+	seq := func(n int) []time.Duration {
+		out := make([]time.Duration, n)
+		for i := range out {
+			out[i] = time.Duration(i + 1)
+		}
+		return out
+	}
+	cases := []struct {
+		n, p int
+		want time.Duration
+	}{
+		{100, 99, 99}, {100, 50, 50}, {100, 100, 100}, {1000, 99, 990}, {10, 99, 10}, {1, 99, 1}, {3, 50, 2},
+	}
+	for _, c := range cases {
+		if got := nearestRank(seq(c.n), c.p); got != c.want {
+			t.Errorf("nearestRank(1..%d, %d) = %d, want %d", c.n, c.p, got, c.want)
+		}
+	}
+	if nearestRank(nil, 99) != 0 {
+		t.Error("empty input must give 0")
+	}
+}
