@@ -2,11 +2,11 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"strings"
 
 	"yiku/audit"
+	"yiku/storage/multirow"
 )
 
 // Columns written by Append, in the order appendRows lays out arguments.
@@ -20,6 +20,12 @@ var (
 const (
 	eventsPerInsert   = 500
 	subjectsPerInsert = 1000
+)
+
+// The SQLite path's statements, cut at those row counts.
+var (
+	eventInsert   = multirow.Statement{Table: "audit_events", Columns: eventColumns, QuoteColumns: true, MaxParams: eventsPerInsert * len(eventColumns)}
+	subjectInsert = multirow.Statement{Table: "audit_subjects", Columns: subjectColumns, QuoteColumns: true, MaxParams: subjectsPerInsert * len(subjectColumns)}
 )
 
 // appendRows writes entries and their subject rows through database/sql,
@@ -51,11 +57,11 @@ func (s *Store) appendRows(ctx context.Context, entries []audit.Entry) error {
 	if err != nil {
 		return err
 	}
-	if err := insertChunks(ctx, tx, "audit_events", eventColumns, events, eventsPerInsert); err != nil {
+	if err := multirow.Insert(ctx, tx, eventInsert, events); err != nil {
 		_ = tx.Rollback()
 		return err
 	}
-	if err := insertChunks(ctx, tx, "audit_subjects", subjectColumns, subjects, subjectsPerInsert); err != nil {
+	if err := multirow.Insert(ctx, tx, subjectInsert, subjects); err != nil {
 		_ = tx.Rollback()
 		return err
 	}
@@ -108,25 +114,4 @@ func quoted(cols []string) string {
 		out[i] = `"` + c + `"`
 	}
 	return strings.Join(out, ", ")
-}
-
-func insertChunks(ctx context.Context, tx *sql.Tx, table string, cols []string, rows [][]any, per int) error {
-	for lo := 0; lo < len(rows); lo += per {
-		chunk := rows[lo:min(lo+per, len(rows))]
-		var q strings.Builder
-		q.WriteString("INSERT INTO " + table + " (" + quoted(cols) + ") VALUES ")
-		one := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ") + ")"
-		args := make([]any, 0, len(chunk)*len(cols))
-		for i, r := range chunk {
-			if i > 0 {
-				q.WriteString(", ")
-			}
-			q.WriteString(one)
-			args = append(args, r...)
-		}
-		if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
-			return err
-		}
-	}
-	return nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -12,6 +11,7 @@ import (
 	"yiku/exchange"
 	"yiku/fault"
 	"yiku/storage"
+	"yiku/storage/multirow"
 )
 
 // Dead-letter states.
@@ -101,33 +101,27 @@ func (s *Store) AddDeadLetters(ctx context.Context, dls []DeadLetter) error {
 	if len(dls) == 0 {
 		return nil
 	}
-	rows := make([]deadLetterRow, len(dls))
+	rows := make([][]any, len(dls))
 	for i, d := range dls {
 		reasons, err := json.Marshal(d.Reasons)
 		if err != nil {
 			return fmt.Errorf("ingress: encode reasons: %w", err)
 		}
-		rows[i] = deadLetterRow{ID: d.ID, DepartmentCode: d.Department, ResourceID: d.Resource, SubjectKey: d.SubjectKey, IdempotencyKey: d.IdempotencyKey,
-			Reasons: string(reasons), SourceTopic: d.SourceTopic, SourcePartition: d.SourcePartition, SourceOffset: d.SourceOffset,
-			DLQTopic: d.DLQTopic, DLQPartition: d.DLQPartition, DLQOffset: d.DLQOffset, Status: StatusPending, CreatedAt: d.CreatedAt.UTC()}
+		rows[i] = []any{d.ID, d.Department, d.Resource, d.SubjectKey, d.IdempotencyKey, string(reasons), d.SourceTopic, d.SourcePartition, d.SourceOffset,
+			d.DLQTopic, d.DLQPartition, d.DLQOffset, StatusPending, d.CreatedAt.UTC()}
 	}
-	var b strings.Builder
-	args := make([]any, 0, len(rows)*13)
-	b.WriteString("INSERT INTO exchange_dead_letters (id, department_code, resource_id, subject_key, idempotency_key, reasons, source_topic, source_partition, source_offset, dlq_topic, dlq_partition, dlq_offset, status, created_at) VALUES ")
-	for i, r := range rows {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-		args = append(args, r.ID, r.DepartmentCode, r.ResourceID, r.SubjectKey, r.IdempotencyKey, r.Reasons, r.SourceTopic, r.SourcePartition, r.SourceOffset,
-			r.DLQTopic, r.DLQPartition, r.DLQOffset, r.Status, r.CreatedAt)
-	}
-	b.WriteString(" ON CONFLICT DO NOTHING")
-	if err := s.db.WithContext(ctx).Exec(b.String(), args...).Error; err != nil {
+	if err := multirow.Insert(ctx, multirow.Gorm(s.db), deadLetterInsert, rows); err != nil {
 		return fmt.Errorf("ingress: index %d dead letters: %w", len(rows), storage.MapError(err, "dead letter"))
 	}
 	return nil
 }
+
+// deadLetterInsert indexes dead letters in the order AddDeadLetters lays
+// out each row's values.
+var deadLetterInsert = multirow.Statement{Table: "exchange_dead_letters",
+	Columns: []string{"id", "department_code", "resource_id", "subject_key", "idempotency_key", "reasons", "source_topic", "source_partition", "source_offset",
+		"dlq_topic", "dlq_partition", "dlq_offset", "status", "created_at"},
+	Suffix: "ON CONFLICT DO NOTHING"}
 
 // Filter selects a department's dead letters.
 type Filter struct {
@@ -246,24 +240,21 @@ func (s *Store) SaveKeys(ctx context.Context, department string, keys map[string
 		return nil
 	}
 	now := time.Now().UTC()
-	var b strings.Builder
-	args := make([]any, 0, 4*len(keys))
-	b.WriteString("INSERT INTO exchange_ingress_keys (department_code, idem_key, record_id, created_at) VALUES ")
-	i := 0
+	rows := make([][]any, 0, len(keys))
 	for k, id := range keys {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString("(?, ?, ?, ?)")
-		args = append(args, department, k, id, now)
-		i++
+		rows = append(rows, []any{department, k, id, now})
 	}
-	b.WriteString(" ON CONFLICT (department_code, idem_key) DO NOTHING")
-	if err := s.db.WithContext(ctx).Exec(b.String(), args...).Error; err != nil {
+	if err := multirow.Insert(ctx, multirow.Gorm(s.db), keyInsert, rows); err != nil {
 		return fmt.Errorf("ingress: save %d idempotency keys of %s: %w", len(keys), department, storage.MapError(err, "ingress key"))
 	}
 	return nil
 }
+
+// keyInsert saves keys as SaveKeys lays out each row's values. A worker
+// batch fits one statement; a larger set goes in several, and ON CONFLICT
+// makes a retry after a partial failure harmless (as for dead letters).
+var keyInsert = multirow.Statement{Table: "exchange_ingress_keys", Columns: []string{"department_code", "idem_key", "record_id", "created_at"},
+	Suffix: "ON CONFLICT (department_code, idem_key) DO NOTHING"}
 
 // PruneKeys forgets idempotency keys older than before.
 func (s *Store) PruneKeys(ctx context.Context, before time.Time) (int64, error) {

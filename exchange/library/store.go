@@ -13,6 +13,7 @@ import (
 	"yiku/fault"
 	"yiku/migrations"
 	"yiku/storage"
+	"yiku/storage/multirow"
 )
 
 // Store reads and writes the library tables.
@@ -293,7 +294,7 @@ func (s *Store) Apply(ctx context.Context, resource, topic string, partition int
 		if len(batch) == 0 {
 			return nil
 		}
-		n, err := s.applyRecords(tx, resource, batch)
+		n, err := s.applyRecords(ctx, tx, resource, batch)
 		added = n
 		return err
 	})
@@ -313,7 +314,7 @@ type version struct {
 	data    *string
 }
 
-func (s *Store) applyRecords(tx *gorm.DB, resource string, batch []Entry) (int, error) {
+func (s *Store) applyRecords(ctx context.Context, tx *gorm.DB, resource string, batch []Entry) (int, error) {
 	pg := s.dialect == migrations.Postgres
 	subjects := make([]string, 0, len(batch))
 	seen := make(map[string]bool, len(batch))
@@ -390,7 +391,9 @@ func (s *Store) applyRecords(tx *gorm.DB, resource string, batch []Entry) (int, 
 		historyRows[i] = row(v)
 	}
 	cols := strings.Split(rowColumns, ", ")
-	if err := insertRows(tx, "library_history", cols, historyRows, "ON CONFLICT (resource_id, kafka_partition, kafka_offset) DO NOTHING"); err != nil {
+	exec := multirow.Gorm(tx)
+	if err := multirow.Insert(ctx, exec, multirow.Statement{Table: "library_history", Columns: cols,
+		Suffix: "ON CONFLICT (resource_id, kafka_partition, kafka_offset) DO NOTHING"}, historyRows); err != nil {
 		return 0, fmt.Errorf("insert history: %w", err)
 	}
 	upd := make([]string, 0, len(cols))
@@ -401,37 +404,11 @@ func (s *Store) applyRecords(tx *gorm.DB, resource string, batch []Entry) (int, 
 	for _, k := range order {
 		currentRows = append(currentRows, row(history[last[k]]))
 	}
-	if err := insertRows(tx, "library_records", cols, currentRows, "ON CONFLICT (resource_id, subject_key) DO UPDATE SET "+strings.Join(upd, ", ")); err != nil {
+	if err := multirow.Insert(ctx, exec, multirow.Statement{Table: "library_records", Columns: cols,
+		Suffix: "ON CONFLICT (resource_id, subject_key) DO UPDATE SET " + strings.Join(upd, ", ")}, currentRows); err != nil {
 		return 0, fmt.Errorf("upsert current: %w", err)
 	}
 	return len(history), nil
-}
-
-// maxParams keeps multi-row statements under both drivers' parameter limits.
-const maxParams = 30000
-
-// insertRows writes rows with multi-row INSERT statements.
-func insertRows(tx *gorm.DB, table string, cols []string, rows [][]any, suffix string) error {
-	per := max(1, maxParams/len(cols))
-	one := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ") + ")"
-	for lo := 0; lo < len(rows); lo += per {
-		chunk := rows[lo:min(lo+per, len(rows))]
-		var b strings.Builder
-		b.WriteString("INSERT INTO " + table + " (" + strings.Join(cols, ", ") + ") VALUES ")
-		args := make([]any, 0, len(chunk)*len(cols))
-		for i, r := range chunk {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString(one)
-			args = append(args, r...)
-		}
-		b.WriteString(" " + suffix)
-		if err := tx.Exec(b.String(), args...).Error; err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // MaxSeq returns the seq of the last version of resource applied (0 if none).
