@@ -9,6 +9,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/segmentio/kafka-go"
+
+	"yiku/periodic"
 )
 
 // TopicCreator creates topics (broker.Client).
@@ -208,22 +210,16 @@ func (w *Worker) handle(ctx context.Context, batch []kafka.Message) error {
 	}
 }
 
+// pruneKeys forgets old idempotency keys every hour, so the table does not
+// grow without bound.
 func (w *Worker) pruneKeys(ctx context.Context) {
 	if w.pruner == nil {
 		return
 	}
-	t := time.NewTicker(time.Hour)
-	defer t.Stop()
-	for {
-		if _, err := w.pruner.PruneKeys(ctx, time.Now().Add(-w.cfg.KeyRetention)); err != nil && ctx.Err() == nil {
-			w.cfg.Log.Warn("ingress: prune idempotency keys", "err", err)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
+	periodic.Run(ctx, time.Hour, w.cfg.Log, "ingress: prune idempotency keys", func(ctx context.Context) error {
+		_, err := w.pruner.PruneKeys(ctx, time.Now().Add(-w.cfg.KeyRetention))
+		return err
+	})
 }
 
 func sleep(ctx context.Context, d time.Duration) {

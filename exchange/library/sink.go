@@ -14,6 +14,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"yiku/exchange"
+	"yiku/periodic"
 )
 
 // EndOffsets reads the next offset to be written per partition (broker.Client).
@@ -341,18 +342,10 @@ func (s *Sink) measureLag(ctx context.Context) {
 // pruneIdempotency forgets old publish Idempotency-Keys every hour, so the
 // table does not grow without bound.
 func (s *Sink) pruneIdempotency(ctx context.Context) {
-	t := time.NewTicker(time.Hour)
-	defer t.Stop()
-	for {
-		if _, err := s.store.PruneIdempotency(ctx, time.Now().Add(-s.cfg.IdempotencyRetention)); err != nil && ctx.Err() == nil {
-			s.cfg.Log.Warn("library sink: prune idempotency keys", "err", err)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
+	periodic.Run(ctx, time.Hour, s.cfg.Log, "library sink: prune idempotency keys", func(ctx context.Context) error {
+		_, err := s.store.PruneIdempotency(ctx, time.Now().Add(-s.cfg.IdempotencyRetention))
+		return err
+	})
 }
 
 func sleep(ctx context.Context, d time.Duration) {
