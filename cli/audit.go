@@ -39,9 +39,9 @@ func newAuditVerifyCmd(stdout, stderr io.Writer) *cobra.Command {
 previous event's hash, chain by chain, checks each signed checkpoint of a
 chain head, and checks that the subject search index holds exactly one row
 per subject of every verified event. It exits 0 when the trail is intact, 1
-when it found a problem (the first broken link of each chain, and every
-missing, stray or misdated index row, each with its chain, position and
-event id), 2 on bad usage.
+when it found a problem (the first broken link of each chain, and the
+missing, stray or misdated index rows — all counted, the first 1,000
+listed — each with its chain, position and event id), 2 on bad usage.
 
 Checkpoint signatures are checked against --public-key (hex), or the key
 derived from --secret-key-file (the hub's secret); without either, against

@@ -75,9 +75,12 @@ yiku dev write it).`,
 			fmt.Fprintf(stdout, "  publish latency      p50 %s  p99 %s  max %s per batch\n", res.P50.Round(time.Millisecond), res.P99.Round(time.Millisecond), res.PMax.Round(time.Millisecond))
 			fmt.Fprintf(stdout, "  library catch-up     %s after the last publish\n", res.CatchUp.Round(time.Millisecond))
 			fmt.Fprintf(stdout, "  end to end           %.0f accepted records/s (HTTP publish -> Kafka -> library applied)%s\n", e2e, cpuNote(res.Machine))
-			if res.SinkRate > 0 {
+			switch {
+			case res.SinkRate > 0 && res.Backlog >= minSinkBacklog:
 				fmt.Fprintf(stdout, "  library sink         %.0f records/s working off a backlog of %d records after the last publish\n", res.SinkRate, res.Backlog)
-			} else {
+			case res.Backlog > 0:
+				fmt.Fprintf(stdout, "  library sink         %d records behind when the last publish was answered (too few to time the sink)\n", res.Backlog)
+			default:
 				fmt.Fprintf(stdout, "  library sink         kept up: no backlog when the last publish was answered\n")
 			}
 			if hubPID > 0 {
@@ -210,12 +213,17 @@ func benchBaselines(ctx context.Context, w io.Writer, kinds []loadgen.Kind, reco
 		sum += st.CPUPerRecord()
 	}
 	cores := runtime.NumCPU()
+	if n := loadgen.MachineCPUs(); n != cores {
+		// A container or CPU quota: /proc/stat counts another machine's
+		// cores than this process may use, so no estimate.
+		return nil
+	}
 	bound := float64(cores) / sum.Seconds()
-	fmt.Fprintf(w, "\nshared cores\n")
-	fmt.Fprintf(w, "  raw stages' CPU per record, summed     %s (machine-wide, all processes)\n", sum.Round(100*time.Nanosecond))
-	fmt.Fprintf(w, "  => any pipeline doing all of them on these %d cores: at most %.0f records/s = %.2f x the slowest raw stage\n", cores, bound, bound/slowest)
+	fmt.Fprintf(w, "\nshared cores (estimates: machine-wide CPU, other work on the machine included)\n")
+	fmt.Fprintf(w, "  raw stages' CPU per record, summed     %s\n", sum.Round(100*time.Nanosecond))
+	fmt.Fprintf(w, "  => a pipeline doing all of them on these %d cores at those costs: about %.0f records/s = %.2f x the slowest raw stage\n", cores, bound, bound/slowest)
 	if machine.CPUPerRecord() > 0 {
-		fmt.Fprintf(w, "  the hub end to end                     %s per accepted record (HTTP, validation, Kafka, sink, audit; %.1f cores busy)\n",
+		fmt.Fprintf(w, "  end to end, whole machine              %s per accepted record (hub, PostgreSQL, Kafka and this tool; %.1f cores busy)\n",
 			machine.CPUPerRecord().Round(100*time.Nanosecond), machine.Cores())
 	}
 	return nil

@@ -152,7 +152,15 @@ func (k *kafkaSink) Ingested(ctx context.Context) (bool, error) {
 		return false, hubErr(err)
 	}
 	in, ok := st.IngressOf(k.dept)
-	return !ok || in.Lag == 0, nil
+	switch {
+	case ok:
+		return in.Lag == 0, nil
+	case st.Ingress == nil:
+		// A hub older than the ingress lag does not report it: nothing to
+		// wait for.
+		return true, nil
+	}
+	return false, adapters.Permanent(fmt.Errorf("hub_kafka: the hub does not show this pipeline's hub credential the ingress of department %s, so the run cannot wait for it (use a department system or department admin key of %s)", k.dept, k.dept))
 }
 
 func (k *kafkaSink) Close() error {

@@ -234,8 +234,8 @@ func PostgresUpsertArrays(ctx context.Context, dbURL string, s Sample, batch, wr
 	defer admin.Close(context.WithoutCancel(ctx))
 	for _, q := range []string{
 		"CREATE SCHEMA " + schema,
-		"CREATE TABLE " + schema + ".library_records (LIKE public.library_records INCLUDING ALL)",
-		"CREATE TABLE " + schema + ".library_history (LIKE public.library_history INCLUDING ALL)",
+		"CREATE TABLE " + schema + ".library_records (LIKE library_records INCLUDING ALL)",
+		"CREATE TABLE " + schema + ".library_history (LIKE library_history INCLUDING ALL)",
 	} {
 		if _, err := admin.Exec(ctx, q); err != nil {
 			return Stage{}, fmt.Errorf("loadgen: raw upsert: %s: %w", q, err)

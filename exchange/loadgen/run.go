@@ -233,7 +233,9 @@ func Run(ctx context.Context, t Target, cfg LoadConfig) (LoadResult, error) {
 		if time.Now().After(deadline) {
 			return res, fmt.Errorf("loadgen: the library did not catch up within %s (want %d applied offsets)", cfg.CatchUpTimeout, want)
 		}
-		time.Sleep(20 * time.Millisecond)
+		if err := pause(ctx, statusPoll); err != nil {
+			return res, err
+		}
 	}
 	sort.Slice(latencies, func(i, j int) bool { return latencies[i] < latencies[j] })
 	if n := len(latencies); n > 0 {
@@ -306,7 +308,9 @@ func warmUp(ctx context.Context, client *http.Client, t Target, cfg LoadConfig) 
 			if attempt == 20 {
 				return fmt.Errorf("loadgen: warm-up batch of %s: the hub kept answering 429/503", kind)
 			}
-			time.Sleep(retry)
+			if err := pause(ctx, retry); err != nil {
+				return err
+			}
 		}
 	}
 	want := applied(before) + accepted
@@ -319,7 +323,26 @@ func warmUp(ctx context.Context, client *http.Client, t Target, cfg LoadConfig) 
 		if time.Now().After(deadline) {
 			return fmt.Errorf("loadgen: the library did not apply the warm-up batches within 2m (want %d applied offsets)", want)
 		}
-		time.Sleep(50 * time.Millisecond)
+		if err := pause(ctx, statusPoll); err != nil {
+			return err
+		}
+	}
+}
+
+// statusPoll is how often the run asks the hub for its exchange status
+// while waiting for the library: each answer costs the hub a few Kafka and
+// database round trips on the machine being measured.
+const statusPoll = 50 * time.Millisecond
+
+// pause waits d or until ctx ends (Ctrl-C), whichever comes first.
+func pause(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
 	}
 }
 

@@ -79,6 +79,22 @@ func MachineCPU() time.Duration {
 	return parseProcStatCPU(line)
 }
 
+// MachineCPUs counts the per-CPU lines ("cpu0", "cpu1", …) of /proc/stat,
+// 0 where there is none: the cores MachineCPU adds up.
+func MachineCPUs() int {
+	data, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0
+	}
+	n := 0
+	for _, line := range strings.Split(string(data), "\n") {
+		if len(line) > 3 && strings.HasPrefix(line, "cpu") && line[3] >= '0' && line[3] <= '9' {
+			n++
+		}
+	}
+	return n
+}
+
 func parseProcStatCPU(line string) time.Duration {
 	f := strings.Fields(line)
 	if len(f) < 8 || f[0] != "cpu" {

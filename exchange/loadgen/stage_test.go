@@ -57,3 +57,12 @@ func TestNearestRank(t *testing.T) {
 		t.Error("empty input must give 0")
 	}
 }
+
+func TestMachineCPUsOnLinux(t *testing.T) {
+	if MachineCPU() == 0 {
+		t.Skip("no /proc/stat")
+	}
+	if n := MachineCPUs(); n < 1 {
+		t.Fatalf("MachineCPUs() = %d with /proc/stat present", n)
+	}
+}

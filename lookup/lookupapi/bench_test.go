@@ -11,10 +11,10 @@ import (
 	"sync"
 	"testing"
 	"time"
+
 	"yiku/audit"
 	"yiku/exchange/library"
 	"yiku/exchange/loadgen"
-
 	"yiku/hub/hubtest"
 	"yiku/lookup/lookupdemo"
 )
