@@ -289,12 +289,15 @@ func newBenchHubCmd(stderr io.Writer) *cobra.Command {
 	var dataDir, cpuProfile string
 	var deleteTopics bool
 	cmd.Flags().StringVar(&dataDir, "data-dir", "./.yiku-bench", "where credentials.json is written")
-	cmd.Flags().BoolVar(&deleteTopics, "delete-topics", false, "delete the Kafka topics under --topic-prefix when the hub stops (for a throwaway prefix only, never one a real hub uses)")
+	cmd.Flags().BoolVar(&deleteTopics, "delete-topics", false, "delete the Kafka topics under --topic-prefix when the hub stops (the prefix must contain \"bench\", so a real hub's topics are never touched)")
 	cmd.Flags().StringVar(&cpuProfile, "cpu-profile", "", "write a CPU profile of the hub's whole run to this file (pprof format)")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		cfg, err := config.Load(cmd.Flags(), config.ModeServe)
 		if err != nil {
 			return err
+		}
+		if deleteTopics && !strings.Contains(cfg.TopicPrefix, "bench") {
+			return usageError{fmt.Errorf("--delete-topics: the topic prefix %q does not contain \"bench\"; a prefix a real hub may use is never deleted", cfg.TopicPrefix)}
 		}
 		if err := os.MkdirAll(dataDir, 0o700); err != nil {
 			return err
