@@ -90,9 +90,11 @@ func after(q *gorm.DB, k Key, ascending bool) *gorm.DB {
 }
 
 // Query returns the events f selects, newest first unless f.Ascending.
+// It holds them all, so a bounded f.Limit is read with one query (a page
+// of the reviewer API asks for one event more than it shows).
 func (s *Store) Query(ctx context.Context, f Filter) ([]audit.Entry, error) {
 	var out []audit.Entry
-	err := s.Scan(ctx, f, func(e audit.Entry) error {
+	err := s.scan(ctx, f, max(f.Limit, s.pageSize()), func(e audit.Entry) error {
 		out = append(out, e)
 		return nil
 	})
@@ -104,13 +106,20 @@ func (s *Store) Query(ctx context.Context, f Filter) ([]audit.Entry, error) {
 // running while events are appended sees every event that was stored when it
 // started exactly once.
 func (s *Store) Scan(ctx context.Context, f Filter, fn func(audit.Entry) error) error {
+	return s.scan(ctx, f, s.pageSize(), fn)
+}
+
+func (s *Store) pageSize() int {
+	if s.page <= 0 {
+		return defaultPage
+	}
+	return s.page
+}
+
+func (s *Store) scan(ctx context.Context, f Filter, page int, fn func(audit.Entry) error) error {
 	order := "at_us DESC, chain_id DESC, seq DESC"
 	if f.Ascending {
 		order = "at_us, chain_id, seq"
-	}
-	page := s.page
-	if page <= 0 {
-		page = defaultPage
 	}
 	from, offset := f.After, f.Offset
 	done := 0
