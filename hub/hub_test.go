@@ -9,6 +9,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/json"
 	"encoding/pem"
+	"fmt"
 	"math/big"
 	"net"
 	"net/http"
@@ -275,21 +276,36 @@ func TestRoleChangesReachEveryInstance(t *testing.T) {
 	r = a.Do("POST", "/api/v1/admin/principals/"+p.ID+"/api-keys", "admin-psb", map[string]any{"label": "sync"})
 	var key struct{ Secret string }
 	r.JSON(t, &key)
-	eventually(t, 5*time.Second, func() bool { return b.DoSecret("GET", "/api/v1/me", key.Secret, nil).Status == http.StatusOK })
+	// The bounds are generous for a loaded CI machine; the watcher itself
+	// reloads within 1 s and the credential cache holds for 2 s.
+	var last string
+	me := func(want int) func() bool {
+		return func() bool {
+			r := b.DoSecret("GET", "/api/v1/me", key.Secret, nil)
+			last = fmt.Sprintf("%d %s", r.Status, r.Body)
+			return r.Status == want
+		}
+	}
+	eventually(t, 15*time.Second, me(http.StatusOK), &last)
 	if r := a.Do("POST", "/api/v1/admin/principals/"+p.ID+"/disable", "admin-psb", nil); r.Status != http.StatusNoContent {
 		t.Fatalf("disable: %d %s", r.Status, r.Body)
 	}
 	if r := a.DoSecret("GET", "/api/v1/me", key.Secret, nil); r.Status != http.StatusUnauthorized {
 		t.Fatalf("disabled principal on the instance that disabled it: %d", r.Status)
 	}
-	eventually(t, 5*time.Second, func() bool { return b.DoSecret("GET", "/api/v1/me", key.Secret, nil).Status == http.StatusUnauthorized })
+	eventually(t, 15*time.Second, me(http.StatusUnauthorized), &last)
 }
 
-func eventually(t *testing.T, within time.Duration, cond func() bool) {
+// eventually polls cond until it holds or within passes; last, if not nil,
+// is what the last poll saw, for the failure message.
+func eventually(t *testing.T, within time.Duration, cond func() bool, last *string) {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for !cond() {
 		if time.Now().After(deadline) {
+			if last != nil {
+				t.Fatalf("condition not met within %s; last answer: %s", within, *last)
+			}
 			t.Fatalf("condition not met within %s", within)
 		}
 		time.Sleep(100 * time.Millisecond)
