@@ -39,6 +39,13 @@ type Enforcer struct {
 	memoMu  sync.RWMutex
 	memo    map[apiCall]bool
 	memoGen uint64
+
+	// loaded is the rules' fingerprint read just before the rules in
+	// memory were last loaded from the database (RoleWatcher compares the
+	// database with it). Read before the load, a change that lands while
+	// loading is either in the load or shows as a difference later.
+	loadedMu sync.Mutex
+	loaded   ruleFingerprint
 }
 
 type apiCall struct{ sub, dom, route, method string }
@@ -78,11 +85,14 @@ func NewEnforcer(ctx context.Context, db *gorm.DB) (*Enforcer, error) {
 	if err := syncDefaults(ctx, db); err != nil {
 		return nil, err
 	}
-	e, err := casbin.NewSyncedEnforcer(m, adapter)
-	if err != nil {
+	en := &Enforcer{db: db, memo: map[apiCall]bool{}}
+	if en.loaded, err = en.fingerprint(ctx); err != nil {
+		return nil, err
+	}
+	if en.e, err = casbin.NewSyncedEnforcer(m, adapter); err != nil {
 		return nil, fmt.Errorf("policies: enforcer: %w", err)
 	}
-	return &Enforcer{e: e, db: db, memo: map[apiCall]bool{}}, nil
+	return en, nil
 }
 
 // DefaultAPIRules parses the embedded default policy.
@@ -203,10 +213,26 @@ func (en *Enforcer) RemoveRoles(p identity.Principal) error {
 
 // Reload reloads every rule from the database, picking up changes made by
 // other hub instances.
-func (en *Enforcer) Reload() error {
+func (en *Enforcer) Reload() error { return en.reload(context.Background()) }
+
+func (en *Enforcer) reload(ctx context.Context) error {
 	defer en.forget()
+	fp, err := en.fingerprint(ctx)
+	if err != nil {
+		return err
+	}
 	if err := en.e.LoadPolicy(); err != nil {
 		return fmt.Errorf("policies: reload: %w", err)
 	}
+	en.loadedMu.Lock()
+	en.loaded = fp
+	en.loadedMu.Unlock()
 	return nil
+}
+
+// loadedFingerprint is the fingerprint of the rules last loaded.
+func (en *Enforcer) loadedFingerprint() ruleFingerprint {
+	en.loadedMu.Lock()
+	defer en.loadedMu.Unlock()
+	return en.loaded
 }

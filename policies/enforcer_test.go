@@ -3,7 +3,9 @@ package policies_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"testing"
+	"time"
 
 	"yiku/identity"
 	"yiku/policies"
@@ -218,4 +220,48 @@ func TestRememberedDecisionsFollowRoleChanges(t *testing.T) {
 		t.Fatal(err)
 	}
 	allowed(true)
+}
+
+// A role given on another instance while this one was starting — after its
+// first load, before its watcher first looked — still reaches it: the
+// watcher compares the database with what was loaded, not with what it saw
+// when it started.
+func TestRoleWatcherSeesAChangeMadeWhileStarting(t *testing.T) {
+	db := storagetest.Open(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	a, err := policies.NewEnforcer(ctx, db.Gorm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := policies.NewEnforcer(ctx, db.Gorm) // b has loaded the rules
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := identity.Principal{ID: "p-late", Role: identity.RoleSystem, DepartmentCode: "lx-psb"}
+	if err := a.AssignRole(p); err != nil { // before b's watcher runs
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		done <- (&policies.RoleWatcher{Enforcer: b, Interval: 20 * time.Millisecond, Log: slog.New(slog.DiscardHandler)}).Run(ctx)
+	}()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		ok, err := b.Allowed(p, "/api/v1/me", "GET")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the role given while b was starting never reached b")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
 }

@@ -9,9 +9,11 @@ import (
 
 // RoleWatcher keeps an enforcer's role assignments equal to the database's
 // when other hub instances change them: it compares a cheap fingerprint of
-// the stored rules (count and highest id) every Interval and reloads when
-// it moves. An insert raises the highest id and a delete lowers the count,
-// so every change is seen within one interval.
+// the stored rules (count and highest id) every Interval with the one read
+// just before the enforcer last loaded them, and reloads when they differ.
+// An insert raises the highest id and a delete lowers the count, so every
+// change is seen within one interval — also one made while this instance
+// was starting, between its first load and the watcher's first look.
 type RoleWatcher struct {
 	Enforcer *Enforcer
 	Interval time.Duration
@@ -26,10 +28,6 @@ func (w *RoleWatcher) Run(ctx context.Context) error {
 	interval := w.Interval
 	if interval <= 0 {
 		interval = time.Second
-	}
-	last, err := w.Enforcer.fingerprint(ctx)
-	if err != nil {
-		return err
 	}
 	t := time.NewTicker(interval)
 	defer t.Stop()
@@ -47,14 +45,12 @@ func (w *RoleWatcher) Run(ctx context.Context) error {
 			w.Log.Warn("api policy watch: read fingerprint", "err", err)
 			continue
 		}
-		if fp == last {
+		if fp == w.Enforcer.loadedFingerprint() {
 			continue
 		}
-		if err := w.Enforcer.Reload(); err != nil {
+		if err := w.Enforcer.reload(ctx); err != nil && ctx.Err() == nil {
 			w.Log.Warn("api policy watch: reload", "err", err)
-			continue
 		}
-		last = fp
 	}
 }
 
