@@ -1,8 +1,8 @@
 // Package periodic runs housekeeping jobs on a fixed interval for as long
-// as a context lives: the pruning of old idempotency keys, for one. A job
-// that fails is logged and tried again at the next tick. It holds no jobs of
-// its own and does not schedule by the clock (no cron), retry sooner, or
-// run a job twice at once.
+// as a context lives: the pruning of old idempotency keys and the API role
+// watcher's check, for two. A job that fails is logged and tried again at
+// the next tick. It holds no jobs of its own and does not schedule by the
+// clock (no cron), retry sooner, or run a job twice at once.
 package periodic
 
 import (

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+	"yiku/periodic"
 )
 
 // RoleWatcher keeps an enforcer's role assignments equal to the database's
@@ -23,35 +24,20 @@ type RoleWatcher struct {
 // Name names the worker.
 func (w *RoleWatcher) Name() string { return "api-policy-watch" }
 
-// Run polls until ctx ends.
+// Run checks at once and then every Interval until ctx ends.
 func (w *RoleWatcher) Run(ctx context.Context) error {
 	interval := w.Interval
 	if interval <= 0 {
 		interval = time.Second
 	}
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-		}
+	periodic.Run(ctx, interval, w.Log, "api policy watch", func(ctx context.Context) error {
 		fp, err := w.Enforcer.fingerprint(ctx)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			w.Log.Warn("api policy watch: read fingerprint", "err", err)
-			continue
+		if err != nil || fp == w.Enforcer.loadedFingerprint() {
+			return err
 		}
-		if fp == w.Enforcer.loadedFingerprint() {
-			continue
-		}
-		if err := w.Enforcer.reload(ctx); err != nil && ctx.Err() == nil {
-			w.Log.Warn("api policy watch: reload", "err", err)
-		}
-	}
+		return w.Enforcer.reload(ctx)
+	})
+	return nil
 }
 
 type ruleFingerprint struct {
