@@ -2,7 +2,8 @@
 // as a context lives: the pruning of old idempotency keys and the API role
 // watcher's check, for two. A job that fails is logged and tried again at
 // the next tick. It holds no jobs of its own and does not schedule by the
-// clock (no cron), retry sooner, or run a job twice at once.
+// clock (no cron), retry sooner, or run a job twice at once. Sleep is the
+// wait between tries for loops that pace themselves.
 package periodic
 
 import (
@@ -26,5 +27,18 @@ func Run(ctx context.Context, interval time.Duration, log *slog.Logger, msg stri
 			return
 		case <-t.C:
 		}
+	}
+}
+
+// Sleep waits d or until ctx ends, whichever comes first, and returns
+// ctx's error if it ended.
+func Sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
 	}
 }

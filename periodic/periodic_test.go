@@ -104,3 +104,23 @@ func TestRunQuietOnShutdown(t *testing.T) {
 		t.Fatalf("a job cut short by shutdown was logged:\n%s", got)
 	}
 }
+
+func TestSleep(t *testing.T) {
+	start := time.Now()
+	if err := periodic.Sleep(context.Background(), 20*time.Millisecond); err != nil {
+		t.Fatalf("Sleep = %v, want nil", err)
+	}
+	if d := time.Since(start); d < 20*time.Millisecond {
+		t.Fatalf("Sleep returned after %v, want at least 20ms", d)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(10*time.Millisecond, cancel)
+	start = time.Now()
+	if err := periodic.Sleep(ctx, time.Hour); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Sleep on a cancelled context = %v, want context.Canceled", err)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Fatalf("Sleep outlived its context by %v", d)
+	}
+}

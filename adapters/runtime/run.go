@@ -24,6 +24,7 @@ import (
 	"yiku/adapters"
 	"yiku/adapters/client"
 	"yiku/adapters/mapping"
+	"yiku/periodic"
 )
 
 // Options adjust a run.
@@ -303,17 +304,6 @@ func (r *Runner) backoff() retry.Backoff {
 	return retry.WithJitterPercent(20, b)
 }
 
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
-
 // retrying calls fn until it succeeds, fails permanently or ctx ends,
 // backing off between attempts.
 func (r *Runner) retrying(ctx context.Context, name, stage string, fn func() error) error {
@@ -328,7 +318,7 @@ func (r *Runner) retrying(ctx context.Context, name, stage string, fn func() err
 		r.metrics.Errors.WithLabelValues(name, stage).Inc()
 		wait, _ := b.Next()
 		r.opt.Log.Warn("adapter: retrying", "pipeline", name, "stage", stage, "in", wait.Round(time.Millisecond), "err", err)
-		if err := sleep(ctx, wait); err != nil {
+		if err := periodic.Sleep(ctx, wait); err != nil {
 			return err
 		}
 	}
@@ -394,7 +384,7 @@ func (r *Runner) runPipeline(ctx context.Context, i int, leave func()) error {
 		switch {
 		case r.opt.Once && errors.Is(err, adapters.ErrSettling):
 			// A one-shot run waits for input about to become readable.
-			if sleep(ctx, min(p.PollInterval.D(), 250*time.Millisecond)) != nil {
+			if periodic.Sleep(ctx, min(p.PollInterval.D(), 250*time.Millisecond)) != nil {
 				return nil
 			}
 			continue
@@ -415,7 +405,7 @@ func (r *Runner) runPipeline(ctx context.Context, i int, leave func()) error {
 			if r.opt.Once {
 				return nil
 			}
-			if sleep(ctx, p.PollInterval.D()) != nil {
+			if periodic.Sleep(ctx, p.PollInterval.D()) != nil {
 				return nil
 			}
 			continue
@@ -431,7 +421,7 @@ func (r *Runner) runPipeline(ctx context.Context, i int, leave func()) error {
 			// Reconnect from the checkpoint: a source that failed mid-read
 			// may hold a position past what was written.
 			_ = src.Close()
-			if sleep(ctx, wait) != nil {
+			if periodic.Sleep(ctx, wait) != nil {
 				return nil
 			}
 			if err := r.retrying(ctx, p.Name, "source", func() error { return src.Connect(ctx, r.ckpt.Get(p.Name)) }); err != nil {
@@ -518,7 +508,7 @@ func awaitTrue(ctx context.Context, deadline time.Time, check func(context.Conte
 			}
 			return &lateError{last: last}
 		}
-		if err := sleep(ctx, 250*time.Millisecond); err != nil {
+		if err := periodic.Sleep(ctx, 250*time.Millisecond); err != nil {
 			return err
 		}
 	}

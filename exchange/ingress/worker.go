@@ -98,12 +98,12 @@ func (w *Worker) Run(ctx context.Context) error {
 		}
 		if err != nil {
 			w.cfg.Log.Warn("ingress: departments", "err", err)
-			sleep(ctx, w.cfg.DepartmentPoll)
+			_ = periodic.Sleep(ctx, w.cfg.DepartmentPoll)
 			continue
 		}
 		if err := w.consume(ctx, depts); err != nil && ctx.Err() == nil {
 			w.cfg.Log.Warn("ingress: consumer", "err", err)
-			sleep(ctx, time.Second)
+			_ = periodic.Sleep(ctx, time.Second)
 		}
 	}
 	return nil
@@ -205,7 +205,7 @@ func (w *Worker) handle(ctx context.Context, batch []kafka.Message) error {
 			return ctx.Err()
 		}
 		w.cfg.Log.Warn("ingress: batch failed; retrying", "messages", len(batch), "err", err)
-		sleep(ctx, backoff)
+		_ = periodic.Sleep(ctx, backoff)
 		backoff = min(2*backoff, 10*time.Second)
 	}
 }
@@ -220,11 +220,4 @@ func (w *Worker) pruneKeys(ctx context.Context) {
 		_, err := w.pruner.PruneKeys(ctx, time.Now().Add(-w.cfg.KeyRetention))
 		return err
 	})
-}
-
-func sleep(ctx context.Context, d time.Duration) {
-	select {
-	case <-ctx.Done():
-	case <-time.After(d):
-	}
 }

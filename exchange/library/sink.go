@@ -103,16 +103,16 @@ func (s *Sink) Run(ctx context.Context) error {
 		topics, err := s.store.Topics(ctx)
 		if err != nil {
 			s.cfg.Log.Warn("library sink: read topics", "err", err)
-			sleep(ctx, s.cfg.TopicPoll)
+			_ = periodic.Sleep(ctx, s.cfg.TopicPoll)
 			continue
 		}
 		if len(topics) == 0 {
-			sleep(ctx, s.cfg.TopicPoll)
+			_ = periodic.Sleep(ctx, s.cfg.TopicPoll)
 			continue
 		}
 		if err := s.runGroup(ctx, topics); err != nil && ctx.Err() == nil {
 			s.cfg.Log.Warn("library sink: consumer group", "err", err)
-			sleep(ctx, time.Second)
+			_ = periodic.Sleep(ctx, time.Second)
 		}
 	}
 	return nil
@@ -195,7 +195,7 @@ func (s *Sink) consumePartition(ctx context.Context, resource, topic string, par
 			continue
 		}
 		log.Warn("library sink: partition failed; retrying", "err", err)
-		sleep(ctx, time.Second)
+		_ = periodic.Sleep(ctx, time.Second)
 	}
 }
 
@@ -256,7 +256,7 @@ func (s *Sink) consumeFromStored(ctx context.Context, resource, topic string, pa
 				return err
 			}
 			s.cfg.Log.Warn("library sink: apply failed; retrying", "topic", topic, "partition", partition, "err", err)
-			sleep(ctx, 500*time.Millisecond)
+			_ = periodic.Sleep(ctx, 500*time.Millisecond)
 		}
 		next = last + 1
 	}
@@ -346,11 +346,4 @@ func (s *Sink) pruneIdempotency(ctx context.Context) {
 		_, err := s.store.PruneIdempotency(ctx, time.Now().Add(-s.cfg.IdempotencyRetention))
 		return err
 	})
-}
-
-func sleep(ctx context.Context, d time.Duration) {
-	select {
-	case <-ctx.Done():
-	case <-time.After(d):
-	}
 }

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"yiku/periodic"
 
 	"github.com/schollz/progressbar/v3"
 )
@@ -233,7 +234,7 @@ func Run(ctx context.Context, t Target, cfg LoadConfig) (LoadResult, error) {
 		if time.Now().After(deadline) {
 			return res, fmt.Errorf("loadgen: the library did not catch up within %s (want %d applied offsets)", cfg.CatchUpTimeout, want)
 		}
-		if err := pause(ctx, statusPoll); err != nil {
+		if err := periodic.Sleep(ctx, statusPoll); err != nil {
 			return res, err
 		}
 	}
@@ -308,7 +309,7 @@ func warmUp(ctx context.Context, client *http.Client, t Target, cfg LoadConfig) 
 			if attempt == 20 {
 				return fmt.Errorf("loadgen: warm-up batch of %s: the hub kept answering 429/503", kind)
 			}
-			if err := pause(ctx, retry); err != nil {
+			if err := periodic.Sleep(ctx, retry); err != nil {
 				return err
 			}
 		}
@@ -323,7 +324,7 @@ func warmUp(ctx context.Context, client *http.Client, t Target, cfg LoadConfig) 
 		if time.Now().After(deadline) {
 			return fmt.Errorf("loadgen: the library did not apply the warm-up batches within 2m (want %d applied offsets)", want)
 		}
-		if err := pause(ctx, statusPoll); err != nil {
+		if err := periodic.Sleep(ctx, statusPoll); err != nil {
 			return err
 		}
 	}
@@ -333,18 +334,6 @@ func warmUp(ctx context.Context, client *http.Client, t Target, cfg LoadConfig) 
 // while waiting for the library: each answer costs the hub a few Kafka and
 // database round trips on the machine being measured.
 const statusPoll = 50 * time.Millisecond
-
-// pause waits d or until ctx ends (Ctrl-C), whichever comes first.
-func pause(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
 
 // nearestRank returns the p-th percentile (0 < p <= 100) of sorted by the
 // nearest-rank method: the smallest value that at least p % of the values
