@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/rand"
 	"encoding/base64"
 	"encoding/csv"
 	"encoding/json"
@@ -19,6 +18,7 @@ import (
 
 	"yiku/audit"
 	"yiku/audit/auditapi"
+	"yiku/audit/audittest"
 	"yiku/audit/journal"
 	auditstore "yiku/audit/store"
 	"yiku/hub/hubtest"
@@ -261,13 +261,7 @@ type window struct {
 func seedWindow(t *testing.T, h *hubtest.Hub, action string, n int) *window {
 	t.Helper()
 	ctx := context.Background()
-	secret := make([]byte, 32)
-	_, _ = rand.Read(secret)
-	k, err := audit.DeriveKeys(secret)
-	if err != nil {
-		t.Fatal(err)
-	}
-	other, err := journal.New(ctx, auditstore.New(h.DB.Gorm), k)
+	other, err := journal.New(ctx, auditstore.New(h.DB.Gorm), audittest.Keys(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"yiku/audit"
+	"yiku/audit/audittest"
 	"yiku/audit/journal"
 	"yiku/audit/store"
 	"yiku/exchange/loadgen"
@@ -27,7 +28,7 @@ func BenchmarkRecordConcurrent(b *testing.B) {
 		b.Run(map[int]string{1: "callers=GOMAXPROCS", 8: "callers=8xGOMAXPROCS"}[parallelism], func(b *testing.B) {
 			db := storagetest.Open(b)
 			counting := &countingAppender{Appender: store.New(db.Gorm)}
-			j, err := journal.New(context.Background(), counting, keys(b))
+			j, err := journal.New(context.Background(), counting, audittest.Keys(b))
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -3,33 +3,22 @@ package journal_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"fmt"
 	"sync"
 	"testing"
 	"time"
 
 	"yiku/audit"
+	"yiku/audit/audittest"
 	"yiku/audit/journal"
 	"yiku/audit/store"
 	"yiku/audit/verify"
 	"yiku/storage/storagetest"
 )
 
-func keys(t testing.TB) audit.Keys {
-	t.Helper()
-	secret := make([]byte, 32)
-	_, _ = rand.Read(secret)
-	k, err := audit.DeriveKeys(secret)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
-}
-
 func TestConcurrentRecordsFormOneIntactChain(t *testing.T) {
 	db := storagetest.Open(t)
-	k := keys(t)
+	k := audittest.Keys(t)
 	ctx := context.Background()
 	j, err := journal.New(ctx, store.New(db.Gorm), k)
 	if err != nil {
@@ -81,7 +70,7 @@ func TestConcurrentRecordsFormOneIntactChain(t *testing.T) {
 
 func TestANewJournalContinuesAStoredChain(t *testing.T) {
 	db := storagetest.Open(t)
-	k := keys(t)
+	k := audittest.Keys(t)
 	ctx := context.Background()
 	j1, err := journal.New(ctx, store.New(db.Gorm), k)
 	if err != nil {
@@ -110,7 +99,7 @@ func TestANewJournalContinuesAStoredChain(t *testing.T) {
 // rows) is still appended whole and chains intact.
 func TestALargeGroupIsAppendedWhole(t *testing.T) {
 	db := storagetest.Open(t)
-	k := keys(t)
+	k := audittest.Keys(t)
 	ctx := context.Background()
 	j, err := journal.New(ctx, store.New(db.Gorm), k)
 	if err != nil {
@@ -170,7 +159,7 @@ func (s *slowStore) AddCheckpoint(context.Context, audit.Checkpoint) error { ret
 func TestConcurrentCallersShareTransactions(t *testing.T) {
 	st := &slowStore{delay: 20 * time.Millisecond}
 	ctx := context.Background()
-	j, err := journal.New(ctx, st, keys(t))
+	j, err := journal.New(ctx, st, audittest.Keys(t))
 	if err != nil {
 		t.Fatal(err)
 	}

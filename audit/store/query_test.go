@@ -2,27 +2,16 @@ package store_test
 
 import (
 	"context"
-	"crypto/rand"
 	"fmt"
 	"testing"
 	"time"
 
 	"yiku/audit"
+	"yiku/audit/audittest"
 	"yiku/audit/journal"
 	"yiku/audit/store"
 	"yiku/storage/storagetest"
 )
-
-func keys(t testing.TB) audit.Keys {
-	t.Helper()
-	secret := make([]byte, 32)
-	_, _ = rand.Read(secret)
-	k, err := audit.DeriveKeys(secret)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
-}
 
 // trail is a store with two chains, as two hub instances write them, holding
 // n seeded events three to a millisecond (so keys tie on time across
@@ -40,7 +29,7 @@ func newTrail(t *testing.T, n int) *trail {
 	t.Helper()
 	db := storagetest.Open(t)
 	ctx := context.Background()
-	k := keys(t)
+	k := audittest.Keys(t)
 	tr := &trail{st: store.New(db.Gorm), base: time.Now().Add(-time.Hour).Truncate(time.Millisecond)}
 	var batches [2][]audit.Event
 	for i := 0; i < n; i++ {

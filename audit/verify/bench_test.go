@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"yiku/audit"
+	"yiku/audit/audittest"
 	"yiku/audit/store"
 	"yiku/audit/verify"
 	"yiku/storage/storagetest"
@@ -17,7 +18,7 @@ import (
 func BenchmarkVerify(b *testing.B) {
 	const n = 200_000
 	db := storagetest.Open(b)
-	k := keys(b)
+	k := audittest.Keys(b)
 	st := store.New(db.Gorm)
 	ctx := context.Background()
 	subj := k.Subject.Hash("43130219900101001X")

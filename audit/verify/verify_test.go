@@ -4,13 +4,13 @@ import (
 	"cmp"
 	"context"
 	"crypto/ed25519"
-	"crypto/rand"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"yiku/audit"
+	"yiku/audit/audittest"
 	"yiku/audit/journal"
 	"yiku/audit/store"
 	"yiku/audit/verify"
@@ -18,17 +18,6 @@ import (
 	"yiku/storage"
 	"yiku/storage/storagetest"
 )
-
-func keys(t testing.TB) audit.Keys {
-	t.Helper()
-	secret := make([]byte, 32)
-	_, _ = rand.Read(secret)
-	k, err := audit.DeriveKeys(secret)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
-}
 
 // seed writes n events on one chain, checkpointing after cp of them, and
 // returns their ids in seq order.
@@ -90,7 +79,7 @@ func run(t testing.TB, db *storage.DB, pub ed25519.PublicKey) verify.Report {
 
 func TestIntactTrailVerifies(t *testing.T) {
 	db := storagetest.Open(t)
-	k := keys(t)
+	k := audittest.Keys(t)
 	j, _ := seed(t, db, k, 20, 20)
 	rep := run(t, db, j.PublicKey())
 	if !rep.OK() || rep.Events != 20 || rep.Chains != 1 || rep.Checkpoints != 1 || rep.Unanchored != 0 ||
@@ -110,7 +99,7 @@ func TestIntactTrailVerifies(t *testing.T) {
 
 func TestTrailIsAppendOnly(t *testing.T) {
 	db := storagetest.Open(t)
-	seed(t, db, keys(t), 2, 0)
+	seed(t, db, audittest.Keys(t), 2, 0)
 	for _, s := range []string{`UPDATE audit_events SET purpose = 'x'`, `DELETE FROM audit_events`, `UPDATE audit_subjects SET seq = 9`, `DELETE FROM audit_subjects`} {
 		if err := db.Gorm.Exec(s).Error; err == nil || !strings.Contains(err.Error(), "append-only") {
 			t.Errorf("%s: err = %v, want the append-only refusal", s, err)
@@ -139,7 +128,7 @@ func TestTamperingIsFoundWithTheEventID(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			db := storagetest.Open(t)
-			j, _ := seed(t, db, keys(t), 15, 12)
+			j, _ := seed(t, db, audittest.Keys(t), 15, 12)
 			unlock(t, db)
 			for _, s := range tc.tamper {
 				if err := db.Gorm.Exec(s).Error; err != nil {
@@ -160,10 +149,10 @@ func TestTamperingIsFoundWithTheEventID(t *testing.T) {
 
 func TestForgedCheckpointIsRejected(t *testing.T) {
 	db := storagetest.Open(t)
-	j, _ := seed(t, db, keys(t), 5, 5)
+	j, _ := seed(t, db, audittest.Keys(t), 5, 5)
 	// Someone re-signs a checkpoint with their own key: its stored key
 	// verifies, the trusted key does not.
-	other := keys(t)
+	other := audittest.Keys(t)
 	c := audit.Checkpoint{Chain: j.Chain(), Seq: 5, Hash: make([]byte, 32), AtMicros: time.Now().UnixMicro()}
 	c.Sign(other.Checkpoint)
 	if err := store.New(db.Gorm).AddCheckpoint(context.Background(), c); err != nil {
@@ -216,7 +205,7 @@ func TestIndexTamperingIsFoundWithTheEventID(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			db := storagetest.Open(t)
-			j, _ := seed(t, db, keys(t), 15, 12)
+			j, _ := seed(t, db, audittest.Keys(t), 15, 12)
 			unlock(t, db)
 			for _, s := range tc.tamper {
 				if err := db.Gorm.Exec(s).Error; err != nil {
@@ -240,7 +229,7 @@ func TestIndexTamperingIsFoundWithTheEventID(t *testing.T) {
 
 func TestIndexProblemNamesTheSubject(t *testing.T) {
 	db := storagetest.Open(t)
-	k := keys(t)
+	k := audittest.Keys(t)
 	j, _ := seed(t, db, k, 3, 0)
 	ctx := context.Background()
 	if err := j.Record(ctx, audit.Event{ID: "ev-many", Action: "record.read", Outcome: audit.Allowed,
@@ -294,7 +283,7 @@ func appendChain(t testing.TB, st *store.Store, chain string, from, n int64, pre
 func TestIndexCheckAcrossBlocks(t *testing.T) {
 	const n = 20_000
 	db := storagetest.Open(t)
-	k := keys(t)
+	k := audittest.Keys(t)
 	appendChain(t, store.New(db.Gorm), "c1", 1, n, audit.GenesisHash, func(seq int64) string {
 		return k.Subject.Hash(fmt.Sprint(seq % 97))
 	})
@@ -333,7 +322,7 @@ func TestIndexCheckAcrossBlocks(t *testing.T) {
 // both in its snapshot or both out of it.
 func TestVerifyWhileAppending(t *testing.T) {
 	db := storagetest.Open(t)
-	k := keys(t)
+	k := audittest.Keys(t)
 	st := store.New(db.Gorm)
 	subject := func(seq int64) string { return k.Subject.Hash(fmt.Sprint(seq)) }
 	prev := appendChain(t, st, "c1", 1, 5000, audit.GenesisHash, subject)
