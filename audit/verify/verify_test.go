@@ -77,6 +77,22 @@ func run(t testing.TB, db *storage.DB, pub ed25519.PublicKey) verify.Report {
 	return rep
 }
 
+// tamperAndVerify seeds 15 events with a checkpoint at the 12th, runs the
+// tamper statements with the append-only triggers off, and verifies. It
+// returns the report and the seeded chain's id.
+func tamperAndVerify(t testing.TB, tamper []string) (verify.Report, string) {
+	t.Helper()
+	db := storagetest.Open(t)
+	j, _ := seed(t, db, audittest.Keys(t), 15, 12)
+	unlock(t, db)
+	for _, s := range tamper {
+		if err := db.Gorm.Exec(s).Error; err != nil {
+			t.Fatalf("%s: %v", s, err)
+		}
+	}
+	return run(t, db, j.PublicKey()), j.Chain()
+}
+
 func TestIntactTrailVerifies(t *testing.T) {
 	db := storagetest.Open(t)
 	k := audittest.Keys(t)
@@ -127,20 +143,12 @@ func TestTamperingIsFoundWithTheEventID(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			db := storagetest.Open(t)
-			j, _ := seed(t, db, audittest.Keys(t), 15, 12)
-			unlock(t, db)
-			for _, s := range tc.tamper {
-				if err := db.Gorm.Exec(s).Error; err != nil {
-					t.Fatalf("%s: %v", s, err)
-				}
-			}
-			rep := run(t, db, j.PublicKey())
+			rep, chain := tamperAndVerify(t, tc.tamper)
 			if len(rep.Problems) != 1 {
 				t.Fatalf("problems = %+v, want exactly one", rep.Problems)
 			}
 			p := rep.Problems[0]
-			if p.Kind != tc.kind || p.EventID != tc.event || p.Chain != j.Chain() {
+			if p.Kind != tc.kind || p.EventID != tc.event || p.Chain != chain {
 				t.Fatalf("problem = %s; want %s at event %q", p, tc.kind, tc.event)
 			}
 		})
@@ -204,21 +212,13 @@ func TestIndexTamperingIsFoundWithTheEventID(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			db := storagetest.Open(t)
-			j, _ := seed(t, db, audittest.Keys(t), 15, 12)
-			unlock(t, db)
-			for _, s := range tc.tamper {
-				if err := db.Gorm.Exec(s).Error; err != nil {
-					t.Fatalf("%s: %v", s, err)
-				}
-			}
-			rep := run(t, db, j.PublicKey())
+			rep, seeded := tamperAndVerify(t, tc.tamper)
 			if len(rep.Problems) != len(tc.want) || rep.ProblemCount() != int64(len(tc.want)) {
 				t.Fatalf("problems = %+v, want %d", rep.Problems, len(tc.want))
 			}
 			for i, w := range tc.want {
 				p := rep.Problems[i]
-				chain := cmp.Or(w.chain, j.Chain())
+				chain := cmp.Or(w.chain, seeded)
 				if p.Kind != w.kind || p.Seq != w.seq || p.EventID != w.event || p.Chain != chain || !strings.Contains(p.Detail, w.detail) {
 					t.Errorf("problem %d = %s; want %s at chain %s seq %d event %q, detail with %q", i, p, w.kind, chain, w.seq, w.event, w.detail)
 				}
