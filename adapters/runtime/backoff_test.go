@@ -36,14 +36,7 @@ func TestBacksOffWhileTheSinkIsDown(t *testing.T) {
 	old := time.Now().Add(-time.Minute)
 	_ = os.Chtimes(filepath.Join(inbox, "a.ndjson"), old, old)
 	body := fmt.Sprintf("department: lx-gsc\nstate_dir: state\npipelines:\n  - name: hook\n    source: {type: filedrop, dir: in}\n    sink: {type: webhook, url: %s}\n", srv.URL)
-	path := filepath.Join(dir, "adapter.yaml")
-	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := loadConfigText(t, dir, body)
 	r, err := NewRunner(cfg, Options{Once: true, MinBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -74,12 +67,7 @@ func TestPermanentFailureStopsOnlyItsPipeline(t *testing.T) {
 		_ = os.Chtimes(p, old, old)
 	}
 	body := fmt.Sprintf("department: lx-gsc\nstate_dir: state\npipelines:\n  - name: refused\n    source: {type: filedrop, dir: in}\n    sink: {type: webhook, url: %s}\n  - name: fine\n    source: {type: filedrop, dir: in2}\n    sink: {type: file, dir: out}\n", srv.URL)
-	path := filepath.Join(dir, "adapter.yaml")
-	_ = os.WriteFile(path, []byte(body), 0o600)
-	cfg, err := Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := loadConfigText(t, dir, body)
 	r, _ := NewRunner(cfg, Options{Once: true})
 	stats := r.Run(context.Background())
 	if stats[0].Err == nil || stats[1].Err != nil || stats[1].Written != 1 {

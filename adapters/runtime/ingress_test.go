@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -61,14 +60,7 @@ func TestKafkaSenderAndReceiverInOneRun(t *testing.T) {
 	dir := t.TempDir()
 	body := fmt.Sprintf(kafkaExportConfig, h.URL, h.Secret("amr-system"), strings.Join(h.Brokers, ", "), h.Cfg.TopicPrefix,
 		filepath.Join(h.Dir, "legacy", "amr-export"))
-	path := filepath.Join(dir, "adapter.yaml")
-	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := Load(path)
-	if err != nil {
-		t.Fatalf("config: %v\n%s", err, body)
-	}
+	cfg := loadConfigText(t, dir, body)
 	sender, err := NewRunner(cfg, Options{Once: true, MinBackoff: 20 * time.Millisecond, MaxBackoff: time.Second})
 	if err != nil {
 		t.Fatal(err)

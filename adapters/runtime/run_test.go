@@ -47,7 +47,12 @@ const civilPipeline = `
 
 func writeConfig(t *testing.T, dir, dept, hubURL, token, pipelines string) *Config {
 	t.Helper()
-	body := fmt.Sprintf("department: %s\nhub:\n  url: %s\n  token: %s\nstate_dir: state\npipelines:%s", dept, hubURL, token, pipelines)
+	return loadConfigText(t, dir, fmt.Sprintf("department: %s\nhub:\n  url: %s\n  token: %s\nstate_dir: state\npipelines:%s", dept, hubURL, token, pipelines))
+}
+
+// loadConfigText writes body as dir/adapter.yaml and loads it.
+func loadConfigText(t *testing.T, dir, body string) *Config {
+	t.Helper()
 	path := filepath.Join(dir, "adapter.yaml")
 	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
