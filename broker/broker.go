@@ -172,20 +172,17 @@ func (c *Client) EndOffsets(ctx context.Context, topic string) (map[int]int64, e
 	if err != nil {
 		return nil, err
 	}
-	req := &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{}}
-	for p := 0; p < n; p++ {
-		req.Topics[topic] = append(req.Topics[topic], kafka.LastOffsetOf(p))
+	ids := make([]int, n)
+	for p := range ids {
+		ids[p] = p
 	}
-	resp, err := c.admin.ListOffsets(ctx, req)
+	ends, err := c.listOffsets(ctx, map[string][]int{topic: ids}, kafka.LastOffset)
 	if err != nil {
-		return nil, fmt.Errorf("broker: list offsets %s: %w", topic, err)
+		return nil, fmt.Errorf("broker: %s: %w", topic, err)
 	}
-	out := map[int]int64{}
-	for _, po := range resp.Topics[topic] {
-		if po.Error != nil {
-			return nil, fmt.Errorf("broker: list offsets %s/%d: %w", topic, po.Partition, po.Error)
-		}
-		out[po.Partition] = po.LastOffset
+	out := make(map[int]int64, n)
+	for p, o := range ends {
+		out[p.id] = o
 	}
 	return out, nil
 }

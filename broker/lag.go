@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
+
+	"yiku/periodic"
 )
 
 // TopicLag is how far a consumer group is behind one topic, summed over the
@@ -42,10 +44,8 @@ func (c *Client) GroupLag(ctx context.Context, group string, topics ...string) (
 		if err == nil || !errors.As(err, &kerr) || !kerr.Temporary() || time.Now().Add(wait).After(deadline) {
 			return out, err
 		}
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(wait):
+		if err := periodic.Sleep(ctx, wait); err != nil {
+			return nil, err
 		}
 		wait = min(2*wait, time.Second)
 	}
