@@ -142,20 +142,18 @@ func benchBaselines(ctx context.Context, w io.Writer, kinds []loadgen.Kind, reco
 	slowest, slowestName := valid.Rate(), "validation"
 	if brokers != "" {
 		topic := fmt.Sprintf("yiku-bench-raw-%d", time.Now().UnixNano())
-		bc := broker.New(broker.Config{Brokers: strings.Split(brokers, ","), Partitions: 3, Replication: 1})
-		err := bc.EnsureTopics(ctx, topic)
-		_ = bc.Close()
-		if err != nil {
+		addrs := strings.Split(brokers, ",")
+		bc := broker.New(broker.Config{Brokers: addrs, Partitions: 3, Replication: 1})
+		defer bc.Close()
+		if err := bc.EnsureTopics(ctx, topic); err != nil {
 			return err
 		}
-		st, err := loadgen.KafkaProduce(ctx, strings.Split(brokers, ","), topic, all, batch, clients)
+		st, err := loadgen.KafkaProduce(ctx, addrs, topic, all, batch, clients)
 		// The scratch topic goes, measured or not, so runs do not pile up
 		// partitions on the broker.
-		dc := broker.New(broker.Config{Brokers: strings.Split(brokers, ",")})
-		if derr := dc.DeleteTopics(context.WithoutCancel(ctx), topic); derr != nil {
+		if derr := bc.DeleteTopics(context.WithoutCancel(ctx), topic); derr != nil {
 			fmt.Fprintf(w, "  (could not delete the scratch topic %s: %v)\n", topic, derr)
 		}
-		_ = dc.Close()
 		if err != nil {
 			return err
 		}
