@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
 	"yiku/periodic"
 )
 
@@ -24,7 +25,8 @@ type RoleWatcher struct {
 // Name names the worker.
 func (w *RoleWatcher) Name() string { return "api-policy-watch" }
 
-// Run checks at once and then every Interval until ctx ends.
+// Run checks at once and then every Interval until ctx ends. A failed
+// check is logged and tried again; Run returns nil when ctx ends.
 func (w *RoleWatcher) Run(ctx context.Context) error {
 	interval := w.Interval
 	if interval <= 0 {
