@@ -8,6 +8,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+
 	"yiku/jsontext"
 )
 

@@ -14,9 +14,10 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-	"yiku/periodic"
 
 	"github.com/schollz/progressbar/v3"
+
+	"yiku/periodic"
 )
 
 // Target is a running hub and the provider credentials to publish with.
