@@ -45,7 +45,7 @@ func AppendString[T Text](dst []byte, s T) []byte {
 			start = i
 			continue
 		}
-		c, size := decodeRune(s, i)
+		c, size := DecodeRune(s, i)
 		switch {
 		case c == utf8.RuneError && size == 1:
 			dst = append(dst, s[start:i]...)
@@ -64,9 +64,12 @@ func AppendString[T Text](dst []byte, s T) []byte {
 	return append(dst, '"')
 }
 
-// decodeRune decodes the rune at s[i] without converting s (no allocation
-// for either type).
-func decodeRune[T Text](s T, i int) (rune, int) {
+// DecodeRune decodes the rune at s[i] as utf8.DecodeRune would, without
+// converting s (no allocation for either type).
+func DecodeRune[T Text](s T, i int) (rune, int) {
+	if c := s[i]; c < utf8.RuneSelf {
+		return rune(c), 1
+	}
 	var b [utf8.UTFMax]byte
 	n := copy(b[:], s[i:])
 	return utf8.DecodeRune(b[:n])

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"unicode"
 	"unicode/utf8"
+
+	"yiku/jsontext"
 )
 
 // MinKeyLen is the shortest key accepted for RuleKeyedHash. Identifiers such
@@ -148,14 +150,10 @@ func numberText(v any) (string, bool) {
 	return "", false
 }
 
-// text is what the masking functions read: a decoded string, or the bytes of
-// a JSON string or number taken straight from a raw record without copying.
-type text interface{ ~string | ~[]byte }
-
 // appendMask appends s masked under r, which is a valid rule other than
 // RuleNone. The empty string stays empty under every rule but redact: there
 // is nothing in it to hide, and a placeholder would suggest a value.
-func appendMask[T text](dst []byte, r Rule, s T, m *masker) []byte {
+func appendMask[T jsontext.Text](dst []byte, r Rule, s T, m *masker) []byte {
 	if r == RuleRedact {
 		return append(dst, redacted...)
 	}
@@ -186,7 +184,7 @@ func appendMask[T text](dst []byte, r Rule, s T, m *masker) []byte {
 // appendKeep keeps the first head and the last tail runes of s and writes one
 // '*' for every rune between them. A value with no more than head+tail runes
 // would be shown whole, so it is masked whole.
-func appendKeep[T text](dst []byte, s T, head, tail int) []byte {
+func appendKeep[T jsontext.Text](dst []byte, s T, head, tail int) []byte {
 	n := runeCount(s)
 	if n <= head+tail {
 		return appendStars(dst, n)
@@ -202,7 +200,7 @@ func appendKeep[T text](dst []byte, s T, head, tail int) []byte {
 				tb = i
 				break
 			}
-			_, w := decodeRune(s, i)
+			_, w := jsontext.DecodeRune(s, i)
 			i += w
 		}
 	}
@@ -226,7 +224,7 @@ func appendStars(dst []byte, n int) []byte {
 // '@', since a quoted local part may hold one. A one-rune local part is not
 // shown at all, and a value without a local part and domain is not an e-mail
 // address, so it is redacted.
-func appendEmail[T text](dst []byte, s T) []byte {
+func appendEmail[T jsontext.Text](dst []byte, s T) []byte {
 	at := -1
 	for i := len(s) - 1; i >= 0; i-- {
 		if s[i] == '@' {
@@ -237,7 +235,7 @@ func appendEmail[T text](dst []byte, s T) []byte {
 	if at <= 0 {
 		return append(dst, redacted...)
 	}
-	if _, w := decodeRune(s, 0); w < at {
+	if _, w := jsontext.DecodeRune(s, 0); w < at {
 		dst = append(dst, s[:w]...)
 	}
 	dst = append(dst, redacted...)
@@ -249,14 +247,14 @@ func appendEmail[T text](dst []byte, s T) []byte {
 // 1985年3月12日 → 1985年*月**日, 1985-03-12T08:30:00Z → 1985-**-**T**:**:**Z.
 // A value that does not start with four ASCII digits has no year to keep
 // (85-03-12, 03/12/1985), so all its letters and digits are masked.
-func appendDate[T text](dst []byte, s T) []byte {
+func appendDate[T jsontext.Text](dst []byte, s T) []byte {
 	i := 0
 	if len(s) >= yearLen && isDigit(s[0]) && isDigit(s[1]) && isDigit(s[2]) && isDigit(s[3]) {
 		dst = append(dst, s[:yearLen]...)
 		i = yearLen
 	}
 	for i < len(s) {
-		r, w := decodeRune(s, i)
+		r, w := jsontext.DecodeRune(s, i)
 		if dateSeparator(r) {
 			dst = append(dst, s[i:i+w]...)
 		} else {
@@ -283,28 +281,17 @@ func dateSeparator(r rune) bool {
 }
 
 // runeCount counts runes as utf8.RuneCount does: each invalid byte is one.
-func runeCount[T text](s T) int {
+func runeCount[T jsontext.Text](s T) int {
 	n := 0
 	for i := 0; i < len(s); n++ {
 		if s[i] < utf8.RuneSelf {
 			i++
 			continue
 		}
-		_, w := decodeRune(s, i)
+		_, w := jsontext.DecodeRune(s, i)
 		i += w
 	}
 	return n
-}
-
-// decodeRune decodes the rune at s[i] as utf8.DecodeRune would, for either
-// kind of text, without allocating.
-func decodeRune[T text](s T, i int) (rune, int) {
-	if c := s[i]; c < utf8.RuneSelf {
-		return rune(c), 1
-	}
-	var b [utf8.UTFMax]byte
-	n := copy(b[:], s[i:])
-	return utf8.DecodeRune(b[:n])
 }
 
 // hasher is one HMAC-SHA256 with its buffers, reused through a Plan's pool.
@@ -324,7 +311,7 @@ func newHasher(key []byte) *hasher {
 // numbers and credit codes are validated. No field name goes into the hash,
 // so the same person's ID number stored as id_number by one department and
 // as sfzh by another gives the same pseudonym under the same key.
-func appendHash[T text](dst []byte, h *hasher, s T) []byte {
+func appendHash[T jsontext.Text](dst []byte, h *hasher, s T) []byte {
 	h.mac.Reset()
 	h.in = append(h.in[:0], s...)
 	h.mac.Write(h.in)
