@@ -74,14 +74,14 @@ var pgAppend = func() string {
 	types := []string{"text", "bigint", "text", "bigint", "text", "text", "text", "text", "text",
 		"text", "text", "text", "text", "text", "text", "text", "text", "text", "bigint", "bytea", "bytea"}
 	var q strings.Builder
-	q.WriteString("WITH e AS (INSERT INTO audit_events (" + quoted(eventColumns) + ") SELECT * FROM unnest(")
+	q.WriteString("WITH e AS (INSERT INTO audit_events (" + eventInsert.ColumnList() + ") SELECT * FROM unnest(")
 	for i, t := range types {
 		if i > 0 {
 			q.WriteString(", ")
 		}
 		fmt.Fprintf(&q, "$%d::%s[]", i+1, t)
 	}
-	q.WriteString(")) INSERT INTO audit_subjects (" + quoted(subjectColumns) + ") SELECT * FROM unnest($22::text[], $23::bigint[], $24::text[], $25::bigint[])")
+	q.WriteString(")) INSERT INTO audit_subjects (" + subjectInsert.ColumnList() + ") SELECT * FROM unnest($22::text[], $23::bigint[], $24::text[], $25::bigint[])")
 	return q.String()
 }()
 
@@ -106,12 +106,4 @@ func pgAppendArgs(entries []audit.Entry) []any {
 	}
 	return []any{chain, seq, id, at, reqID, pid, pname, dept, role, action, res, subs, fields, purpose, caseN, outcome, reason, addr, count, prev, hash,
 		sHash, sAt, sChain, sSeq}
-}
-
-func quoted(cols []string) string {
-	out := make([]string, len(cols))
-	for i, c := range cols {
-		out[i] = `"` + c + `"`
-	}
-	return strings.Join(out, ", ")
 }

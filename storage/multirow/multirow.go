@@ -62,7 +62,7 @@ func Insert(ctx context.Context, db Execer, st Statement, rows [][]any) error {
 		limit = MaxParams
 	}
 	per := max(1, limit/n)
-	head := "INSERT INTO " + st.Table + " (" + columnList(st.Columns, st.QuoteColumns) + ") VALUES "
+	head := "INSERT INTO " + st.Table + " (" + st.ColumnList() + ") VALUES "
 	one := "(" + strings.TrimSuffix(strings.Repeat("?, ", n), ", ") + ")"
 	tail := ""
 	if st.Suffix != "" {
@@ -88,6 +88,11 @@ func Insert(ctx context.Context, db Execer, st Statement, rows [][]any) error {
 	}
 	return nil
 }
+
+// ColumnList is the statement's column list as its INSERT names it,
+// comma-separated, each quoted if QuoteColumns is set: for a statement of
+// another form over the same columns.
+func (st Statement) ColumnList() string { return columnList(st.Columns, st.QuoteColumns) }
 
 func columnList(cols []string, quote bool) string {
 	if !quote {

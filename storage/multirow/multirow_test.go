@@ -197,3 +197,19 @@ func TestInsertDatabase(t *testing.T) {
 	}
 	check("[{a 1 10} {b 2 20} {c 3 30} {d 4 40} {e 5 50}]")
 }
+
+func TestColumnList(t *testing.T) {
+	cols := []string{"count", "seq"}
+	for _, tc := range []struct {
+		quote bool
+		want  string
+	}{
+		{false, "count, seq"},
+		{true, `"count", "seq"`},
+	} {
+		st := multirow.Statement{Table: "t", Columns: cols, QuoteColumns: tc.quote}
+		if got := st.ColumnList(); got != tc.want {
+			t.Errorf("ColumnList (quote %v) = %q, want %q", tc.quote, got, tc.want)
+		}
+	}
+}
