@@ -57,7 +57,7 @@ type LoadResult struct {
 	EndToEnd       time.Duration
 	P50, P99, PMax time.Duration
 	// Backlog is how many accepted records the library had not yet applied
-	// when the last publish was answered, and SinkRate the records/s at
+	// at the first status answer after the last publish, and SinkRate the records/s at
 	// which it worked that backlog off (0 when there was none). While
 	// publishing, the sink can go no faster than records arrive; working
 	// off the backlog it runs alone, so this is its rate on this machine
@@ -214,20 +214,25 @@ func Run(ctx context.Context, t Target, cfg LoadConfig) (LoadResult, error) {
 	published := time.Now()
 	want := applied(before) + int64(res.Accepted)
 	deadline := published.Add(cfg.CatchUpTimeout)
-	backlogKnown := false
+	// The backlog is what the first status answer shows unapplied; the
+	// sink's rate is timed from that call's start, the latest moment
+	// before its measurement (timing from the last publish would charge
+	// the sink for records it applied before the measurement).
+	var backlogAt time.Time
 	for {
+		asked := time.Now()
 		st, err := t.status(ctx, client)
 		if err == nil {
 			v := applied(st)
-			if !backlogKnown {
-				res.Backlog, backlogKnown = max(0, want-v), true
+			if backlogAt.IsZero() {
+				res.Backlog, backlogAt = max(0, want-v), asked
 			}
 			if st.TotalLag == 0 && v >= want {
 				res.CatchUp = time.Since(published)
 				res.EndToEnd = time.Since(start)
 				res.Machine = clk.stop(res.Accepted)
 				if res.Backlog > 0 {
-					res.SinkRate = float64(res.Backlog) / res.CatchUp.Seconds()
+					res.SinkRate = float64(res.Backlog) / time.Since(backlogAt).Seconds()
 				}
 				break
 			}

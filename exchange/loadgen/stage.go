@@ -111,5 +111,5 @@ func parseProcStatCPU(line string) time.Duration {
 		}
 		busy += n
 	}
-	return time.Duration(busy) * time.Second / userHZ
+	return time.Duration(busy) * (time.Second / userHZ)
 }
