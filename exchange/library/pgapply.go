@@ -67,6 +67,17 @@ func (c *columns) args(resource string, now time.Time) []any {
 		c.traceID, c.partition, c.offset, now, c.publishedAt}
 }
 
+// PGArgs lays out entries, entries[i] as version versions[i] of its
+// subject, as the arguments of PGInsertHistory and PGUpsertCurrent, the
+// way the sink does.
+func PGArgs(resource string, entries []Entry, versions []int, now time.Time) []any {
+	var c columns
+	for i, e := range entries {
+		c.add(newVersion(e, versions[i]))
+	}
+	return c.args(resource, now)
+}
+
 // pgReadCurrentRows reads the current record ids and versions of subjects.
 func pgReadCurrentRows(tx *gorm.DB, resource string, subjects []string, into map[string]current) error {
 	rows, err := tx.Statement.ConnPool.QueryContext(tx.Statement.Context, pgReadCurrent, resource, subjects)

@@ -314,6 +314,15 @@ type version struct {
 	data    *string
 }
 
+func newVersion(e Entry, n int) version {
+	v := version{Entry: e, Version: n}
+	if e.Data != nil {
+		d := string(e.Data)
+		v.data = &d
+	}
+	return v
+}
+
 func (s *Store) applyRecords(ctx context.Context, tx *gorm.DB, resource string, batch []Entry) (int, error) {
 	pg := s.dialect == migrations.Postgres
 	subjects := make([]string, 0, len(batch))
@@ -351,11 +360,7 @@ func (s *Store) applyRecords(ctx context.Context, tx *gorm.DB, resource string, 
 		}
 		c = current{SubjectKey: e.SubjectKey, RecordID: e.ID, Version: c.Version + 1}
 		cur[e.SubjectKey] = c
-		v := version{Entry: e, Version: c.Version}
-		if e.Data != nil {
-			d := string(e.Data)
-			v.data = &d
-		}
+		v := newVersion(e, c.Version)
 		if _, ok := last[e.SubjectKey]; !ok {
 			order = append(order, e.SubjectKey)
 		}
