@@ -48,8 +48,12 @@ type IdempotentEntry struct {
 // completed before another request with the key may take it over. It is
 // well above the longest a publish waits for capacity (2 s) and for Kafka
 // (15 s), and short enough that a client retrying after a hub crash is
-// answered within half a minute. Should a takeover ever race a slow first
-// request, the library applies the twice-produced batch once (same content).
+// answered within half a minute. Should a takeover ever race a first
+// request stalled past the lease, the batch is produced twice. The library
+// skips a record equal to its subject's current one, so the second copy
+// changes nothing when each subject appears once in the batch and no newer
+// record came between; otherwise it adds the same contents again as new
+// versions, and subscribers see them once more.
 const IdempotencyLease = 30 * time.Second
 
 // Producer places messages on a topic and reports where (Router).
