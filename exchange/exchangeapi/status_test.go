@@ -141,6 +141,17 @@ func TestStatusReportsIngressLag(t *testing.T) {
 		if len(admin.Ingress) != len(depts) || admin.IngressLag != n {
 			t.Fatalf("catalog admin: %d ingress rows for %d departments, total %d; want every department and %d", len(admin.Ingress), len(depts), admin.IngressLag, n)
 		}
+		// Asked for the library alone, the status leaves the held ingress out.
+		resp := h.Do(http.MethodGet, "/api/v1/exchange/status?library_only=true", "catalog-admin", nil)
+		if resp.Status != http.StatusOK {
+			t.Fatalf("library_only status: %d %s", resp.Status, resp.Body)
+		}
+		var lib exchangeapi.Status
+		resp.JSON(t, &lib)
+		if len(lib.Ingress) != 0 || lib.IngressLag != 0 || statusResource(t, lib, "population").EndOffset != pop.EndOffset {
+			t.Fatalf("library_only status: ingress %+v (total %d), population %+v; want no ingress and the library as before",
+				lib.Ingress, lib.IngressLag, statusResource(t, lib, "population"))
+		}
 		for _, who := range []string{"hrss-system", "admin-hrss"} {
 			other := exchangeStatus(t, h, who)
 			if len(other.Ingress) != 1 || other.Ingress[0].Department != "lx-hrss" || other.IngressLag != 0 {
@@ -198,4 +209,14 @@ func statusResource(t *testing.T, st exchangeapi.Status, resource string) exchan
 	}
 	t.Fatalf("no %s in the status: %+v", resource, st.Resources)
 	return exchangeapi.ResourceStatus{}
+}
+
+// TestStatusRefusesAMalformedLibraryOnly: library_only is a boolean, and
+// anything else is the caller's mistake, answered 400.
+func TestStatusRefusesAMalformedLibraryOnly(t *testing.T) {
+	h := hubtest.Start(t)
+	r := h.Do(http.MethodGet, "/api/v1/exchange/status?library_only=maybe", "catalog-admin", nil)
+	if r.Status != http.StatusBadRequest || !strings.Contains(string(r.Body), "invalid_query") {
+		t.Fatalf("library_only=maybe: %d %s, want 400 invalid_query", r.Status, r.Body)
+	}
 }

@@ -96,7 +96,7 @@ type status struct {
 
 func (t Target) status(ctx context.Context, c *http.Client) (status, error) {
 	var st status
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, t.Hub+"/api/v1/exchange/status", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, t.Hub+"/api/v1/exchange/status?library_only=true", nil)
 	if err != nil {
 		return st, err
 	}
