@@ -286,10 +286,10 @@ func publishOnce(ctx context.Context, c *http.Client, t Target, kind Kind, body 
 	return out.Accepted, out.Rejected, 0, nil
 }
 
-// warmUpRecords is the size of each kind's warm-up batch.
-const warmUpRecords = 10
+// WarmUpRecords is the size of each kind's warm-up batch.
+const WarmUpRecords = 10
 
-// warmUp publishes warmUpRecords valid records of each kind (subjects after
+// warmUp publishes WarmUpRecords valid records of each kind (subjects after
 // the measured range) and waits until the library has applied them, so
 // one-time work is not measured as if it happened on every batch: creating
 // a resource topic on its first publish, and the library sink's consumer
@@ -302,7 +302,7 @@ func warmUp(ctx context.Context, client *http.Client, t Target, cfg LoadConfig) 
 	r := rand.New(rand.NewPCG(cfg.Seed, 1<<32))
 	var accepted int64
 	for _, kind := range cfg.Kinds {
-		body, _ := Batch(r, kind, cfg.FirstSubject+cfg.Records, warmUpRecords, 0)
+		body, _ := Batch(r, kind, cfg.FirstSubject+cfg.Records, WarmUpRecords, 0)
 		for attempt := 0; ; attempt++ {
 			acc, _, retry, err := publishOnce(ctx, client, t, kind, body)
 			if err != nil {
