@@ -125,7 +125,7 @@ func bodyLimit(n int64) gin.HandlerFunc {
 
 // errorResponder writes the one JSON error shape for the first error a
 // handler recorded with c.Error (or Fail), if it wrote nothing itself.
-func errorResponder(log *slog.Logger) gin.HandlerFunc {
+func errorResponder(log *slog.Logger, classify func(error) *fault.Error) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		c.Next()
 		if len(c.Errors) == 0 || c.Writer.Written() {
@@ -137,6 +137,9 @@ func errorResponder(log *slog.Logger) gin.HandlerFunc {
 			var mbe *http.MaxBytesError
 			if errors.As(err, &mbe) {
 				fe = fault.New(fault.TooLarge, "body_too_large", "request body exceeds the limit of %d bytes", mbe.Limit)
+			} else if classified := classifyErr(classify, err); classified != nil {
+				log.Warn("request failed: dependency unavailable", "request_id", RequestID(c), "route", c.FullPath(), "code", classified.Code, "err", err)
+				fe = classified
 			} else {
 				fe = &fault.Error{Kind: fault.Internal, Code: "internal", Message: "internal error", Err: err}
 			}
@@ -151,6 +154,13 @@ func errorResponder(log *slog.Logger) gin.HandlerFunc {
 		}
 		writeError(c, fe)
 	}
+}
+
+func classifyErr(classify func(error) *fault.Error, err error) *fault.Error {
+	if classify == nil {
+		return nil
+	}
+	return classify(err)
 }
 
 // ErrorBody is the JSON error shape of every failed request.

@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"yiku/fault"
 	"yiku/identity"
 )
 
@@ -61,6 +62,10 @@ type Deps struct {
 	// before authorization, so denials are audited too. It records the call
 	// (see AuditNote) durably before the response is released.
 	Audit gin.HandlerFunc
+	// Classify, when set, recognises errors that are not fault errors but
+	// still mean something other than a bug — the database being unreachable
+	// — and returns the fault to answer with; nil leaves the error internal.
+	Classify func(error) *fault.Error
 }
 
 // Server is the hub's HTTP server.
@@ -88,7 +93,7 @@ func New(deps Deps, modules ...Module) (*Server, error) {
 	e := s.engine
 	e.HandleMethodNotAllowed = true
 	e.ContextWithFallback = true
-	e.Use(s.recovery(), requestID(), s.observe(), errorResponder(deps.Log), bodyLimit(deps.MaxBodyBytes))
+	e.Use(s.recovery(), requestID(), s.observe(), errorResponder(deps.Log, deps.Classify), bodyLimit(deps.MaxBodyBytes))
 	e.NoRoute(func(c *gin.Context) {
 		Fail(c, errNotFound(c.Request.URL.Path))
 	})

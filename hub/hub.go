@@ -30,6 +30,7 @@ import (
 	"yiku/broker/embedded"
 	"yiku/catalog"
 	"yiku/config"
+	"yiku/fault"
 	"yiku/httpapi"
 	"yiku/identity"
 	"yiku/identity/identityapi"
@@ -175,6 +176,12 @@ func (h *Hub) build(ctx context.Context, key ed25519.PrivateKey) error {
 	srv, err := httpapi.New(httpapi.Deps{
 		Log: h.Log, Auth: h.Auth, Authz: enf, MaxBodyBytes: h.Cfg.MaxBodyBytes, Registry: h.Registry, Version: Version,
 		Audit: auditmw.New(h.Audit, h.Log),
+		Classify: func(err error) *fault.Error {
+			if storage.Unreachable(err) {
+				return storage.ErrUnreachable(err)
+			}
+			return nil
+		},
 		Checks: []httpapi.Check{
 			{Name: "database", Fn: h.DB.Ping},
 			{Name: "kafka", Fn: h.Broker.Ping},

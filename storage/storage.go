@@ -130,14 +130,18 @@ func (d *DB) Close() error {
 }
 
 // MapError turns driver errors into domain errors at the store edge, so no
-// driver text reaches a client: not found, unique violations and foreign-key
-// violations become fault kinds; everything else is wrapped as is.
+// driver text reaches a client: not found, unique violations, foreign-key
+// violations and a database that cannot be reached become fault kinds;
+// everything else is wrapped as is.
 func MapError(err error, what string) error {
 	if err == nil {
 		return nil
 	}
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return fault.Wrap(err, fault.NotFound, "not_found", "%s not found", what)
+	}
+	if Unreachable(err) {
+		return ErrUnreachable(err)
 	}
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
@@ -156,4 +160,12 @@ func MapError(err error, what string) error {
 		return fault.Wrap(err, fault.Invalid, "reference_missing", "%s refers to something that does not exist", what)
 	}
 	return fmt.Errorf("%s: %w", what, err)
+}
+
+// ErrUnreachable is the one answer while the database is down: 503 with
+// Retry-After, naming the dependency but not the driver's text.
+func ErrUnreachable(err error) *fault.Error {
+	fe := fault.Wrap(err, fault.Unavailable, "database_unavailable", "the database is unavailable; retry later")
+	fe.RetryAfter = 5
+	return fe
 }
