@@ -187,14 +187,25 @@ func (c *Client) EndOffsets(ctx context.Context, topic string) (map[int]int64, e
 	return out, nil
 }
 
-// Ping checks that a broker answers a metadata request.
+// Ping checks that a broker of the cluster answers a request now. kafka-go's
+// transport serves metadata requests from its cache, so a metadata request
+// would keep answering while every broker is dead; an ApiVersions request
+// always goes over the wire.
 func (c *Client) Ping(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
-	if _, err := c.admin.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{}}); err != nil {
-		return fmt.Errorf("broker: ping: %w", err)
+	var errs []error
+	for _, addr := range c.cfg.Brokers {
+		resp, err := c.admin.ApiVersions(ctx, &kafka.ApiVersionsRequest{Addr: kafka.TCP(addr)})
+		if err == nil && resp.Error != nil {
+			err = resp.Error
+		}
+		if err == nil {
+			return nil
+		}
+		errs = append(errs, fmt.Errorf("%s: %w", addr, err))
 	}
-	return nil
+	return fmt.Errorf("broker: ping: %w", errors.Join(errs...))
 }
 
 // PingRetry calls Ping until it succeeds or wait is over.

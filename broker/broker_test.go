@@ -12,6 +12,7 @@ import (
 
 	"yiku/broker"
 	"yiku/broker/brokertest"
+	"yiku/broker/embedded"
 )
 
 func TestEnsureTopicsIsIdempotent(t *testing.T) {
@@ -204,4 +205,28 @@ func TestGroupLag(t *testing.T) {
 	check(broker.TopicLag{Topic: topic, End: 5, Consumed: 3, Lag: 2})
 	commit(5)
 	check(broker.TopicLag{Topic: topic, End: 5, Consumed: 5, Lag: 0})
+}
+
+// TestPingFailsWhenTheBrokerIsGone: readiness must not answer from the
+// client's metadata cache; a dead broker fails Ping at once.
+func TestPingFailsWhenTheBrokerIsGone(t *testing.T) {
+	b, err := embedded.Start("127.0.0.1:0", "", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := broker.New(broker.Config{Brokers: []string{b.Addr()}})
+	defer c.Close()
+	ctx := context.Background()
+	if err := c.EnsureTopics(ctx, "ping-probe"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Ping(ctx); err != nil {
+		t.Fatalf("ping with the broker up: %v", err)
+	}
+	b.Close()
+	for i := range 3 {
+		if err := c.Ping(ctx); err == nil {
+			t.Fatalf("ping %d answered with the broker gone", i)
+		}
+	}
 }
