@@ -133,7 +133,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Hub, erro
 	if err != nil {
 		return nil, err
 	}
-	secret, err := loadOrCreateSecret(secPath, cfg.Mode == config.ModeDev)
+	secret, err := LoadSecret(secPath, cfg.Mode == config.ModeDev)
 	if err != nil {
 		return nil, err
 	}
@@ -250,7 +250,9 @@ func (h *Hub) Close() {
 // BrokerAddrs returns the Kafka bootstrap addresses the hub uses.
 func (h *Hub) BrokerAddrs() []string { return h.Broker.Config().Brokers }
 
-func loadOrCreateSecret(path string, create bool) ([]byte, error) {
+// LoadSecret reads the hub's secret (hex, at least 32 bytes) from path; with
+// create, a missing file is made with fresh random bytes (the dev mode).
+func LoadSecret(path string, create bool) ([]byte, error) {
 	data, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) && create {
 		b := make([]byte, 32)

@@ -4,13 +4,9 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
 	"crypto/sha256"
-	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
 	"io"
 	mrand "math/rand/v2"
@@ -30,6 +26,7 @@ import (
 	"yiku/demo"
 	"yiku/exchange"
 	"yiku/exchange/loadgen"
+	"yiku/hub/hubtest"
 	"yiku/storage"
 	"yiku/storage/storagetest"
 )
@@ -70,7 +67,7 @@ func TestSIGKILLDuringSinkBatchesLosesAndDuplicatesNothing(t *testing.T) {
 
 	dir := t.TempDir()
 	bin := buildYiku(t, dir)
-	writeKeys(t, dir)
+	hubtest.WriteKeys(t, dir)
 	dbURL, brokers, prefix := storagetest.NewURL(t), brokertest.Brokers(t), brokertest.Prefix(t)
 	hub := &hubProc{t: t, bin: bin, dir: dir, args: []string{"bench", "hub",
 		"--database-url", dbURL, "--kafka-brokers", strings.Join(brokers, ","), "--topic-prefix", prefix,
@@ -468,26 +465,4 @@ func buildYiku(t *testing.T, dir string) string {
 		t.Fatalf("build yiku: %v\n%s", err, out)
 	}
 	return bin
-}
-
-func writeKeys(t *testing.T, dir string) {
-	t.Helper()
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	der, err := x509.MarshalPKCS8PrivateKey(priv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "jwt.pem"), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	sec := make([]byte, 32)
-	if _, err := rand.Read(sec); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "secret.key"), []byte(hex.EncodeToString(sec)), 0o600); err != nil {
-		t.Fatal(err)
-	}
 }

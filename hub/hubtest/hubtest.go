@@ -70,7 +70,7 @@ func StartWith(t testing.TB, opt Options) *Hub {
 		brokers = brokertest.Brokers(t)
 		dir = t.TempDir()
 		prefix = brokertest.Prefix(t)
-		writeKeys(t, dir)
+		WriteKeys(t, dir)
 	}
 	cfg := &config.Config{
 		Mode: config.ModeServe, HTTPAddr: "127.0.0.1:0", MaxBodyBytes: 16 << 20, ShutdownTimeout: 10 * time.Second,
@@ -212,7 +212,9 @@ func (h *Hub) DoSecret(method, path, secret string, body any, headers ...string)
 	return Response{Status: resp.StatusCode, Header: resp.Header, Body: data}
 }
 
-func writeKeys(t testing.TB, dir string) {
+// WriteKeys writes a fresh token signing key (jwt.pem) and hub secret
+// (secret.key) into dir, as an operator provisions them for yiku serve.
+func WriteKeys(t testing.TB, dir string) {
 	t.Helper()
 	_, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
