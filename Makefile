@@ -3,7 +3,7 @@ SHELL := /bin/bash
 GO    ?= go
 PKGS  ?= ./...
 
-.PHONY: run test test-embedded bench fuzz lint services services-down build
+.PHONY: run test test-sm test-embedded bench fuzz lint services services-down build
 
 build:
 	$(GO) build -o bin/yiku ./cmd/yiku
@@ -22,6 +22,12 @@ test:
 	$(GO) vet $(PKGS); \
 	$(GO) test -race -shuffle=on -count=1 -timeout 20m $(PKGS); \
 	scripts/fuzz.sh 5s
+
+# The same suite with every test hub on the national cryptography suite
+# (SM3/SM2 audit chains); not part of make test, which it would double.
+test-sm:
+	@set -euo pipefail; env_lines=$$(deployments/local/services-up.sh --shell); eval "$$env_lines"; \
+	YIKU_TEST_CRYPTO=sm $(GO) test -count=1 -timeout 20m $(PKGS)
 
 # Fast local loop on the embedded backends (no services needed).
 test-embedded:

@@ -5,10 +5,36 @@ import (
 	"encoding/binary"
 	"strings"
 	"time"
+
+	"yiku/cryptosuite"
 )
 
-// HashSize is the length of an entry hash (SHA-256).
-const HashSize = sha256.Size
+// HashSize is the length of an entry hash (SHA-256 or SM3).
+const HashSize = cryptosuite.HashSize
+
+// smChainPrefix marks the id of a chain written with the sm suite. The chain
+// id is part of every entry's digest and of every checkpoint's signed
+// message, so a chain's suite cannot be changed without breaking both.
+// Chains without the prefix — all chains written before suites existed —
+// use the default suite.
+const smChainPrefix = "sm:"
+
+// ChainID returns a chain id for a new chain of suite made from a fresh
+// unique id.
+func ChainID(suite cryptosuite.Name, unique string) string {
+	if suite == cryptosuite.SM {
+		return smChainPrefix + unique
+	}
+	return unique
+}
+
+// ChainSuite is the suite a chain's entries and checkpoints use.
+func ChainSuite(chain string) cryptosuite.Suite {
+	if strings.HasPrefix(chain, smChainPrefix) {
+		return cryptosuite.Must(cryptosuite.SM)
+	}
+	return cryptosuite.Must(cryptosuite.Default)
+}
 
 // Entry is an Event as the trail stores it: its subjects replaced by keyed
 // hashes (see SubjectKey), its lists flattened to the text the store keeps,
@@ -71,8 +97,9 @@ func (e Entry) Event() Event {
 const digestDomain = "yiku-audit-entry-v1"
 
 // Digest computes the entry's chain hash from its stored columns and
-// PrevHash. buf is scratch space reused across calls (may be nil); the
-// encoding is length-prefixed, so no two different entries encode alike.
+// PrevHash with its chain's suite (SHA-256 or SM3). buf is scratch space
+// reused across calls (may be nil); the encoding is length-prefixed, so no
+// two different entries encode alike.
 func Digest(e *Entry, buf []byte) ([HashSize]byte, []byte) {
 	b := buf[:0]
 	b = appendString(b, digestDomain)
@@ -86,6 +113,11 @@ func Digest(e *Entry, buf []byte) ([HashSize]byte, []byte) {
 		b = appendString(b, s)
 	}
 	b = binary.BigEndian.AppendUint64(b, uint64(e.Count))
+	if strings.HasPrefix(e.Chain, smChainPrefix) {
+		return cryptosuite.Must(cryptosuite.SM).Sum(b), b
+	}
+	// The default suite's hash without the suite's indirection: this is
+	// the verifier's inner loop.
 	return sha256.Sum256(b), b
 }
 

@@ -1,8 +1,10 @@
 package audit
 
 import (
-	"crypto/ed25519"
+	"bytes"
 	"encoding/binary"
+
+	"yiku/cryptosuite"
 )
 
 // Checkpoint is a signed statement of a chain's head: "chain C had Seq
@@ -11,12 +13,14 @@ import (
 // chain alone cannot show, and a rewrite of the whole chain, which would
 // need the private key to re-sign.
 type Checkpoint struct {
-	ID        int64
-	Chain     string
-	Seq       int64
-	Hash      []byte
-	AtMicros  int64
-	PublicKey ed25519.PublicKey
+	ID       int64
+	Chain    string
+	Seq      int64
+	Hash     []byte
+	AtMicros int64
+	// PublicKey is the signer's public key in its chain suite's encoding
+	// (Ed25519: 32 bytes; SM2: the uncompressed point).
+	PublicKey []byte
 	Signature []byte
 }
 
@@ -30,20 +34,37 @@ func (c Checkpoint) message() []byte {
 	return binary.BigEndian.AppendUint64(b, uint64(c.AtMicros))
 }
 
-// Sign sets the checkpoint's public key and signature.
-func (c *Checkpoint) Sign(key ed25519.PrivateKey) {
-	c.PublicKey = key.Public().(ed25519.PublicKey)
-	c.Signature = ed25519.Sign(key, c.message())
+// Sign sets the checkpoint's public key and signature. The key must be of
+// the chain's suite.
+func (c *Checkpoint) Sign(key cryptosuite.Signer) error {
+	sig, err := key.Sign(c.message())
+	if err != nil {
+		return err
+	}
+	c.PublicKey, c.Signature = key.PublicKey(), sig
+	return nil
 }
 
-// Verify checks the signature with pub (the checkpoint's own public key when
-// pub is nil, which proves integrity but not who signed).
-func (c Checkpoint) Verify(pub ed25519.PublicKey) bool {
-	if pub == nil {
-		pub = c.PublicKey
+// Verify checks the signature with the chain suite's scheme. trusted lists
+// the public keys the verifier trusts (any suite's; those of other suites
+// never match); with none, the checkpoint's own key is used, which proves
+// integrity but not who signed.
+func (c Checkpoint) Verify(trusted ...[]byte) bool {
+	if len(trusted) > 0 {
+		known := false
+		for _, k := range trusted {
+			if bytes.Equal(k, c.PublicKey) {
+				known = true
+				break
+			}
+		}
+		if !known {
+			return false
+		}
 	}
-	if len(pub) != ed25519.PublicKeySize {
+	v, err := ChainSuite(c.Chain).Verifier(c.PublicKey)
+	if err != nil {
 		return false
 	}
-	return ed25519.Verify(pub, c.message(), c.Signature)
+	return v.Verify(c.message(), c.Signature)
 }

@@ -11,6 +11,7 @@ import (
 	"yiku/audit"
 	"yiku/audit/journal"
 	auditstore "yiku/audit/store"
+	"yiku/cryptosuite"
 	"yiku/fault"
 	"yiku/hub"
 	"yiku/identity"
@@ -29,7 +30,7 @@ func newAdminCmd(stdout, stderr io.Writer) *cobra.Command {
 	var (
 		dbURL, jwtKey, secretFile   string
 		deptCode, deptName, divCode string
-		name, display               string
+		name, display, suite        string
 		ttl                         time.Duration
 	)
 	initCmd := &cobra.Command{
@@ -45,6 +46,9 @@ further principals and tokens are made through the API by that admin.`,
 				if f.v == "" {
 					return usageError{fmt.Errorf("%s is required (the same value yiku serve uses)", f.flag)}
 				}
+			}
+			if _, err := cryptosuite.Get(suite); err != nil {
+				return usageError{fmt.Errorf("--crypto: %q is not default or sm", suite)}
 			}
 			ctx := cmd.Context()
 			db, err := storage.Open(ctx, dbURL)
@@ -63,7 +67,7 @@ further principals and tokens are made through the API by that admin.`,
 			if err != nil {
 				return usageError{err}
 			}
-			keys, err := audit.DeriveKeys(secret)
+			keys, err := audit.DeriveKeys(secret, cryptosuite.Name(suite))
 			if err != nil {
 				return err
 			}
@@ -104,6 +108,7 @@ further principals and tokens are made through the API by that admin.`,
 	f.StringVar(&name, "name", "egov-admin", "principal name of the first catalog admin")
 	f.StringVar(&display, "display-name", "", "display name of the first catalog admin")
 	f.DurationVar(&ttl, "token-ttl", 12*time.Hour, "lifetime of the printed token")
+	f.StringVar(&suite, "crypto", envOr("YIKU_CRYPTO", "default"), "the cryptographic suite yiku serve runs with (env YIKU_CRYPTO)")
 	cmd.AddCommand(initCmd)
 	return cmd
 }

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"crypto/ed25519"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -16,6 +15,7 @@ import (
 
 	"yiku/audit"
 	"yiku/audit/verify"
+	"yiku/cryptosuite"
 	"yiku/storage"
 )
 
@@ -43,9 +43,13 @@ when it found a problem (the first broken link of each chain, and the
 missing, stray or misdated index rows — all counted, the first 1,000
 listed — each with its chain, position and event id), 2 on bad usage.
 
-Checkpoint signatures are checked against --public-key (hex), or the key
-derived from --secret-key-file (the hub's secret); without either, against
-the key stored with each checkpoint, which shows integrity but not authorship.`,
+Checkpoint signatures are checked against --public-key (hex; several
+separated by commas, one per cryptographic suite the trail was written
+with), or the keys of both suites derived from --secret-key-file (the hub's
+secret); without either, against the key stored with each checkpoint, which
+shows integrity but not authorship. Each chain is verified with the suite
+it was written with (default: SHA-256 and Ed25519; sm: SM3 and SM2), and
+the report counts the chains of each suite.`,
 		Args: cobra.NoArgs,
 	}
 	def := os.Getenv("YIKU_DATABASE_URL")
@@ -68,7 +72,7 @@ the key stored with each checkpoint, which shows integrity but not authorship.`,
 			return usageError{fmt.Errorf("--database-url: %w", err)}
 		}
 		defer db.Close()
-		opt := verify.Options{PublicKey: pub}
+		opt := verify.Options{Trusted: pub}
 		var bar *progressbar.ProgressBar
 		if !quiet {
 			total, err := verify.Count(ctx, db.SQL())
@@ -96,6 +100,11 @@ the key stored with each checkpoint, which shows integrity but not authorship.`,
 		} else {
 			fmt.Fprintf(stdout, "verified %d events in %d chain(s), %d checkpoint(s), %d subject index row(s) in %s (%.0f events/s)\n",
 				rep.Events, rep.Chains, rep.Checkpoints, rep.IndexRows, rep.Elapsed.Round(time.Millisecond), rep.Rate())
+			for _, name := range cryptosuite.Names() {
+				if n := rep.Suites[name]; n > 0 {
+					fmt.Fprintf(stdout, "%d chain(s) written with the %s suite\n", n, name)
+				}
+			}
 			if rep.Unanchored > 0 {
 				fmt.Fprintf(stdout, "%d event(s) newer than their chain's last checkpoint (hash-chained, not yet signed)\n", rep.Unanchored)
 			}
@@ -124,16 +133,20 @@ the key stored with each checkpoint, which shows integrity but not authorship.`,
 	return cmd
 }
 
-func trustedKey(pubHex, secretFile string) (ed25519.PublicKey, error) {
+func trustedKey(pubHex, secretFile string) ([][]byte, error) {
 	switch {
 	case pubHex != "" && secretFile != "":
 		return nil, errors.New("give --public-key or --secret-key-file, not both")
 	case pubHex != "":
-		b, err := hex.DecodeString(strings.TrimSpace(pubHex))
-		if err != nil || len(b) != ed25519.PublicKeySize {
-			return nil, fmt.Errorf("--public-key: want %d bytes in hex", ed25519.PublicKeySize)
+		var keys [][]byte
+		for _, h := range strings.Split(pubHex, ",") {
+			b, err := hex.DecodeString(strings.TrimSpace(h))
+			if err != nil || (len(b) != 32 && len(b) != 65) {
+				return nil, errors.New("--public-key: want hex keys of 32 bytes (Ed25519) or 65 bytes (SM2), separated by commas")
+			}
+			keys = append(keys, b)
 		}
-		return b, nil
+		return keys, nil
 	case secretFile != "":
 		data, err := os.ReadFile(secretFile)
 		if err != nil {
@@ -143,11 +156,11 @@ func trustedKey(pubHex, secretFile string) (ed25519.PublicKey, error) {
 		if err != nil {
 			return nil, fmt.Errorf("--secret-key-file: not hex")
 		}
-		k, err := audit.DeriveKeys(secret)
+		k, err := audit.DeriveKeys(secret, cryptosuite.Default)
 		if err != nil {
 			return nil, fmt.Errorf("--secret-key-file: %w", err)
 		}
-		return k.Checkpoint.Public().(ed25519.PublicKey), nil
+		return k.Trusted, nil
 	}
 	return nil, nil
 }

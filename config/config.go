@@ -14,6 +14,8 @@ import (
 
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
+
+	"yiku/cryptosuite"
 )
 
 // Mode says which backings the hub runs on.
@@ -71,6 +73,10 @@ type Config struct {
 	LogLevel  string
 	LogFormat string
 
+	// Crypto names the cryptographic suite (package cryptosuite): "default"
+	// or "sm" for the national algorithms SM2/SM3/SM4.
+	Crypto string
+
 	// ConnectRetry bounds how long serve waits for PostgreSQL and Kafka at start.
 	ConnectRetry time.Duration
 }
@@ -105,6 +111,7 @@ func Flags(fs *pflag.FlagSet, mode Mode) {
 	fs.Duration("shutdown-timeout", 15*time.Second, "how long in-flight work may take to finish on SIGTERM")
 	fs.String("log-level", "info", "debug, info, warn or error")
 	fs.String("log-format", "json", "json or text")
+	fs.String("crypto", "default", "cryptographic suite: default (SHA-256, Ed25519, AES-GCM) or sm (SM3, SM2, SM4)")
 	fs.Int("topic-partitions", 3, "partitions for topics the hub creates")
 	fs.Int("topic-replication", 1, "replication factor for topics the hub creates")
 	fs.String("topic-prefix", "yiku", "prefix of every topic name")
@@ -179,6 +186,7 @@ func Load(fs *pflag.FlagSet, mode Mode) (*Config, error) {
 	cfg.ShutdownTimeout = dur("shutdown-timeout")
 	cfg.LogLevel = get("log-level")
 	cfg.LogFormat = get("log-format")
+	cfg.Crypto = get("crypto")
 	cfg.TopicPartitions = num("topic-partitions")
 	cfg.TopicReplication = num("topic-replication")
 	cfg.TopicPrefix = get("topic-prefix")
@@ -251,6 +259,9 @@ func (c *Config) Validate() error {
 	case "json", "text":
 	default:
 		return &Error{Setting: "--log-format", Problem: fmt.Sprintf("%q is not json or text", c.LogFormat)}
+	}
+	if _, err := cryptosuite.Get(c.Crypto); err != nil || c.Crypto == "" {
+		return &Error{Setting: "--crypto", Problem: fmt.Sprintf("%q is not default or sm", c.Crypto)}
 	}
 	if c.TopicPartitions < 1 || c.TopicPartitions > 1000 {
 		return &Error{Setting: "--topic-partitions", Problem: "must be between 1 and 1000"}

@@ -1,8 +1,9 @@
 // Package cryptosuite owns the hub's cryptographic algorithms. A Suite names
 // one coherent set — the hash of the audit chain, the keyed hash (HMAC) of
 // subjects, the signature of audit checkpoints and bearer tokens, and the
-// authenticated cipher for data at rest — and nothing else in the hub names
-// an algorithm: callers ask a Suite.
+// authenticated cipher for data at rest — so that callers ask a Suite
+// instead of naming an algorithm. The audit chain and its checkpoints do;
+// bearer tokens and record content hashes do not yet.
 //
 // Two suites exist: "default" (SHA-256, HMAC-SHA-256, Ed25519, AES-256-GCM)
 // and "sm", the national commercial cryptography algorithms that the

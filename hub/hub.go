@@ -30,6 +30,7 @@ import (
 	"yiku/broker/embedded"
 	"yiku/catalog"
 	"yiku/config"
+	"yiku/cryptosuite"
 	"yiku/fault"
 	"yiku/httpapi"
 	"yiku/identity"
@@ -157,7 +158,7 @@ func (h *Hub) build(ctx context.Context, key ed25519.PrivateKey) error {
 	h.Registry = prometheus.NewRegistry()
 	h.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
-	auditKeys, err := audit.DeriveKeys(h.Secret)
+	auditKeys, err := audit.DeriveKeys(h.Secret, cryptosuite.Name(h.Cfg.Crypto))
 	if err != nil {
 		return err
 	}

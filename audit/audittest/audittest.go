@@ -7,17 +7,24 @@ import (
 	"testing"
 
 	"yiku/audit"
+	"yiku/cryptosuite"
 )
 
-// Keys derives audit keys from a random 32-byte secret, failing t if the
-// derivation does.
+// Keys derives audit keys of the default suite from a random 32-byte
+// secret, failing t if the derivation does.
 func Keys(t testing.TB) audit.Keys {
+	t.Helper()
+	return SuiteKeys(t, cryptosuite.Default)
+}
+
+// SuiteKeys is Keys for suite.
+func SuiteKeys(t testing.TB, suite cryptosuite.Name) audit.Keys {
 	t.Helper()
 	secret := make([]byte, 32)
 	if _, err := rand.Read(secret); err != nil {
 		t.Fatal(err)
 	}
-	k, err := audit.DeriveKeys(secret)
+	k, err := audit.DeriveKeys(secret, suite)
 	if err != nil {
 		t.Fatal(err)
 	}

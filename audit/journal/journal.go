@@ -13,7 +13,6 @@ package journal
 
 import (
 	"context"
-	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"sync"
@@ -86,7 +85,7 @@ func New(ctx context.Context, store Appender, keys audit.Keys, opts ...Option) (
 		if err != nil {
 			return nil, fmt.Errorf("audit: chain id: %w", err)
 		}
-		j.chain = id.String()
+		j.chain = audit.ChainID(keys.Suite, id.String())
 	}
 	if err := j.reloadHead(ctx); err != nil {
 		return nil, err
@@ -98,10 +97,9 @@ func New(ctx context.Context, store Appender, keys audit.Keys, opts ...Option) (
 // Chain returns the id of the chain this journal writes.
 func (j *Journal) Chain() string { return j.chain }
 
-// PublicKey returns the key checkpoints are signed with.
-func (j *Journal) PublicKey() ed25519.PublicKey {
-	return j.keys.Checkpoint.Public().(ed25519.PublicKey)
-}
+// PublicKey returns the key checkpoints are signed with, in the encoding of
+// the journal's suite.
+func (j *Journal) PublicKey() []byte { return j.keys.Checkpoint.PublicKey() }
 
 // SubjectKey returns the key subjects are hashed with, so queries can hash
 // what a reviewer types the same way.
@@ -269,7 +267,9 @@ func (j *Journal) Checkpoint(ctx context.Context) (bool, error) {
 		return false, nil
 	}
 	c := audit.Checkpoint{Chain: j.chain, Seq: j.seq, Hash: j.head, AtMicros: j.now().UnixMicro()}
-	c.Sign(j.keys.Checkpoint)
+	if err := c.Sign(j.keys.Checkpoint); err != nil {
+		return false, fmt.Errorf("audit: sign checkpoint: %w", err)
+	}
 	if err := j.store.AddCheckpoint(ctx, c); err != nil {
 		return false, err
 	}

@@ -48,7 +48,7 @@ func TestConcurrentRecordsFormOneIntactChain(t *testing.T) {
 	if ok, err := j.Checkpoint(ctx); err != nil || !ok {
 		t.Fatalf("checkpoint: %v %v", ok, err)
 	}
-	rep, err := verify.Run(ctx, db.SQL(), verify.Options{PublicKey: j.PublicKey()})
+	rep, err := verify.Run(ctx, db.SQL(), verify.Options{Trusted: [][]byte{j.PublicKey()}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,7 +14,6 @@ package verify
 import (
 	"bytes"
 	"context"
-	"crypto/ed25519"
 	"database/sql"
 	"encoding/hex"
 	"fmt"
@@ -23,6 +22,7 @@ import (
 	"time"
 
 	"yiku/audit"
+	"yiku/cryptosuite"
 )
 
 // Kind names what is wrong at a broken link.
@@ -94,6 +94,10 @@ type Report struct {
 	// entries shows only once a later checkpoint covers them.
 	Unanchored int64         `json:"unanchored"`
 	Elapsed    time.Duration `json:"elapsed_ns"`
+	// Suites counts the chains written with each cryptographic suite
+	// (default: SHA-256 and Ed25519; sm: SM3 and SM2); a trail written
+	// before and after a switch of suite has both.
+	Suites map[cryptosuite.Name]int `json:"suites"`
 }
 
 // OK reports whether no problem was found.
@@ -119,10 +123,11 @@ func (r Report) Rate() float64 {
 
 // Options tune a verification.
 type Options struct {
-	// PublicKey, when set, is the trusted checkpoint key; otherwise each
+	// Trusted, when set, are the trusted checkpoint keys (one per suite the
+	// trail was written with: audit.Keys.Trusted); otherwise each
 	// checkpoint is checked against the key stored with it, which proves
 	// integrity but not authorship.
-	PublicKey ed25519.PublicKey
+	Trusted [][]byte
 	// Progress, when set, is called with the number of events verified so far.
 	Progress func(done int64)
 }
@@ -163,7 +168,7 @@ type source interface {
 // Run verifies every chain, every checkpoint and the subject index.
 func Run(ctx context.Context, db *sql.DB, opt Options) (Report, error) {
 	start := time.Now()
-	var rep Report
+	rep := Report{Suites: map[cryptosuite.Name]int{}}
 	// Checkpoints are read before the snapshot: a checkpoint is written
 	// after the entries it signs, so the snapshot holds all of them.
 	cps, err := loadCheckpoints(ctx, db)
@@ -173,7 +178,7 @@ func Run(ctx context.Context, db *sql.DB, opt Options) (Report, error) {
 	byChain := map[string][]audit.Checkpoint{}
 	for _, c := range cps {
 		rep.Checkpoints++
-		if !c.Verify(opt.PublicKey) {
+		if !c.Verify(opt.Trusted...) {
 			rep.Problems = append(rep.Problems, Problem{Kind: BadSignature, Chain: c.Chain, Seq: c.Seq,
 				Detail: fmt.Sprintf("checkpoint %d's signature does not verify", c.ID)})
 			continue
@@ -316,6 +321,7 @@ func (w *walker) step(e *audit.Entry, buf []byte) []byte {
 		w.cps, w.lastCP = w.checkpoints[w.chain], 0
 		w.seen[w.chain] = true
 		w.rep.Chains++
+		w.rep.Suites[audit.ChainSuite(w.chain).Name()]++
 	}
 	if !w.broken {
 		buf = w.check(e, buf)

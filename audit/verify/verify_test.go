@@ -3,7 +3,6 @@ package verify_test
 import (
 	"cmp"
 	"context"
-	"crypto/ed25519"
 	"fmt"
 	"strings"
 	"testing"
@@ -14,6 +13,7 @@ import (
 	"yiku/audit/journal"
 	"yiku/audit/store"
 	"yiku/audit/verify"
+	"yiku/cryptosuite"
 	"yiku/migrations"
 	"yiku/storage"
 	"yiku/storage/storagetest"
@@ -68,9 +68,9 @@ func unlock(t testing.TB, db *storage.DB) {
 	}
 }
 
-func run(t testing.TB, db *storage.DB, pub ed25519.PublicKey) verify.Report {
+func run(t testing.TB, db *storage.DB, pub []byte) verify.Report {
 	t.Helper()
-	rep, err := verify.Run(context.Background(), db.SQL(), verify.Options{PublicKey: pub})
+	rep, err := verify.Run(context.Background(), db.SQL(), verify.Options{Trusted: [][]byte{pub}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,8 +82,14 @@ func run(t testing.TB, db *storage.DB, pub ed25519.PublicKey) verify.Report {
 // returns the report and the seeded chain's id.
 func tamperAndVerify(t testing.TB, tamper []string) (verify.Report, string) {
 	t.Helper()
+	return tamperAndVerifySuite(t, cryptosuite.Default, tamper)
+}
+
+// tamperAndVerifySuite is tamperAndVerify on a chain written with suite.
+func tamperAndVerifySuite(t testing.TB, suite cryptosuite.Name, tamper []string) (verify.Report, string) {
+	t.Helper()
 	db := storagetest.Open(t)
-	j, _ := seed(t, db, audittest.Keys(t), 15, 12)
+	j, _ := seed(t, db, audittest.SuiteKeys(t, suite), 15, 12)
 	unlock(t, db)
 	for _, s := range tamper {
 		if err := db.Gorm.Exec(s).Error; err != nil {
@@ -141,17 +147,74 @@ func TestTamperingIsFoundWithTheEventID(t *testing.T) {
 		{"delete the newest", []string{`DELETE FROM audit_events WHERE seq > 10`}, verify.Truncated, ""},
 		{"edit the checkpointed entry's hash", []string{`UPDATE audit_events SET hash = prev_hash WHERE id = 'ev-012'`}, verify.Altered, "ev-012"},
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			rep, chain := tamperAndVerify(t, tc.tamper)
-			if len(rep.Problems) != 1 {
-				t.Fatalf("problems = %+v, want exactly one", rep.Problems)
+	for _, suite := range cryptosuite.Names() {
+		for _, tc := range cases {
+			t.Run(string(suite)+"/"+tc.name, func(t *testing.T) {
+				rep, chain := tamperAndVerifySuite(t, suite, tc.tamper)
+				if len(rep.Problems) != 1 {
+					t.Fatalf("problems = %+v, want exactly one", rep.Problems)
+				}
+				p := rep.Problems[0]
+				if p.Kind != tc.kind || p.EventID != tc.event || p.Chain != chain {
+					t.Fatalf("problem = %s; want %s at event %q", p, tc.kind, tc.event)
+				}
+				if rep.Suites[suite] != 1 {
+					t.Fatalf("suites = %v, want one %s chain", rep.Suites, suite)
+				}
+			})
+		}
+	}
+}
+
+// TestTrailOfBothSuitesVerifies: a hub switched from the default suite to
+// sm keeps one trail: the old chains verify with SHA-256 and Ed25519, the
+// new ones with SM3 and SM2, against the keys both derive from one secret,
+// and the report counts the chains of each suite.
+func TestTrailOfBothSuitesVerifies(t *testing.T) {
+	db := storagetest.Open(t)
+	secret := make([]byte, 32)
+	for i := range secret {
+		secret[i] = byte(i * 7)
+	}
+	var trusted [][]byte
+	for _, suite := range cryptosuite.Names() {
+		k, err := audit.DeriveKeys(secret, suite)
+		if err != nil {
+			t.Fatal(err)
+		}
+		trusted = k.Trusted
+		j, err := journal.New(context.Background(), store.New(db.Gorm), k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if suite == cryptosuite.SM && !strings.HasPrefix(j.Chain(), "sm:") {
+			t.Fatalf("sm chain id %q", j.Chain())
+		}
+		for i := range 5 {
+			if err := j.Record(context.Background(), audit.Event{Action: "record.read", Subjects: []string{fmt.Sprintf("43010219900101%04d", i)}}); err != nil {
+				t.Fatal(err)
 			}
-			p := rep.Problems[0]
-			if p.Kind != tc.kind || p.EventID != tc.event || p.Chain != chain {
-				t.Fatalf("problem = %s; want %s at event %q", p, tc.kind, tc.event)
-			}
-		})
+		}
+		if ok, err := j.Checkpoint(context.Background()); err != nil || !ok {
+			t.Fatalf("checkpoint: %v %v", ok, err)
+		}
+	}
+	rep, err := verify.Run(context.Background(), db.SQL(), verify.Options{Trusted: trusted})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.OK() || rep.Chains != 2 || rep.Events != 10 || rep.Checkpoints != 2 || rep.Unanchored != 0 ||
+		rep.Suites[cryptosuite.Default] != 1 || rep.Suites[cryptosuite.SM] != 1 {
+		t.Fatalf("report = %+v", rep)
+	}
+	// Keys of another secret vouch for neither chain.
+	other := audittest.SuiteKeys(t, cryptosuite.SM)
+	rep, err = verify.Run(context.Background(), db.SQL(), verify.Options{Trusted: other.Trusted})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Problems) != 2 || rep.Problems[0].Kind != verify.BadSignature || rep.Problems[1].Kind != verify.BadSignature {
+		t.Fatalf("foreign keys: %+v", rep.Problems)
 	}
 }
 
@@ -162,7 +225,9 @@ func TestForgedCheckpointIsRejected(t *testing.T) {
 	// verifies, the trusted key does not.
 	other := audittest.Keys(t)
 	c := audit.Checkpoint{Chain: j.Chain(), Seq: 5, Hash: make([]byte, 32), AtMicros: time.Now().UnixMicro()}
-	c.Sign(other.Checkpoint)
+	if err := c.Sign(other.Checkpoint); err != nil {
+		t.Fatal(err)
+	}
 	if err := store.New(db.Gorm).AddCheckpoint(context.Background(), c); err != nil {
 		t.Fatal(err)
 	}

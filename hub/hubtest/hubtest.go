@@ -43,6 +43,10 @@ type Hub struct {
 	done        chan error
 }
 
+// EnvCrypto names the variable that runs test hubs with another
+// cryptographic suite (`make test-sm` sets it to sm).
+const EnvCrypto = "YIKU_TEST_CRYPTO"
+
 // Options adjust the test hub.
 type Options struct {
 	// Share runs this hub on another test hub's database, broker, keys and topics.
@@ -77,6 +81,7 @@ func StartWith(t testing.TB, opt Options) *Hub {
 		DatabaseURL: dbURL, KafkaBrokers: brokers, TopicPartitions: 3, TopicReplication: 1, TopicPrefix: prefix,
 		JWTKeyFile: filepath.Join(dir, "jwt.pem"), SecretKeyFile: filepath.Join(dir, "secret.key"), TokenTTL: time.Hour,
 		MaxBatchRecords: 5000, ShareDecisionDays: 10, LogLevel: "warn", LogFormat: "text", ConnectRetry: 10 * time.Second,
+		Crypto: os.Getenv(EnvCrypto),
 		// Test receivers listen on loopback over plain http.
 		WebhookAllowPrivate: true,
 	}

@@ -26,6 +26,7 @@ import (
 	"yiku/audit"
 	"yiku/audit/journal"
 	auditstore "yiku/audit/store"
+	"yiku/cryptosuite"
 	"yiku/schemas"
 	"yiku/storage"
 )
@@ -63,7 +64,7 @@ func run(dbURL, secretFile string, events, chains, batch, checkpointEvery int, a
 	if err != nil {
 		return fmt.Errorf("%s: not hex", secretFile)
 	}
-	keys, err := audit.DeriveKeys(secret)
+	keys, err := audit.DeriveKeys(secret, cryptosuite.Default)
 	if err != nil {
 		return err
 	}
