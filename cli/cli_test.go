@@ -25,6 +25,7 @@ func TestBadConfigurationExitsTwoWithOneLine(t *testing.T) {
 		{"bad duration", []string{"dev", "--shutdown-timeout", "soon"}, nil, "--shutdown-timeout"},
 		{"bad env value", []string{"dev"}, map[string]string{"YIKU_LOG_LEVEL": "chatty"}, "--log-level"},
 		{"missing config file", []string{"dev", "--config", "/nonexistent/yiku.yaml"}, nil, "--config"},
+		{"unknown crypto suite", []string{"dev", "--crypto", "rot13"}, nil, "--crypto"},
 		{"unreachable database", []string{"serve", "--database-url", "postgres://u:p@127.0.0.1:1/db", "--kafka-brokers", "127.0.0.1:1",
 			"--jwt-key-file", "/dev/null", "--secret-key-file", "/dev/null", "--connect-retry", "0s"}, nil, "database unreachable"},
 	}
