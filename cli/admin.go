@@ -59,7 +59,8 @@ further principals and tokens are made through the API by that admin.`,
 			if err := db.MigrateUp(ctx); err != nil {
 				return err
 			}
-			key, err := identity.LoadOrCreateKey(jwtKey, false)
+			cs := cryptosuite.Must(cryptosuite.Name(suite))
+			key, err := identity.LoadOrCreateKey(jwtKey, cs, false)
 			if err != nil {
 				return usageError{fmt.Errorf("--jwt-key-file: %w", err)}
 			}
@@ -67,7 +68,7 @@ further principals and tokens are made through the API by that admin.`,
 			if err != nil {
 				return usageError{err}
 			}
-			keys, err := audit.DeriveKeys(secret, cryptosuite.Name(suite))
+			keys, err := audit.DeriveKeys(secret, cs.Name())
 			if err != nil {
 				return err
 			}
@@ -79,7 +80,7 @@ further principals and tokens are made through the API by that admin.`,
 			if err != nil {
 				return err
 			}
-			auth := identity.NewAuthenticator(identity.NewStore(db.Gorm), key, ttl)
+			auth := identity.NewAuthenticator(identity.NewStore(db.Gorm), cs, key, ttl)
 			res, err := bootstrap.FirstAdmin(ctx, bootstrap.Deps{Store: auth.Store(), Creator: identityapi.New(auth, enf), Tokens: auth, Audit: trail},
 				bootstrap.Request{
 					Department: identity.Department{Code: deptCode, Name: deptName, Level: identity.LevelDistrict, DivisionCode: divCode},

@@ -9,6 +9,7 @@ import (
 
 	"yiku/audit"
 	auditstore "yiku/audit/store"
+	"yiku/cryptosuite"
 	"yiku/hub/hubtest"
 	"yiku/identity"
 	"yiku/identity/bootstrap"
@@ -22,7 +23,7 @@ import (
 func TestAdminInitCreatesTheFirstAdminOnce(t *testing.T) {
 	dbURL := storagetest.NewURL(t)
 	dir := t.TempDir()
-	hubtest.WriteKeys(t, dir)
+	hubtest.WriteKeys(t, dir, cryptosuite.Default)
 	args := []string{"admin", "init", "--database-url", dbURL, "--jwt-key-file", filepath.Join(dir, "jwt.pem"),
 		"--secret-key-file", filepath.Join(dir, "secret.key"), "--division-code", "431302", "--name", "first-admin"}
 	ctx := context.Background()
@@ -41,11 +42,12 @@ func TestAdminInitCreatesTheFirstAdminOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	key, err := identity.LoadOrCreateKey(filepath.Join(dir, "jwt.pem"), false)
+	suite := cryptosuite.Must(cryptosuite.Default)
+	key, err := identity.LoadOrCreateKey(filepath.Join(dir, "jwt.pem"), suite, false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := identity.NewAuthenticator(identity.NewStore(db.Gorm), key, 0).Authenticate(ctx, token)
+	p, err := identity.NewAuthenticator(identity.NewStore(db.Gorm), suite, key, 0).Authenticate(ctx, token)
 	if err != nil {
 		t.Fatalf("the printed token does not authenticate: %v", err)
 	}

@@ -8,6 +8,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"yiku/cryptosuite"
+	"yiku/hub"
 	"yiku/identity"
 	"yiku/storage"
 )
@@ -22,6 +24,7 @@ func newTokenCmd(stdout, _ io.Writer) *cobra.Command {
 		dataDir   string
 		principal string
 		ttl       time.Duration
+		suite     string
 	)
 	cmd := &cobra.Command{
 		Use:   "token",
@@ -37,11 +40,15 @@ func newTokenCmd(stdout, _ io.Writer) *cobra.Command {
 				return usageError{fmt.Errorf("--data-dir: %w", err)}
 			}
 			defer db.Close()
-			key, err := identity.LoadOrCreateKey(filepath.Join(dataDir, "jwt-ed25519.pem"), false)
+			s, err := cryptosuite.Get(suite)
+			if err != nil {
+				return usageError{fmt.Errorf("--crypto: %w", err)}
+			}
+			key, err := identity.LoadOrCreateKey(filepath.Join(dataDir, hub.DevTokenKeyFile(s.Name())), s, false)
 			if err != nil {
 				return usageError{fmt.Errorf("--data-dir: %w", err)}
 			}
-			auth := identity.NewAuthenticator(identity.NewStore(db.Gorm), key, ttl)
+			auth := identity.NewAuthenticator(identity.NewStore(db.Gorm), s, key, ttl)
 			p, err := auth.Store().PrincipalByName(ctx, principal)
 			if err != nil {
 				return err
@@ -58,5 +65,6 @@ func newTokenCmd(stdout, _ io.Writer) *cobra.Command {
 	cmd.Flags().StringVar(&dataDir, "data-dir", "./.yiku", "data dir of the embedded hub")
 	cmd.Flags().StringVar(&principal, "principal", "", "principal name, e.g. officer-gsc")
 	cmd.Flags().DurationVar(&ttl, "ttl", 12*time.Hour, "token lifetime")
+	cmd.Flags().StringVar(&suite, "crypto", envOr("YIKU_CRYPTO", "default"), "the cryptographic suite the dev hub runs with (env YIKU_CRYPTO)")
 	return cmd
 }

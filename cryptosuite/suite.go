@@ -2,8 +2,8 @@
 // one coherent set — the hash of the audit chain, the keyed hash (HMAC) of
 // subjects, the signature of audit checkpoints and bearer tokens, and the
 // authenticated cipher for data at rest — so that callers ask a Suite
-// instead of naming an algorithm. The audit chain and its checkpoints do;
-// bearer tokens and record content hashes do not yet.
+// instead of naming an algorithm. The audit chain, its checkpoints and bearer
+// tokens do; record content hashes do not yet.
 //
 // Two suites exist: "default" (SHA-256, HMAC-SHA-256, Ed25519, AES-256-GCM)
 // and "sm", the national commercial cryptography algorithms that the

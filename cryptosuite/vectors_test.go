@@ -169,3 +169,30 @@ func sm2PublicFromScalar(d *big.Int) ([]byte, error) {
 	}
 	return marshalSM2(&priv.PublicKey), nil
 }
+
+func TestSigningKeyFiles(t *testing.T) {
+	for _, name := range Names() {
+		s := Must(name)
+		k, pemBytes, err := s.GenerateSigningKey()
+		if err != nil {
+			t.Fatal(err)
+		}
+		back, err := s.ParseSigningKey(pemBytes)
+		if err != nil {
+			t.Fatalf("%s: parse own key: %v", name, err)
+		}
+		if !bytes.Equal(back.PublicKey(), k.PublicKey()) {
+			t.Fatalf("%s: key changed through PEM", name)
+		}
+		other := Must(Default)
+		if name == Default {
+			other = Must(SM)
+		}
+		if _, err := other.ParseSigningKey(pemBytes); err == nil {
+			t.Fatalf("the %s suite accepts a %s key", other.Name(), name)
+		}
+	}
+	if _, err := Must(Default).ParseSigningKey([]byte("not pem")); err == nil {
+		t.Fatal("garbage accepted")
+	}
+}

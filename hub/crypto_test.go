@@ -2,12 +2,13 @@ package hub_test
 
 import (
 	"context"
+	"encoding/base64"
 	"net/http"
+	"strings"
 	"testing"
 
 	"yiku/audit"
 	"yiku/audit/verify"
-	"yiku/config"
 	"yiku/cryptosuite"
 	"yiku/hub/hubtest"
 	"yiku/storage"
@@ -17,7 +18,12 @@ import (
 // audit chain with SM3 and signs its checkpoints with SM2, and the trail
 // verifies against the keys its secret derives.
 func TestSMSuiteWritesSMChains(t *testing.T) {
-	h := hubtest.StartWith(t, hubtest.Options{Configure: func(c *config.Config) { c.Crypto = string(cryptosuite.SM) }})
+	h := hubtest.StartWith(t, hubtest.Options{Suite: cryptosuite.SM})
+	// The officer's demo credential is a token: signed with SM2 and accepted.
+	header, _ := base64.RawURLEncoding.DecodeString(strings.Split(h.Secret("officer-gsc"), ".")[0])
+	if !strings.Contains(string(header), `"alg":"SM2SM3"`) {
+		t.Fatalf("officer token header %s", header)
+	}
 	if r := h.Do(http.MethodGet, "/api/v1/catalog/resources", "officer-gsc", nil); r.Status != http.StatusOK {
 		t.Fatalf("list resources: %d %s", r.Status, r.Body)
 	}

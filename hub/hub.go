@@ -7,7 +7,6 @@ package hub
 
 import (
 	"context"
-	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -35,6 +34,7 @@ import (
 	"yiku/httpapi"
 	"yiku/identity"
 	"yiku/identity/identityapi"
+	"yiku/keyfile"
 	"yiku/policies"
 	"yiku/policies/sharing"
 	"yiku/storage"
@@ -108,7 +108,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Hub, erro
 		h.embedded = eb
 		brokers = []string{eb.Addr()}
 		if keyPath == "" {
-			keyPath = filepath.Join(cfg.DataDir, "jwt-ed25519.pem")
+			keyPath = filepath.Join(cfg.DataDir, DevTokenKeyFile(cryptosuite.Name(cfg.Crypto)))
 		}
 		if secPath == "" {
 			secPath = filepath.Join(cfg.DataDir, "secret.key")
@@ -130,16 +130,20 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Hub, erro
 	if err := db.MigrateUp(ctx); err != nil {
 		return nil, err
 	}
-	key, err := identity.LoadOrCreateKey(keyPath, cfg.Mode == config.ModeDev)
+	suite, err := cryptosuite.Get(cfg.Crypto)
 	if err != nil {
-		return nil, err
+		return nil, &config.Error{Setting: "--crypto", Problem: err.Error()}
+	}
+	key, err := identity.LoadOrCreateKey(keyPath, suite, cfg.Mode == config.ModeDev)
+	if err != nil {
+		return nil, &config.Error{Setting: "--jwt-key-file", Problem: oneLine(err)}
 	}
 	secret, err := LoadSecret(secPath, cfg.Mode == config.ModeDev)
 	if err != nil {
 		return nil, err
 	}
 	h.Secret = secret
-	if err := h.build(ctx, key); err != nil {
+	if err := h.build(ctx, suite, key); err != nil {
 		return nil, err
 	}
 	ok = true
@@ -147,18 +151,18 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Hub, erro
 }
 
 // build creates the enforcer, authenticator, modules and server.
-func (h *Hub) build(ctx context.Context, key ed25519.PrivateKey) error {
+func (h *Hub) build(ctx context.Context, suite cryptosuite.Suite, key cryptosuite.Signer) error {
 	enf, err := policies.NewEnforcer(ctx, h.DB.Gorm)
 	if err != nil {
 		return err
 	}
 	h.Enforcer = enf
-	h.Auth = identity.NewAuthenticator(identity.NewStore(h.DB.Gorm), key, h.Cfg.TokenTTL)
+	h.Auth = identity.NewAuthenticator(identity.NewStore(h.DB.Gorm), suite, key, h.Cfg.TokenTTL)
 	h.Identity = identityapi.New(h.Auth, enf)
 	h.Registry = prometheus.NewRegistry()
 	h.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
-	auditKeys, err := audit.DeriveKeys(h.Secret, cryptosuite.Name(h.Cfg.Crypto))
+	auditKeys, err := audit.DeriveKeys(h.Secret, suite.Name())
 	if err != nil {
 		return err
 	}
@@ -251,6 +255,15 @@ func (h *Hub) Close() {
 // BrokerAddrs returns the Kafka bootstrap addresses the hub uses.
 func (h *Hub) BrokerAddrs() []string { return h.Broker.Config().Brokers }
 
+// DevTokenKeyFile is the name of the token signing key of suite in the dev
+// data directory; each suite has its own, so switching keeps both.
+func DevTokenKeyFile(suite cryptosuite.Name) string {
+	if suite == cryptosuite.SM {
+		return "jwt-sm2.pem"
+	}
+	return "jwt-ed25519.pem"
+}
+
 // LoadSecret reads the hub's secret (hex, at least 32 bytes) from path; with
 // create, a missing file is made with fresh random bytes (the dev mode).
 func LoadSecret(path string, create bool) ([]byte, error) {
@@ -267,6 +280,9 @@ func LoadSecret(path string, create bool) ([]byte, error) {
 	}
 	if err != nil {
 		return nil, &config.Error{Setting: "--secret-key-file", Problem: "cannot read " + path}
+	}
+	if err := keyfile.CheckPrivate(path); err != nil {
+		return nil, &config.Error{Setting: "--secret-key-file", Problem: err.Error()}
 	}
 	b, err := hex.DecodeString(strings.TrimSpace(string(data)))
 	if err != nil || len(b) < 32 {

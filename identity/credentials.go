@@ -2,13 +2,10 @@ package identity
 
 import (
 	"context"
-	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
-	"crypto/x509"
 	"encoding/hex"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"os"
@@ -18,7 +15,9 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"yiku/cryptosuite"
 	"yiku/fault"
+	"yiku/keyfile"
 )
 
 // apiKeyPrefix marks Yiku API keys so a leaked key is recognisable in logs
@@ -32,7 +31,9 @@ const cacheTTL = 2 * time.Second
 // Authenticator turns bearer secrets into principals and issues credentials.
 type Authenticator struct {
 	store  *Store
-	key    ed25519.PrivateKey
+	key    cryptosuite.Signer
+	verify any // what the token's method verifies with
+	method jwt.SigningMethod
 	issuer string
 	ttl    time.Duration
 	now    func() time.Time
@@ -46,9 +47,46 @@ type cached struct {
 	exp time.Time
 }
 
-// NewAuthenticator signs and verifies tokens with key (Ed25519).
-func NewAuthenticator(store *Store, key ed25519.PrivateKey, tokenTTL time.Duration) *Authenticator {
-	return &Authenticator{store: store, key: key, issuer: "yiku", ttl: tokenTTL, now: time.Now, cache: map[string]cached{}}
+// NewAuthenticator signs and verifies tokens with key, a signing key of
+// suite (LoadOrCreateKey). Tokens signed by another suite are refused.
+func NewAuthenticator(store *Store, suite cryptosuite.Suite, key cryptosuite.Signer, tokenTTL time.Duration) *Authenticator {
+	a := &Authenticator{store: store, key: key, method: tokenMethod{alg: suite.TokenAlg()}, issuer: "yiku", ttl: tokenTTL, now: time.Now, cache: map[string]cached{}}
+	if key != nil {
+		a.verify = suite.TokenVerifyKey(key.Verifier())
+	}
+	return a
+}
+
+// The JWS library looks a token's method up by its "alg"; EdDSA is its own,
+// the SM2 one is the suite's.
+func init() {
+	sm := cryptosuite.Must(cryptosuite.SM).TokenAlg()
+	jwt.RegisterSigningMethod(sm, func() jwt.SigningMethod { return tokenMethod{alg: sm} })
+}
+
+// tokenMethod signs and checks JWS with the suite's signature scheme, so
+// identity names no algorithm of its own.
+type tokenMethod struct{ alg string }
+
+func (m tokenMethod) Alg() string { return m.alg }
+
+func (m tokenMethod) Sign(signingString string, key any) ([]byte, error) {
+	k, ok := key.(cryptosuite.Signer)
+	if !ok {
+		return nil, jwt.ErrInvalidKeyType
+	}
+	return k.Sign([]byte(signingString))
+}
+
+func (m tokenMethod) Verify(signingString string, sig []byte, key any) error {
+	v, ok := key.(cryptosuite.Verifier)
+	if !ok {
+		return jwt.ErrInvalidKeyType
+	}
+	if !v.Verify([]byte(signingString), sig) {
+		return jwt.ErrSignatureInvalid
+	}
+	return nil
 }
 
 // Store returns the identity store.
@@ -153,7 +191,7 @@ func (a *Authenticator) IssueTokenBy(p Principal, ttl time.Duration, issuedBy st
 			ExpiresAt: jwt.NewNumericDate(exp), ID: newID(),
 		},
 	}
-	tok, err := jwt.NewWithClaims(jwt.SigningMethodEdDSA, claims).SignedString(a.key)
+	tok, err := jwt.NewWithClaims(a.method, claims).SignedString(a.key)
 	if err != nil {
 		return "", time.Time{}, fmt.Errorf("identity: sign token: %w", err)
 	}
@@ -238,8 +276,8 @@ func (a *Authenticator) authToken(ctx context.Context, tok string) (Principal, t
 	}
 	var claims Claims
 	_, err := jwt.ParseWithClaims(tok, &claims, func(t *jwt.Token) (any, error) {
-		return a.key.Public(), nil
-	}, jwt.WithValidMethods([]string{"EdDSA"}), jwt.WithIssuer(a.issuer), jwt.WithExpirationRequired(), jwt.WithTimeFunc(a.now))
+		return a.verify, nil
+	}, jwt.WithValidMethods([]string{a.method.Alg()}), jwt.WithIssuer(a.issuer), jwt.WithExpirationRequired(), jwt.WithTimeFunc(a.now))
 	if err != nil {
 		return Principal{}, time.Time{}, errUnauthenticated("token: " + err.Error())
 	}
@@ -289,39 +327,31 @@ func newID() string {
 	return hex.EncodeToString(b)
 }
 
-// LoadOrCreateKey reads a PEM Ed25519 private key from path; when create is
-// true and the file does not exist, it generates one (mode 0600).
-func LoadOrCreateKey(path string, create bool) (ed25519.PrivateKey, error) {
+// LoadOrCreateKey reads the PEM private key that signs tokens with suite
+// (Ed25519 for default, SM2 for sm) from path; when create is true and the
+// file does not exist, it generates one (mode 0600). A key file that others
+// may read is refused: whoever reads it can mint tokens for anyone.
+func LoadOrCreateKey(path string, suite cryptosuite.Suite, create bool) (cryptosuite.Signer, error) {
 	data, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) && create {
-		_, priv, gerr := ed25519.GenerateKey(rand.Reader)
+		k, pemBytes, gerr := suite.GenerateSigningKey()
 		if gerr != nil {
 			return nil, fmt.Errorf("identity: generate key: %w", gerr)
 		}
-		der, merr := x509.MarshalPKCS8PrivateKey(priv)
-		if merr != nil {
-			return nil, fmt.Errorf("identity: encode key: %w", merr)
-		}
-		pemBytes := pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
 		if werr := os.WriteFile(path, pemBytes, 0o600); werr != nil {
 			return nil, fmt.Errorf("identity: write key %s: %w", path, werr)
 		}
-		return priv, nil
+		return k, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("identity: read key %s: %w", path, err)
 	}
-	block, _ := pem.Decode(data)
-	if block == nil {
-		return nil, fmt.Errorf("identity: %s holds no PEM block", path)
+	if err := keyfile.CheckPrivate(path); err != nil {
+		return nil, fmt.Errorf("identity: %w", err)
 	}
-	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+	k, err := suite.ParseSigningKey(data)
 	if err != nil {
-		return nil, fmt.Errorf("identity: parse key %s: %w", path, err)
+		return nil, fmt.Errorf("identity: key %s: %w", path, err)
 	}
-	priv, ok := k.(ed25519.PrivateKey)
-	if !ok {
-		return nil, fmt.Errorf("identity: %s is not an Ed25519 key", path)
-	}
-	return priv, nil
+	return k, nil
 }

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"yiku/broker/brokertest"
+	"yiku/cryptosuite"
 	"yiku/demo"
 	"yiku/exchange"
 	"yiku/exchange/loadgen"
@@ -67,7 +68,7 @@ func TestSIGKILLDuringSinkBatchesLosesAndDuplicatesNothing(t *testing.T) {
 
 	dir := t.TempDir()
 	bin := buildYiku(t, dir)
-	hubtest.WriteKeys(t, dir)
+	hubtest.WriteKeys(t, dir, cryptosuite.Default)
 	dbURL, brokers, prefix := storagetest.NewURL(t), brokertest.Brokers(t), brokertest.Prefix(t)
 	hub := &hubProc{t: t, bin: bin, dir: dir, args: []string{"bench", "hub",
 		"--database-url", dbURL, "--kafka-brokers", strings.Join(brokers, ","), "--topic-prefix", prefix,

@@ -8,12 +8,9 @@ package hubtest
 import (
 	"bytes"
 	"context"
-	"crypto/ed25519"
 	"crypto/rand"
-	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
-	"encoding/pem"
 	"io"
 	"log/slog"
 	"net/http"
@@ -24,6 +21,7 @@ import (
 
 	"yiku/broker/brokertest"
 	"yiku/config"
+	"yiku/cryptosuite"
 	"yiku/demo"
 	"yiku/hub"
 	"yiku/storage/storagetest"
@@ -47,10 +45,29 @@ type Hub struct {
 // cryptographic suite (`make test-sm` sets it to sm).
 const EnvCrypto = "YIKU_TEST_CRYPTO"
 
+// suiteOf is the suite a test hub runs with: the shared hub's, else
+// YIKU_TEST_CRYPTO's, else the default. A Configure that changes Crypto
+// must also set Options.Suite, so the keys written match.
+func suiteOf(opt Options) cryptosuite.Name {
+	if opt.Suite != "" {
+		return opt.Suite
+	}
+	if opt.Share != nil {
+		return cryptosuite.Name(opt.Share.Cfg.Crypto)
+	}
+	s, err := cryptosuite.Get(os.Getenv(EnvCrypto))
+	if err != nil {
+		return cryptosuite.Default
+	}
+	return s.Name()
+}
+
 // Options adjust the test hub.
 type Options struct {
 	// Share runs this hub on another test hub's database, broker, keys and topics.
 	Share *Hub
+	// Suite runs the hub with this cryptographic suite (keys included).
+	Suite cryptosuite.Name
 	// Configure may change the config before the hub opens.
 	Configure func(*config.Config)
 }
@@ -74,14 +91,14 @@ func StartWith(t testing.TB, opt Options) *Hub {
 		brokers = brokertest.Brokers(t)
 		dir = t.TempDir()
 		prefix = brokertest.Prefix(t)
-		WriteKeys(t, dir)
+		WriteKeys(t, dir, suiteOf(opt))
 	}
 	cfg := &config.Config{
 		Mode: config.ModeServe, HTTPAddr: "127.0.0.1:0", MaxBodyBytes: 16 << 20, ShutdownTimeout: 10 * time.Second,
 		DatabaseURL: dbURL, KafkaBrokers: brokers, TopicPartitions: 3, TopicReplication: 1, TopicPrefix: prefix,
 		JWTKeyFile: filepath.Join(dir, "jwt.pem"), SecretKeyFile: filepath.Join(dir, "secret.key"), TokenTTL: time.Hour,
 		MaxBatchRecords: 5000, ShareDecisionDays: 10, LogLevel: "warn", LogFormat: "text", ConnectRetry: 10 * time.Second,
-		Crypto: os.Getenv(EnvCrypto),
+		Crypto: string(suiteOf(opt)),
 		// Test receivers listen on loopback over plain http.
 		WebhookAllowPrivate: true,
 	}
@@ -217,23 +234,21 @@ func (h *Hub) DoSecret(method, path, secret string, body any, headers ...string)
 	return Response{Status: resp.StatusCode, Header: resp.Header, Body: data}
 }
 
-// WriteKeys writes a fresh token signing key (jwt.pem) and hub secret
-// (secret.key) into dir, as an operator provisions them for yiku serve.
-func WriteKeys(t testing.TB, dir string) {
+// WriteKeys writes a fresh token signing key of suite (jwt.pem) and hub
+// secret (secret.key) into dir, as an operator provisions them for yiku serve.
+func WriteKeys(t testing.TB, dir string, suite cryptosuite.Name) {
 	t.Helper()
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	_, pemBytes, err := cryptosuite.Must(suite).GenerateSigningKey()
 	if err != nil {
 		t.Fatal(err)
 	}
-	der, err := x509.MarshalPKCS8PrivateKey(priv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "jwt.pem"), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "jwt.pem"), pemBytes, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	sec := make([]byte, 32)
-	_, _ = rand.Read(sec)
+	if _, err := rand.Read(sec); err != nil {
+		t.Fatal(err)
+	}
 	if err := os.WriteFile(filepath.Join(dir, "secret.key"), []byte(hex.EncodeToString(sec)), 0o600); err != nil {
 		t.Fatal(err)
 	}
