@@ -68,6 +68,21 @@ func TestInputHygiene(t *testing.T) {
 			}
 		})
 	}
+	// The refused lookups are audited with what they sent, escaped: a NUL
+	// must not make the trail (on PostgreSQL) refuse the event.
+	var trail struct {
+		Events []struct {
+			CaseNumber string `json:"case_number"`
+		} `json:"events"`
+	}
+	h.Do("GET", "/api/v1/audit/events?action=lookup&outcome=error", "reviewer", nil).JSON(t, &trail)
+	seen := map[string]bool{}
+	for _, e := range trail.Events {
+		seen[e.CaseNumber] = true
+	}
+	if !seen[`"LX-1\x00"`] || !seen[`"LX-1\r\nX: y"`] {
+		t.Fatalf("audited case numbers %v, want the NUL and CR LF ones escaped", seen)
+	}
 	if r := h.Do("GET", "/api/v1/catalog/resources?offset=1000000", "officer-gsc", nil); r.Status != http.StatusOK {
 		t.Fatalf("offset at the cap: %d %s", r.Status, r.Body)
 	}

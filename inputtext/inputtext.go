@@ -33,6 +33,18 @@ func Problem(s string) string {
 	return ""
 }
 
+// Storable returns s unchanged when Problem finds nothing in it, and
+// otherwise s quoted with its control characters and invalid bytes written
+// as Go escapes ("LX-1\x00"): for records of what a client sent, such as the
+// audit trail of a refused request, which must keep the text readable and
+// storable (PostgreSQL refuses NUL and invalid UTF-8 in text columns).
+func Storable(s string) string {
+	if Problem(s) == "" {
+		return s
+	}
+	return strconv.QuoteToGraphic(s)
+}
+
 // InvalidUTF8 returns the JSON pointer (RFC 6901) of the first string in
 // doc, member name or value, that is not valid UTF-8 or holds an escaped
 // lone surrogate (\ud800 …), both of which encoding/json replaces with

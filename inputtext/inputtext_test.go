@@ -28,6 +28,20 @@ func TestProblem(t *testing.T) {
 	}
 }
 
+func TestStorable(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"LX-2025-0042", "LX-2025-0042"},
+		{"社保 申领", "社保 申领"},
+		{"LX-1\x00", `"LX-1\x00"`},
+		{"LX\r\n1", `"LX\r\n1"`},
+		{"社保\xff", `"社保\xff"`},
+	} {
+		if got := Storable(tc.in); got != tc.want || Problem(got) != "" {
+			t.Errorf("Storable(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
 func TestInvalidUTF8(t *testing.T) {
 	for _, tc := range []struct {
 		doc     string
