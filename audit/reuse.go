@@ -2,6 +2,7 @@ package audit
 
 import (
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -26,8 +27,25 @@ func ParseReuseReason(reason string) (item, material string) {
 	return item, material
 }
 
-// ActionLookup is the main event of a reuse lookup.
+// ActionLookup is the main event of a reuse lookup. Its Reason is
+// "item=<code> supplied=N not_available=N not_permitted=N".
 const ActionLookup = "lookup"
+
+// lookupRefused says whether a lookup event records a material the sharing
+// gate refused: the event is denied only when nothing was supplied, but a
+// lookup that was refused one material of several was denied it too.
+func lookupRefused(e Event) bool {
+	if e.Outcome == Denied {
+		return true
+	}
+	for _, f := range strings.Fields(e.Reason) {
+		if k, v, _ := strings.Cut(f, "="); k == "not_permitted" {
+			n, err := strconv.Atoi(v)
+			return err == nil && n > 0
+		}
+	}
+	return false
+}
 
 // Count is one row of a reuse statistic.
 type Count struct {
@@ -44,7 +62,7 @@ type ReuseStats struct {
 	ByResource     []Count `json:"by_resource"`
 	ByMonth        []Count `json:"by_month"`
 	Lookups        int     `json:"lookups"`
-	LookupsDenied  int     `json:"lookups_denied"`
+	LookupsDenied  int     `json:"lookups_denied"` // lookups the gate refused at least one material
 	MostReusedCert []Count `json:"most_reused_certificates"`
 }
 
@@ -58,7 +76,7 @@ func ComputeReuse(events []Event, certificate func(resource string) bool) ReuseS
 		switch e.Action {
 		case ActionLookup:
 			st.Lookups++
-			if e.Outcome == Denied {
+			if lookupRefused(e) {
 				st.LookupsDenied++
 			}
 		case ActionReuse:

@@ -61,9 +61,10 @@ func catalogListCmd(cl *catalogClient, stdout io.Writer) *cobra.Command {
 			}
 			var page struct {
 				Resources []struct {
-					ID, Code, Name, Status, ProviderCode string
-					ShareType                            string `json:"share_type"`
-					LatestVersion                        int    `json:"latest_version"`
+					ID, Code, Name, Status string
+					ProviderCode           string `json:"provider_code"`
+					ShareType              string `json:"share_type"`
+					LatestVersion          int    `json:"latest_version"`
 				}
 				Total int
 			}

@@ -25,6 +25,13 @@ func TestCatalogCommandsAgainstARunningHub(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "legal-entity") || !strings.Contains(out, "business-licence") || strings.Contains(out, "population") {
 		t.Fatalf("list: %d %s %s", code, out, errs)
 	}
+	// Every listed resource names its provider in the PROVIDER column.
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	for _, line := range lines[1 : len(lines)-1] {
+		if cols := strings.Fields(line); len(cols) < 6 || cols[5] != "lx-amr" {
+			t.Fatalf("list: provider column of %q is not lx-amr:\n%s", line, out)
+		}
+	}
 	code, out, _ = run("officer-gsc", "show", "101001/000001")
 	if code != 0 || !strings.Contains(out, `"id": "population"`) {
 		t.Fatalf("show: %d %s", code, out)

@@ -80,7 +80,9 @@ func wrapArgs(c *cobra.Command) {
 		orig := c.Args
 		c.Args = func(cmd *cobra.Command, args []string) error {
 			if err := orig(cmd, args); err != nil {
-				return usageError{err}
+				// Cobra's message counts arguments but does not name them;
+				// the usage line does.
+				return usageError{fmt.Errorf("%w (usage: %s)", err, cmd.UseLine())}
 			}
 			return nil
 		}

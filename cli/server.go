@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -33,6 +34,13 @@ func newDevCmd(stdout, stderr io.Writer) *cobra.Command {
 			return err
 		}
 		defer h.Close()
+		// Under go run, the PID a user sees is go run's, and a SIGTERM to
+		// it leaves the hub running; the file names the hub's own.
+		pidFile := filepath.Join(cfg.DataDir, "yiku.pid")
+		if err := os.WriteFile(pidFile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o600); err != nil {
+			return fmt.Errorf("dev: write %s: %w", pidFile, err)
+		}
+		defer os.Remove(pidFile)
 		creds, seeded, err := demo.Seed(ctx, cfg.DataDir, h.Auth, h.Identity, 30*24*3600e9, demoSeeders(h)...)
 		if err != nil {
 			return err
@@ -89,7 +97,9 @@ func printWelcome(w io.Writer, cfg *config.Config, addr string, brokers []string
 	fmt.Fprintf(w, "  HTTP API      %s   (OpenAPI: %s/openapi.json)\n", base, base)
 	fmt.Fprintf(w, "  Kafka broker  %s   (embedded; try: kcat -b %s -L)\n", strings.Join(brokers, ","), brokers[0])
 	fmt.Fprintf(w, "  Data dir      %s\n", cfg.DataDir)
-	fmt.Fprintf(w, "  Credentials   %s (mode 0600)\n\n", credPath)
+	fmt.Fprintf(w, "  Credentials   %s (mode 0600)\n", credPath)
+	pidPath, _ := filepath.Abs(filepath.Join(cfg.DataDir, "yiku.pid"))
+	fmt.Fprintf(w, "  PID           %d   (also in %s; stop with Ctrl-C or kill %d)\n\n", os.Getpid(), pidPath, os.Getpid())
 	fmt.Fprintln(w, "Demo principals (send as  Authorization: Bearer <secret>):")
 	for _, c := range creds {
 		secret := c.Secret

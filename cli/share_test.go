@@ -30,6 +30,10 @@ func TestShareCommands(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &req); err != nil || req.Status != "pending" {
 		t.Fatalf("apply output %s: %v", out, err)
 	}
+	// Without its argument, list says which arguments it takes.
+	if out, code := run("admin-hrss", "list"); code != 2 || !strings.Contains(out, "list mine|to-me|overdue") {
+		t.Fatalf("list without an argument: %d %s", code, out)
+	}
 	if out, code := run("admin-hrss", "list", "to-me"); code != 0 || !strings.Contains(out, req.ID) {
 		t.Fatalf("list to-me: %d %s", code, out)
 	}

@@ -57,7 +57,7 @@ func newStatsCmd(stdout, _ io.Writer) *cobra.Command {
 	}
 	reuse.Flags().StringVar(&from, "from", "", "start (RFC 3339 or YYYY-MM-DD; default a year ago)")
 	reuse.Flags().StringVar(&to, "to", "", "end (default now)")
-	reuse.Flags().StringVar(&dept, "department", "", "only this department's lookups")
+	reuse.Flags().StringVar(&dept, "department", "", "only this department's statistics: materials it was supplied and its records supplied to others")
 	reuse.Flags().BoolVar(&asJSON, "json", false, "print the hub's JSON")
 	cmd.AddCommand(reuse)
 	return cmd

@@ -39,7 +39,7 @@ func (v baseValidator) ValidateValue(doc any) []catalog.Violation {
 	return out
 }
 
-func benchBatch(b *testing.B, n int) []json.RawMessage {
+func benchBatch(b testing.TB, n int) []json.RawMessage {
 	b.Helper()
 	out := make([]json.RawMessage, n)
 	for i := range out {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"yiku/catalog"
+	"yiku/inputtext"
 )
 
 // Rejection is why one record of a batch was refused.
@@ -99,6 +100,11 @@ func checkOne(env Envelope, i int, raw []byte) (Record, []Rejection) {
 	v, err := decodeValue(raw)
 	if err != nil {
 		return Record{}, []Rejection{{Index: i, Pointer: "", Rule: "json", Message: "record is not valid JSON: " + err.Error()}}
+	}
+	// encoding/json decoded a bad byte as U+FFFD; storing that would change
+	// the record without a word to its publisher.
+	if ptr, bad := inputtext.InvalidUTF8(raw); bad {
+		return Record{}, []Rejection{{Index: i, Pointer: ptr, Rule: "utf8", Message: "string is not valid UTF-8 (or holds a lone surrogate escape)"}}
 	}
 	var vs []catalog.Violation
 	if vv, ok := env.Validator.(ValueValidator); ok {

@@ -9,19 +9,27 @@ import (
 	"mime"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
 	"yiku/fault"
+	"yiku/inputtext"
 )
 
 // BindJSON decodes the request body into v strictly: the content type must
-// be JSON, unknown fields are rejected, and trailing data is an error.
+// be JSON, unknown fields are rejected, trailing data is an error, and so is
+// a string that is not valid UTF-8 (which encoding/json would silently
+// store as U+FFFD).
 func BindJSON(c *gin.Context, v any) error {
 	if err := RequireJSON(c); err != nil {
 		return err
 	}
-	dec := json.NewDecoder(c.Request.Body)
+	body, err := ReadBody(c)
+	if err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return decodeError(err)
@@ -29,10 +37,32 @@ func BindJSON(c *gin.Context, v any) error {
 	if dec.More() {
 		return fault.Invalidf("invalid_json", "request body has data after the JSON value")
 	}
-	if _, err := io.Copy(io.Discard, c.Request.Body); err != nil {
-		return decodeError(err)
+	if ptr, bad := inputtext.InvalidUTF8(body); bad {
+		return InvalidUTF8(ptr, nil)
 	}
 	return nil
+}
+
+// InvalidUTF8 is the error for a JSON string at pointer (in record, when
+// not nil) that is not valid UTF-8.
+func InvalidUTF8(pointer string, record *int) error {
+	where := "field " + pointer
+	switch {
+	case pointer == "" && record != nil:
+		where = "a string"
+	case pointer == "":
+		where = "the body"
+	}
+	msg := where + " is not valid UTF-8 (or holds a lone surrogate escape)"
+	if record != nil {
+		msg = fmt.Sprintf("record %d: %s", *record, msg)
+	}
+	field := strings.TrimPrefix(pointer, "/")
+	if record != nil || strings.Contains(field, "/") {
+		field = "" // the pointer says where
+	}
+	return fault.Invalidf("invalid_utf8", "%s", msg).
+		WithDetails(fault.Detail{Record: record, Pointer: pointer, Field: field, Rule: "utf8", Reason: "not valid UTF-8"})
 }
 
 // RequireJSON checks the request declares a JSON body.
@@ -74,6 +104,10 @@ type Page struct {
 	Offset int
 }
 
+// MaxOffset caps ?offset=: a deeper page costs the database a scan of
+// everything before it. Lists that grow past it page by cursor.
+const MaxOffset = 1_000_000
+
 // PageOf reads limit (default def, at most max) and offset from the query.
 func PageOf(c *gin.Context, def, max int) (Page, error) {
 	p := Page{Limit: def}
@@ -86,8 +120,8 @@ func PageOf(c *gin.Context, def, max int) (Page, error) {
 	}
 	if s := c.Query("offset"); s != "" {
 		n, err := strconv.Atoi(s)
-		if err != nil || n < 0 {
-			return p, fault.Invalidf("invalid_query", "offset must be a whole number >= 0").WithDetails(fault.Detail{Field: "offset", Reason: "out of range"})
+		if err != nil || n < 0 || n > MaxOffset {
+			return p, fault.Invalidf("invalid_query", "offset must be a whole number from 0 to %d", MaxOffset).WithDetails(fault.Detail{Field: "offset", Reason: "out of range"})
 		}
 		p.Offset = n
 	}

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"runtime/debug"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -17,6 +19,7 @@ import (
 
 	"yiku/fault"
 	"yiku/identity"
+	"yiku/inputtext"
 )
 
 const (
@@ -118,6 +121,42 @@ func bodyLimit(n int64) gin.HandlerFunc {
 		}
 		if c.Request.Body != nil {
 			c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, n)
+		}
+		c.Next()
+	}
+}
+
+// cleanURL refuses a request whose path or query parameters (names or
+// values) are not valid UTF-8 or hold control characters: they become
+// database filters, audit columns (purpose, case number) and log lines,
+// where a replaced byte, a line break or a NUL would be stored or acted on.
+func cleanURL() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if why := inputtext.Problem(c.Request.URL.Path); why != "" {
+			Fail(c, fault.Invalidf("invalid_path", "the request path is %s", why).WithDetails(fault.Detail{Reason: why}))
+			return
+		}
+		q, err := url.ParseQuery(c.Request.URL.RawQuery)
+		if err != nil {
+			Fail(c, fault.Invalidf("invalid_query", "the query string is malformed: %v", err).WithDetails(fault.Detail{Reason: "malformed query string"}))
+			return
+		}
+		names := make([]string, 0, len(q))
+		for name := range q {
+			names = append(names, name)
+		}
+		sort.Strings(names) // the same parameter is named whatever the map's order
+		for _, name := range names {
+			if why := inputtext.Problem(name); why != "" {
+				Fail(c, fault.Invalidf("invalid_query", "a query parameter name is %s", why).WithDetails(fault.Detail{Reason: why}))
+				return
+			}
+			for _, v := range q[name] {
+				if why := inputtext.Problem(v); why != "" {
+					Fail(c, fault.Invalidf("invalid_query", "query parameter %s: %s", name, why).WithDetails(fault.Detail{Field: name, Reason: why}))
+					return
+				}
+			}
 		}
 		c.Next()
 	}

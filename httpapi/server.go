@@ -93,7 +93,7 @@ func New(deps Deps, modules ...Module) (*Server, error) {
 	e := s.engine
 	e.HandleMethodNotAllowed = true
 	e.ContextWithFallback = true
-	e.Use(s.recovery(), requestID(), s.observe(), errorResponder(deps.Log, deps.Classify), bodyLimit(deps.MaxBodyBytes))
+	e.Use(s.recovery(), requestID(), s.observe(), errorResponder(deps.Log, deps.Classify), bodyLimit(deps.MaxBodyBytes), cleanURL())
 	e.NoRoute(func(c *gin.Context) {
 		Fail(c, errNotFound(c.Request.URL.Path))
 	})

@@ -236,6 +236,11 @@ func (h *Hub) Run(ctx context.Context, ready chan<- string) error {
 	case <-time.After(h.Cfg.ShutdownTimeout):
 		h.Log.Warn("workers did not stop within the shutdown timeout")
 	}
+	if err != nil {
+		h.Log.Error("hub stopped", "err", err)
+	} else {
+		h.Log.Info("hub stopped")
+	}
 	return err
 }
 

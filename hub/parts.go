@@ -107,6 +107,14 @@ func (h *Hub) addParts(ctx context.Context) error {
 			r, err := h.Catalog.Resource(context.WithoutCancel(ctx), resource)
 			return err == nil && r.BaseLibrary == catalog.LibElicence
 		}
+		trail.Provided = func(ctx context.Context, department string) ([]string, error) {
+			rs, _, err := h.Catalog.List(ctx, catalog.Filter{Provider: department})
+			ids := make([]string, len(rs))
+			for i, r := range rs {
+				ids[i] = r.ID
+			}
+			return ids, err
+		}
 		h.modules = append(h.modules, trail)
 	}
 

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"yiku/fault"
 	"yiku/storage"
@@ -268,17 +269,54 @@ func (s *Store) DeleteUnusedPrincipal(ctx context.Context, id string) error {
 	})
 }
 
-// DisablePrincipal stops a principal from authenticating.
+// DisablePrincipal stops a principal from authenticating. It refuses to
+// disable the last active catalog admin: only catalog admins appoint catalog
+// admins, so the hub would have no one left to administer it.
+//
+// Two catalog admins disabling each other at the same moment must not both
+// succeed, so the check and the update share one transaction that first
+// locks every active catalog admin row (FOR UPDATE on PostgreSQL; SQLite
+// has a single writer connection, which serialises the transactions). Under
+// PostgreSQL's read committed, the second transaction waits for the first
+// and then no longer sees the admin it disabled as active.
 func (s *Store) DisablePrincipal(ctx context.Context, id string) error {
-	now := time.Now().UTC()
-	res := s.db.WithContext(ctx).Model(&principalRow{}).Where("id = ? AND disabled_at IS NULL", id).Update("disabled_at", now)
-	if res.Error != nil {
-		return fmt.Errorf("identity: disable %s: %w", id, res.Error)
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var row principalRow
+		err := tx.Where("id = ? AND disabled_at IS NULL", id).Take(&row).Error
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return fault.NotFoundf("principal_not_found", "active principal %s not found", id)
+		}
+		if err != nil {
+			return fmt.Errorf("identity: load principal %s: %w", id, err)
+		}
+		if Role(row.Role) == RoleCatalogAdmin {
+			var active []string
+			if err := tx.Model(&principalRow{}).Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate}).
+				Where("role = ? AND disabled_at IS NULL", string(RoleCatalogAdmin)).Order("id").Pluck("id", &active).Error; err != nil {
+				return fmt.Errorf("identity: lock catalog admins: %w", err)
+			}
+			if !containsOther(active, id) {
+				return fault.Conflictf("last_catalog_admin", "principal %s is the last active catalog admin; appoint another catalog admin before disabling it", id)
+			}
+		}
+		res := tx.Model(&principalRow{}).Where("id = ? AND disabled_at IS NULL", id).Update("disabled_at", time.Now().UTC())
+		if res.Error != nil {
+			return fmt.Errorf("identity: disable %s: %w", id, res.Error)
+		}
+		if res.RowsAffected == 0 {
+			return fault.NotFoundf("principal_not_found", "active principal %s not found", id)
+		}
+		return nil
+	})
+}
+
+func containsOther(ids []string, id string) bool {
+	for _, x := range ids {
+		if x != id {
+			return true
+		}
 	}
-	if res.RowsAffected == 0 {
-		return fault.NotFoundf("principal_not_found", "active principal %s not found", id)
-	}
-	return nil
+	return false
 }
 
 func (s *Store) createAPIKey(ctx context.Context, row apiKeyRow) error {

@@ -24,6 +24,7 @@ import (
 	"yiku/catalog"
 	"yiku/fault"
 	"yiku/identity"
+	"yiku/inputtext"
 	"yiku/policies/sharing"
 	"yiku/schemas"
 	"yiku/serviceitem"
@@ -179,16 +180,24 @@ func Check(req Request) (Request, serviceitem.ApplicantType, error) {
 	if req.CaseNumber == "" {
 		return req, "", missing("case_number")
 	}
-	if len(req.CaseNumber) > maxCaseNumber || !utf8.ValidString(req.CaseNumber) {
+	if len(req.CaseNumber) > maxCaseNumber {
 		return req, "", fault.Invalidf("invalid_case_number", "case_number is at most %d bytes of text", maxCaseNumber).
 			WithDetails(fault.Detail{Field: "case_number", Pointer: "/case_number", Reason: "too long"})
+	}
+	if why := inputtext.Problem(req.CaseNumber); why != "" {
+		return req, "", fault.Invalidf("invalid_case_number", "case_number is %s", why).
+			WithDetails(fault.Detail{Field: "case_number", Pointer: "/case_number", Reason: why})
 	}
 	if req.Purpose == "" {
 		return req, "", missing("purpose")
 	}
-	if utf8.RuneCountInString(req.Purpose) > maxPurposeRunes || !utf8.ValidString(req.Purpose) {
+	if utf8.RuneCountInString(req.Purpose) > maxPurposeRunes {
 		return req, "", fault.Invalidf("invalid_purpose", "purpose is at most %d characters", maxPurposeRunes).
 			WithDetails(fault.Detail{Field: "purpose", Pointer: "/purpose", Reason: "too long"})
+	}
+	if why := inputtext.Problem(req.Purpose); why != "" {
+		return req, "", fault.Invalidf("invalid_purpose", "purpose is %s", why).
+			WithDetails(fault.Detail{Field: "purpose", Pointer: "/purpose", Reason: why})
 	}
 	return req, t, nil
 }

@@ -8,9 +8,9 @@
 //   - resident ID number, GB 11643-1999: ValidateResidentID, and
 //     NormalizeResidentID as the lenient input step (x → X, 15-digit upgrade)
 //   - unified social credit code, GB 32100-2015: ValidateUSCC, which refuses
-//     only alphabet and check-character failures and returns the stricter
-//     findings (registration authority, GB 11714 organisation code) as
-//     warnings
+//     alphabet, check-character and region-digit failures and returns the
+//     stricter findings (registration authority, GB 11714 organisation
+//     code) as warnings
 //   - administrative division code, GB/T 2260 (+ township and village
 //     levels): ValidateDivisionCode, structural only
 //   - e-licence identifier, GB/T 36904-2018: ValidateElicenceID and

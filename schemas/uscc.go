@@ -11,11 +11,13 @@ import (
 //	pos 1 registration authority · 2 organisation category ·
 //	3-8 region (GB/T 2260) · 9-17 organisation code (GB 11714) · 18 check
 //
-// Only the 31-symbol alphabet and the mod-31 check are hard rules. The
-// registration-authority list (amended since 2015) and the embedded
-// GB 11714 check are reported as warnings: they say more about the issuing
-// registry than about a typo, and refusing a registry's code at an edge
-// would block its whole record.
+// The 31-symbol alphabet, the mod-31 check and the region are hard rules:
+// positions 3-8 are the registering authority's administrative division
+// code (GB/T 2260), six digits, so a letter there is no code whatever its
+// check character. The registration-authority list (amended since 2015) and
+// the embedded GB 11714 check are reported as warnings: they say more about
+// the issuing registry than about a typo, and refusing a registry's code at
+// an edge would block its whole record.
 //
 // Known gap: some real early pilot codes (Fujian, 2015, for example
 // 91350100M0001TGQXM) break even the mod-31 check. They are refused here;
@@ -57,11 +59,11 @@ func usccCheck(body17 string) byte {
 }
 
 // ValidateUSCC checks s as a canonical 18-character unified social credit
-// code. err is set when the code breaks the alphabet or the check
-// character; such a code is not a code. Otherwise warnings lists departures
-// from the stricter rules (registration-authority code, region digits,
-// GB 11714 check of the embedded organisation code) that registry data is
-// known to contain; they are worth logging, not refusing.
+// code. err is set when the code breaks the alphabet, the check character
+// or the digits of the region; such a code is not a code. Otherwise
+// warnings lists departures from the stricter rules (registration-authority
+// code, GB 11714 check of the embedded organisation code) that registry
+// data is known to contain; they are worth logging, not refusing.
 func ValidateUSCC(s string) (warnings []string, err error) {
 	if err := checkUSCC(s); err != nil {
 		return nil, fmt.Errorf("USCC: %w", err)
@@ -79,6 +81,9 @@ func checkUSCC(s string) error {
 	}
 	if want := usccCheck(s[:usccLen-1]); want != s[usccLen-1] {
 		return &CheckCharError{Want: want, Got: s[usccLen-1]}
+	}
+	if !allDigits(s[2:8]) {
+		return fmt.Errorf("%w: region code %s (positions 3-8) must be the registering authority's 6-digit GB/T 2260 division code", ErrAreaCode, s[2:8])
 	}
 	return nil
 }
@@ -104,9 +109,6 @@ func usccWarnings(s string) []string {
 	var w []string
 	if strings.IndexByte(usccAuthorities, s[0]) < 0 {
 		w = append(w, fmt.Sprintf("registration authority code %q is not one of 1-9, A, N, Y", s[0]))
-	}
-	if !allDigits(s[2:8]) {
-		w = append(w, fmt.Sprintf("region code %s (positions 3-8) is not 6 digits", s[2:8]))
 	}
 	body, got := s[8:16], s[16]
 	if want, _ := OrgCodeCheckChar(body); want != got { // body is alphanumeric here

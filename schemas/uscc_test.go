@@ -79,15 +79,21 @@ func TestValidateUSCCWarnings(t *testing.T) {
 			t.Errorf("ValidateUSCC(%q) = %q, %v; want %q", tt.in, w, err, tt.want)
 		}
 	}
-	// Non-digit region code: build one with a correct check character.
-	body := "91A31302MA4LD9Q04"
-	c, err := USCCCheckChar(body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w, err := ValidateUSCC(body + string(c))
-	if err != nil || len(w) != 1 || !strings.Contains(w[0], "region code A31302") {
-		t.Errorf("region warning: %q, %v", w, err)
+}
+
+// A letter anywhere in positions 3-8 (the registering authority's division
+// code) makes the code invalid, even with a correct check character.
+func TestUSCCRegionMustBeDigits(t *testing.T) {
+	for _, body := range []string{"91A31302MA4LD9Q04", "914313B2MA4LD9Q04", "9143130YMA4LD9Q04", "11D31300D99000119"} {
+		c, err := USCCCheckChar(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		code := body + string(c)
+		w, err := ValidateUSCC(code)
+		if !errors.Is(err, ErrAreaCode) || w != nil || !strings.Contains(err.Error(), "region code "+body[2:8]) {
+			t.Errorf("ValidateUSCC(%s) = %q, %v; want the region refused", code, w, err)
+		}
 	}
 }
 

@@ -44,6 +44,10 @@ type API struct {
 	// Certificate reports whether a resource holds certificates, for the
 	// most-reused-certificates statistic (nil: none counted).
 	Certificate func(resource string) bool
+	// Provided lists the resources a department provides, so that its
+	// reuse statistics count its records supplied to other departments
+	// as well as the materials it was supplied (nil: the latter only).
+	Provided func(ctx context.Context, department string) ([]string, error)
 	// MaxExport caps one export.
 	MaxExport int
 	now       func() time.Time
@@ -336,6 +340,15 @@ func (a *API) reuse(c *gin.Context) {
 	if f.Department, err = reuseDepartment(httpapi.MustPrincipal(c), c.Query("department")); err != nil {
 		httpapi.Fail(c, err)
 		return
+	}
+	if f.Department != "" && a.Provided != nil {
+		// Reuse events name the department that looked up, not the one
+		// whose record was supplied: the provider's share comes from its
+		// resources.
+		if f.DepartmentResources, err = a.Provided(c.Request.Context(), f.Department); err != nil {
+			httpapi.Fail(c, err)
+			return
+		}
 	}
 	events, err := a.load(c.Request.Context(), f)
 	if err != nil {

@@ -189,15 +189,17 @@ func TestQueryValidation(t *testing.T) {
 }
 
 // TestReuseStatsOfADepartmentAdminAreItsOwn: a department admin reads its
-// own department's reuse statistics only; reviewers and catalog admins
-// read every department's.
+// own department's reuse statistics only (the materials it was supplied and
+// its records supplied to others); reviewers and catalog admins read every
+// department's.
 func TestReuseStatsOfADepartmentAdminAreItsOwn(t *testing.T) {
 	h := hubtest.Start(t)
 	now := time.Now().UTC()
 	var events []audit.Event
-	for _, dept := range []string{"lx-gsc", "lx-gsc", "lx-hrss"} {
-		events = append(events, audit.Event{Time: now, PrincipalID: "p-" + dept, Department: dept, Role: "officer", Action: audit.ActionReuse,
-			Resource: "population", Outcome: audit.Allowed, Reason: audit.ReuseReason("item-a", "m-a"), Count: 1})
+	// population is lx-psb's resource, social-security lx-hrss's.
+	for _, e := range []struct{ dept, resource string }{{"lx-gsc", "population"}, {"lx-gsc", "population"}, {"lx-hrss", "population"}, {"lx-gsc", "social-security"}} {
+		events = append(events, audit.Event{Time: now, PrincipalID: "p-" + e.dept, Department: e.dept, Role: "officer", Action: audit.ActionReuse,
+			Resource: e.resource, Outcome: audit.Allowed, Reason: audit.ReuseReason("item-a", "m-a"), Count: 1})
 	}
 	if err := h.Audit.RecordAll(context.Background(), events); err != nil {
 		t.Fatal(err)
@@ -220,12 +222,13 @@ func TestReuseStatsOfADepartmentAdminAreItsOwn(t *testing.T) {
 		status                 int
 		want                   map[string]int
 	}{
-		{"admin, own by default", "admin-gsc", "", 200, map[string]int{"lx-gsc": 2}},
-		{"admin, own named", "admin-gsc", "?department=lx-gsc", 200, map[string]int{"lx-gsc": 2}},
+		{"admin, own by default", "admin-gsc", "", 200, map[string]int{"lx-gsc": 3}},
+		{"admin, own named", "admin-gsc", "?department=lx-gsc", 200, map[string]int{"lx-gsc": 3}},
 		{"admin, another department", "admin-gsc", "?department=lx-hrss", 403, nil},
-		{"other admin", "admin-hrss", "", 200, map[string]int{"lx-hrss": 1}},
-		{"reviewer, all", "reviewer", "", 200, map[string]int{"lx-gsc": 2, "lx-hrss": 1}},
-		{"catalog admin, one", "catalog-admin", "?department=lx-hrss", 200, map[string]int{"lx-hrss": 1}},
+		{"admin, supplied and supplying", "admin-hrss", "", 200, map[string]int{"lx-hrss": 1, "lx-gsc": 1}},
+		{"admin, supplying only", "admin-psb", "", 200, map[string]int{"lx-gsc": 2, "lx-hrss": 1}},
+		{"reviewer, all", "reviewer", "", 200, map[string]int{"lx-gsc": 3, "lx-hrss": 1}},
+		{"catalog admin, one", "catalog-admin", "?department=lx-hrss", 200, map[string]int{"lx-hrss": 1, "lx-gsc": 1}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -18,6 +19,7 @@ import (
 	"yiku/audit"
 	"yiku/fault"
 	"yiku/httpapi"
+	"yiku/inputtext"
 )
 
 // New returns the middleware. It must run after authentication (it reads the
@@ -102,6 +104,7 @@ func Events(c *gin.Context, at time.Time, status int) []audit.Event {
 	if e.Reason == "" && len(c.Errors) > 0 {
 		e.Reason = reasonOf(c.Errors[0].Err)
 	}
+	e = storable(e)
 	out := make([]audit.Event, 0, 1+len(note.Extra))
 	out = append(out, e)
 	for _, x := range note.Extra {
@@ -126,9 +129,30 @@ func Events(c *gin.Context, at time.Time, status int) []audit.Event {
 		if x.Outcome == "" {
 			x.Outcome = e.Outcome
 		}
-		out = append(out, x)
+		out = append(out, storable(x))
 	}
 	return out
+}
+
+// storable escapes control characters and invalid UTF-8 in the texts a
+// client may have supplied: a refused request is audited with what it
+// sent, and a NUL in a case number must not make the trail refuse the
+// event (and the hub every later answer).
+func storable(e audit.Event) audit.Event {
+	e.Resource, e.Purpose, e.CaseNumber, e.Reason = inputtext.Storable(e.Resource), inputtext.Storable(e.Purpose), inputtext.Storable(e.CaseNumber), inputtext.Storable(e.Reason)
+	var fields []string // a copy: the handler's note may share its slice
+	for i, f := range e.Fields {
+		if s := inputtext.Storable(f); s != f {
+			if fields == nil {
+				fields = slices.Clone(e.Fields)
+			}
+			fields[i] = s
+		}
+	}
+	if fields != nil {
+		e.Fields = fields
+	}
+	return e
 }
 
 // OutcomeOf maps a response status to an audit outcome.

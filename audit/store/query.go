@@ -31,13 +31,16 @@ type Filter struct {
 	PrincipalID string
 	Principal   string // principal name
 	Department  string
-	Resource    string
-	Action      string
-	Actions     []string
-	Outcome     string
-	Purpose     string
-	CaseNumber  string
-	SubjectHash string
+	// DepartmentResources, with Department, also selects the events on
+	// these resources (the department's own) whoever made them.
+	DepartmentResources []string
+	Resource            string
+	Action              string
+	Actions             []string
+	Outcome             string
+	Purpose             string
+	CaseNumber          string
+	SubjectHash         string
 	// After starts the result after this key, in the result's order (for
 	// newest first: events older than it). Paging by the last key of the
 	// previous page is stable while events are appended; nil starts at the
@@ -66,7 +69,13 @@ func (s *Store) where(ctx context.Context, f Filter) *gorm.DB {
 	if !f.To.IsZero() {
 		q = q.Where("at_us < ?", f.To.UnixMicro())
 	}
-	for col, v := range map[string]string{"principal_id": f.PrincipalID, "principal_name": f.Principal, "department": f.Department,
+	switch {
+	case f.Department != "" && len(f.DepartmentResources) > 0:
+		q = q.Where("(department = ? OR resource IN ?)", f.Department, f.DepartmentResources)
+	case f.Department != "":
+		q = q.Where("department = ?", f.Department)
+	}
+	for col, v := range map[string]string{"principal_id": f.PrincipalID, "principal_name": f.Principal,
 		"resource": f.Resource, "action": f.Action, "outcome": f.Outcome, "purpose": f.Purpose, "case_number": f.CaseNumber} {
 		if v != "" {
 			q = q.Where(col+" = ?", v)

@@ -168,7 +168,9 @@ type source interface {
 // Run verifies every chain, every checkpoint and the subject index.
 func Run(ctx context.Context, db *sql.DB, opt Options) (Report, error) {
 	start := time.Now()
-	rep := Report{Suites: map[cryptosuite.Name]int{}}
+	// An intact trail reports "problems": [] in JSON, not null: readers
+	// iterate over it without a nil check.
+	rep := Report{Problems: []Problem{}, Suites: map[cryptosuite.Name]int{}}
 	// Checkpoints are read before the snapshot: a checkpoint is written
 	// after the entries it signs, so the snapshot holds all of them.
 	cps, err := loadCheckpoints(ctx, db)

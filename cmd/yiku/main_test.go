@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -9,7 +10,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -19,8 +22,9 @@ import (
 
 // TestDevQuickStart runs the real binary the way the README says: it must
 // answer /readyz within 60 s, expose a Kafka broker, seed once, write the
-// credentials file, exit 0 within 10 s of SIGTERM, and keep its data across
-// a restart without seeding twice.
+// credentials file and its PID (in the banner and in yiku.pid), exit 0
+// within 10 s of SIGTERM to that PID logging "hub stopped", and keep its
+// data across a restart without seeding twice.
 func TestDevQuickStart(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
@@ -34,10 +38,18 @@ func TestDevQuickStart(t *testing.T) {
 	dataDir := filepath.Join(t.TempDir(), "data")
 	httpAddr, kafkaAddr := freeAddr(t), freeAddr(t)
 
-	first := startDev(t, bin, dataDir, httpAddr, kafkaAddr)
+	first := startDev(t, bin, dataDir, httpAddr, kafkaAddr, "warn")
 	waitReady(t, httpAddr, 60*time.Second)
 	if !strings.Contains(first.waitLine(t, "dev hub is up"), "seeded demo data") {
 		t.Fatal("first start did not seed")
+	}
+	pid := strconv.Itoa(first.cmd.Process.Pid)
+	if line := first.waitLine(t, "PID"); !strings.Contains(line, "kill "+pid) {
+		t.Fatalf("banner PID line %q, want kill %s", line, pid)
+	}
+	pidFile := filepath.Join(dataDir, "yiku.pid")
+	if data, err := os.ReadFile(pidFile); err != nil || strings.TrimSpace(string(data)) != pid {
+		t.Fatalf("%s = %q, %v; want %s", pidFile, data, err, pid)
 	}
 	conn, err := kafka.Dial("tcp", kafkaAddr)
 	if err != nil {
@@ -51,8 +63,11 @@ func TestDevQuickStart(t *testing.T) {
 	creds := readCreds(t, dataDir)
 	departments := countDepartments(t, httpAddr, creds)
 	first.stop(t)
+	if _, err := os.Stat(pidFile); !os.IsNotExist(err) {
+		t.Fatalf("%s left after the hub stopped: %v", pidFile, err)
+	}
 
-	second := startDev(t, bin, dataDir, httpAddr, kafkaAddr)
+	second := startDev(t, bin, dataDir, httpAddr, kafkaAddr, "info")
 	waitReady(t, httpAddr, 60*time.Second)
 	if line := second.waitLine(t, "dev hub is up"); !strings.Contains(line, "restarted with existing data") {
 		t.Fatalf("second start: %q", line)
@@ -67,26 +82,53 @@ func TestDevQuickStart(t *testing.T) {
 		t.Fatalf("departments after restart = %d, want %d (seeded twice?)", n, departments)
 	}
 	second.stop(t)
+	if !strings.Contains(second.stderr.String(), "hub stopped") {
+		t.Fatalf("no \"hub stopped\" line in the log:\n%s", second.stderr.String())
+	}
+}
+
+// syncBuffer is a bytes.Buffer a process writes to while the test reads.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 type devProc struct {
-	cmd   *exec.Cmd
-	lines chan string
-	done  chan error
+	cmd    *exec.Cmd
+	lines  chan string
+	done   chan error
+	stderr *syncBuffer
 }
 
-func startDev(t *testing.T, bin, dataDir, httpAddr, kafkaAddr string) *devProc {
+func startDev(t *testing.T, bin, dataDir, httpAddr, kafkaAddr, logLevel string) *devProc {
 	t.Helper()
-	cmd := exec.Command(bin, "dev", "--data-dir", dataDir, "--http-addr", httpAddr, "--kafka-addr", kafkaAddr, "--log-level", "warn")
+	cmd := exec.Command(bin, "dev", "--data-dir", dataDir, "--http-addr", httpAddr, "--kafka-addr", kafkaAddr, "--log-level", logLevel)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd.Stderr = os.Stderr
+	p := &devProc{cmd: cmd, lines: make(chan string, 256), done: make(chan error, 1), stderr: &syncBuffer{}}
+	cmd.Stderr = p.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	p := &devProc{cmd: cmd, lines: make(chan string, 256), done: make(chan error, 1)}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("yiku dev stderr:\n%s", p.stderr.String())
+		}
+	})
 	go func() {
 		sc := bufio.NewScanner(out)
 		for sc.Scan() {

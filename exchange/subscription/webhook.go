@@ -29,9 +29,10 @@ type Resolver interface {
 type WebhookPolicy struct {
 	// AllowPrivate also permits plain http and loopback and private
 	// (RFC 1918, unique local) destinations: for receivers on an internal
-	// government network, tests and the embedded demo. Link-local
-	// (169.254.0.0/16, fe80::/10, where metadata services live),
-	// unspecified, multicast and reserved addresses stay refused.
+	// government network, tests and the embedded demo. Cloud metadata
+	// addresses, link-local (169.254.0.0/16, fe80::/10, where metadata
+	// services live), unspecified, multicast and reserved addresses stay
+	// refused.
 	AllowPrivate bool
 	// Resolver resolves host names at creation; net.DefaultResolver when nil.
 	Resolver Resolver
@@ -52,22 +53,81 @@ var ipv4Reserved = []netip.Prefix{
 	netip.MustParsePrefix("240.0.0.0/4"),     // reserved, broadcast
 }
 
-// ipv6Embedding are IPv6 ranges that carry an IPv4 address in their last
-// 32 bits (NAT64) or bits 16-48 (6to4): the embedded address decides.
+// metadataAddrs are cloud instance metadata and platform endpoints: a hub
+// that POSTs there could hand a subscriber the machine's credentials. They
+// are refused in every mode, --webhook-allow-private included, although
+// some are private or even public addresses.
+var metadataAddrs = map[netip.Addr]string{
+	netip.MustParseAddr("169.254.169.254"): "instance metadata of AWS, GCP, Azure, OpenStack, Huawei Cloud and others",
+	netip.MustParseAddr("fd00:ec2::254"):   "AWS instance metadata over IPv6",
+	netip.MustParseAddr("169.254.170.2"):   "AWS ECS task metadata and credentials",
+	netip.MustParseAddr("169.254.170.23"):  "AWS EKS pod identity credentials",
+	netip.MustParseAddr("fd00:ec2::23"):    "AWS EKS pod identity credentials over IPv6",
+	netip.MustParseAddr("fd20:ce::254"):    "GCP instance metadata over IPv6",
+	netip.MustParseAddr("100.100.100.200"): "Alibaba Cloud instance metadata",
+	netip.MustParseAddr("169.254.0.23"):    "Tencent Cloud instance metadata",
+	netip.MustParseAddr("192.0.0.192"):     "Oracle Cloud instance metadata",
+	netip.MustParseAddr("168.63.129.16"):   "Azure platform (wire server)",
+}
+
+// IPv6 ranges that carry an IPv4 address. A packet to one of them ends at
+// (or is translated to) the embedded IPv4 address, so that address decides.
 var (
-	nat64     = netip.MustParsePrefix("64:ff9b::/96")
-	nat64Loc  = netip.MustParsePrefix("64:ff9b:1::/48")
-	sixToFour = netip.MustParsePrefix("2002::/16")
-	ipv6Doc   = netip.MustParsePrefix("2001:db8::/32")
-	siteLocal = netip.MustParsePrefix("fec0::/10")
+	ipv4Compatible  = netip.MustParsePrefix("::/96")           // ::a.b.c.d, deprecated (RFC 4291)
+	ipv4Translated  = netip.MustParsePrefix("::ffff:0:0:0/96") // ::ffff:0:a.b.c.d (RFC 2765)
+	nat64           = netip.MustParsePrefix("64:ff9b::/96")    // well-known NAT64 prefix (RFC 6052)
+	sixToFour       = netip.MustParsePrefix("2002::/16")       // 6to4: IPv4 in bits 16-48 (RFC 3056)
+	teredo          = netip.MustParsePrefix("2001::/32")       // Teredo: server in bits 32-64, client inverted in the last 32 (RFC 4380)
+	nat64Loc        = netip.MustParsePrefix("64:ff9b:1::/48")  // local-use NAT64, translation unknown (RFC 8215)
+	ipv6Doc         = netip.MustParsePrefix("2001:db8::/32")
+	siteLocal       = netip.MustParsePrefix("fec0::/10")
+	ipv6Unspecified = netip.IPv6Unspecified()
+	ipv6Loopback    = netip.IPv6Loopback()
 )
 
-// Refusal says why the policy refuses to connect to a, or "" when it may.
-func (w WebhookPolicy) Refusal(a netip.Addr) string {
-	a = a.Unmap()
+// deciding returns the addresses that decide whether a may be connected
+// to: the IPv4 addresses an IPv6 address embeds (IPv4-mapped,
+// IPv4-compatible, IPv4-translated, NAT64, 6to4 and both of Teredo's),
+// or a itself. The zone is dropped.
+func deciding(a netip.Addr) []netip.Addr {
+	a = a.WithZone("").Unmap()
+	if !a.Is6() || a == ipv6Unspecified || a == ipv6Loopback {
+		return []netip.Addr{a}
+	}
+	b := a.As16()
+	last := netip.AddrFrom4([4]byte{b[12], b[13], b[14], b[15]})
 	switch {
-	case !a.IsValid():
+	case ipv4Compatible.Contains(a), ipv4Translated.Contains(a), nat64.Contains(a):
+		return []netip.Addr{last}
+	case sixToFour.Contains(a):
+		return []netip.Addr{netip.AddrFrom4([4]byte{b[2], b[3], b[4], b[5]})}
+	case teredo.Contains(a):
+		server := netip.AddrFrom4([4]byte{b[4], b[5], b[6], b[7]})
+		client := netip.AddrFrom4([4]byte{^b[12], ^b[13], ^b[14], ^b[15]})
+		return []netip.Addr{server, client}
+	}
+	return []netip.Addr{a}
+}
+
+// Refusal says why the policy refuses to connect to a, or "" when it may.
+// Embedded IPv4 addresses are judged, not the IPv6 form that carries them.
+func (w WebhookPolicy) Refusal(a netip.Addr) string {
+	if !a.IsValid() {
 		return "not an address"
+	}
+	for _, d := range deciding(a) {
+		if why := w.refusal(d); why != "" {
+			return why
+		}
+	}
+	return ""
+}
+
+func (w WebhookPolicy) refusal(a netip.Addr) string {
+	if what, ok := metadataAddrs[a]; ok {
+		return "a cloud metadata address (" + what + ")"
+	}
+	switch {
 	case a.IsUnspecified():
 		return "an unspecified address"
 	case a.IsLinkLocalUnicast():
@@ -80,12 +140,6 @@ func (w WebhookPolicy) Refusal(a netip.Addr) string {
 				return "a reserved address"
 			}
 		}
-	case nat64.Contains(a):
-		b := a.As16()
-		return w.Refusal(netip.AddrFrom4([4]byte{b[12], b[13], b[14], b[15]}))
-	case sixToFour.Contains(a):
-		b := a.As16()
-		return w.Refusal(netip.AddrFrom4([4]byte{b[2], b[3], b[4], b[5]}))
 	case nat64Loc.Contains(a) || ipv6Doc.Contains(a) || siteLocal.Contains(a):
 		return "a reserved address"
 	}

@@ -33,6 +33,7 @@ var dns = resolver{
 	"internal.lx.gov.cn": {"10.20.0.5"},
 	"mixed.lx.gov.cn":    {"58.20.1.10", "127.0.0.1"},
 	"meta.lx.gov.cn":     {"169.254.169.254"},
+	"meta6.lx.gov.cn":    {"58.20.1.10", "fd00:ec2::254"},
 	"localhost":          {"127.0.0.1", "::1"},
 }
 
@@ -59,9 +60,48 @@ func TestWebhookPolicyCheckURL(t *testing.T) {
 		{"https://mixed.lx.gov.cn/yiku", false, true, "loopback"},
 		{"https://[64:ff9b::a00:1]/yiku", false, true, "private"},
 		{"https://[2002:a00:1::1]/yiku", false, true, "private"},
-		{"https://169.254.169.254/latest/meta-data", false, false, "link-local"},
+		{"https://169.254.169.254/latest/meta-data", false, false, "metadata"},
 		{"http://169.254.169.254/latest/meta-data", false, false, "https required"},
-		{"https://meta.lx.gov.cn/", false, false, "link-local"},
+		{"https://meta.lx.gov.cn/", false, false, "metadata"},
+		{"https://meta6.lx.gov.cn/", false, false, "metadata"},
+		// Cloud metadata addresses, refused in every mode although some
+		// are private or public addresses.
+		{"https://[fd00:ec2::254]/latest/meta-data", false, false, "metadata"},
+		{"https://[fd00:ec2::23]/", false, false, "metadata"},
+		{"https://[fd20:ce::254]/", false, false, "metadata"},
+		{"https://169.254.170.2/v2/credentials", false, false, "metadata"},
+		{"https://169.254.170.23/", false, false, "metadata"},
+		{"https://100.100.100.200/latest/meta-data", false, false, "metadata"},
+		{"https://169.254.0.23/", false, false, "metadata"},
+		{"https://192.0.0.192/", false, false, "metadata"},
+		{"https://168.63.129.16/machine", false, false, "metadata"},
+		{"https://168.63.129.17/", true, true, ""},
+		// Every IPv6 form that embeds an IPv4 address is judged by that address.
+		{"https://[::ffff:169.254.169.254]/", false, false, "metadata"},
+		{"https://[::ffff:a9fe:a9fe]/", false, false, "metadata"},
+		{"https://[::a9fe:a9fe]/", false, false, "metadata"},
+		{"https://[::169.254.169.254]/", false, false, "metadata"},
+		{"https://[::a9fe:1]/", false, false, "link-local"},
+		{"https://[::7f00:1]/", false, true, "loopback"},
+		{"https://[::a00:1]/", false, true, "private"},
+		{"https://[::3a14:10a]/", true, true, ""},
+		{"https://[::ffff:0:a9fe:a9fe]/", false, false, "metadata"},
+		{"https://[::ffff:0:7f00:1]/", false, true, "loopback"},
+		{"https://[64:ff9b::a9fe:a9fe]/", false, false, "metadata"},
+		{"https://[64:ff9b::6464:64c8]/", false, false, "metadata"},
+		{"https://[64:ff9b::3a14:10a]/", true, true, ""},
+		{"https://[64:ff9b:1::a00:1]/", false, false, "reserved"},
+		{"https://[2002:a9fe:a9fe::1]/", false, false, "metadata"},
+		{"https://[2002:7f00:1::1]/", false, true, "loopback"},
+		{"https://[2002:3a14:10a::1]/", true, true, ""},
+		// Teredo: server 169.254.169.254, client 58.20.1.10 (inverted).
+		{"https://[2001:0:a9fe:a9fe::c5eb:fef5]/", false, false, "metadata"},
+		// Teredo: server 58.20.1.10, client 169.254.169.254 (inverted).
+		{"https://[2001:0:3a14:10a::5601:5601]/", false, false, "metadata"},
+		// Teredo: server 58.20.1.10, client 10.0.0.1 (inverted).
+		{"https://[2001:0:3a14:10a::f5ff:fffe]/", false, true, "private"},
+		{"https://[2001:0:3a14:10a::c5eb:fef5]/", true, true, ""},
+		{"https://[fe80::a9fe:a9fe%25eth0]/", false, false, "link-local"},
 		{"https://[fe80::1]/yiku", false, false, "link-local"},
 		{"https://0.0.0.0/yiku", false, false, "unspecified"},
 		{"https://[::]/yiku", false, false, "unspecified"},
@@ -150,10 +190,45 @@ func TestWebhookClientChecksEveryConnection(t *testing.T) {
 	}
 }
 
+// TestWebhookDialCheck: the check made on every connection normalises the
+// embedded IPv4 forms and refuses metadata addresses with private
+// destinations allowed too.
+func TestWebhookDialCheck(t *testing.T) {
+	lax := WebhookPolicy{AllowPrivate: true}
+	for _, tc := range []struct {
+		address string
+		ok      bool
+	}{
+		{"127.0.0.1:8080", true},
+		{"[fd00::5]:443", true},
+		{"10.0.0.1:443", true},
+		{"[::a00:1]:443", true},
+		{"169.254.169.254:80", false},
+		{"[::a9fe:a9fe]:80", false},
+		{"[::ffff:a9fe:a9fe]:80", false},
+		{"[64:ff9b::a9fe:a9fe]:80", false},
+		{"[2002:a9fe:a9fe::]:80", false},
+		{"[2001:0:3a14:10a::5601:5601]:80", false},
+		{"[fd00:ec2::254]:80", false},
+		{"[fd00:ec2::23]:80", false},
+		{"100.100.100.200:80", false},
+		{"168.63.129.16:80", false},
+		{"[fe80::1%eth0]:80", false},
+	} {
+		err := lax.control("tcp", tc.address, nil)
+		if tc.ok && err != nil {
+			t.Errorf("%s: refused: %v", tc.address, err)
+		}
+		if !tc.ok && !errors.Is(err, errDestination) {
+			t.Errorf("%s: error %v, want the destination refused", tc.address, err)
+		}
+	}
+}
+
 // FuzzWebhookURL: any string is either refused with invalid_webhook_url or
 // is an https URL whose literal address the policy accepts.
 func FuzzWebhookURL(f *testing.F) {
-	for _, s := range []string{"https://hook.lx.gov.cn/yiku", "https://127.0.0.1/", "http://[::1]:80/", "https://[64:ff9b::7f00:1]/", "https://%31%32%37.0.0.1/", "https://0x7f.1/", "https://2130706433/", ""} {
+	for _, s := range []string{"https://hook.lx.gov.cn/yiku", "https://127.0.0.1/", "http://[::1]:80/", "https://[64:ff9b::7f00:1]/", "https://[::a9fe:a9fe]/", "https://[2001:0:3a14:10a::5601:5601]/", "https://%31%32%37.0.0.1/", "https://0x7f.1/", "https://2130706433/", ""} {
 		f.Add(s)
 	}
 	p := WebhookPolicy{Resolver: dns}

@@ -201,6 +201,13 @@ func (a *API) disablePrincipal(c *gin.Context) {
 	if !ok {
 		return
 	}
+	// A principal that disables itself loses access at once and cannot
+	// undo it, so it must say that it means to.
+	if p.ID == httpapi.MustPrincipal(c).ID && c.Query("confirm") != "self" {
+		httpapi.Fail(c, fault.Invalidf("confirmation_required", "principal %s is the caller; disabling yourself ends your own access: repeat with ?confirm=self", p.ID).
+			WithDetails(fault.Detail{Field: "confirm", Reason: "must be self when a principal disables itself"}))
+		return
+	}
 	if err := a.auth.Store().DisablePrincipal(c.Request.Context(), p.ID); err != nil {
 		httpapi.Fail(c, err)
 		return

@@ -208,6 +208,15 @@ func TestLookupWithoutGrantIsRefusedAndAudited(t *testing.T) {
 	if d.Action != audit.ActionReuse || d.Resource != "social-security" || d.CaseNumber != "LP-2025-0042" || d.Purpose != "社会保障卡申领" || !strings.Contains(d.Reason, "denied=") || len(d.Subjects) != 1 {
 		t.Fatalf("denial event = %+v", d)
 	}
+	type stats struct {
+		Stats audit.ReuseStats `json:"stats"`
+	}
+	var st stats
+	// A lookup refused one material of several counts as denied.
+	h.Do("GET", "/api/v1/stats/reuse", "reviewer", nil).JSON(t, &st)
+	if st.Stats.LookupsDenied != 1 || st.Stats.Lookups != 1 || st.Stats.Supplied != 1 {
+		t.Fatalf("stats after a partly refused lookup = %+v", st.Stats)
+	}
 
 	// An item whose only library material is refused: the lookup as a whole
 	// is denied, and counted as such.
@@ -224,12 +233,9 @@ func TestLookupWithoutGrantIsRefusedAndAudited(t *testing.T) {
 	if got.Total != 1 || got.Events[0].CaseNumber != "LP-2025-0043" {
 		t.Fatalf("denied lookups = %+v", got)
 	}
-	r = h.Do("GET", "/api/v1/stats/reuse", "reviewer", nil)
-	var st struct {
-		Stats audit.ReuseStats `json:"stats"`
-	}
-	r.JSON(t, &st)
-	if st.Stats.LookupsDenied != 1 || st.Stats.Lookups != 2 || st.Stats.Supplied != 1 {
+	st = stats{}
+	h.Do("GET", "/api/v1/stats/reuse", "reviewer", nil).JSON(t, &st)
+	if st.Stats.LookupsDenied != 2 || st.Stats.Lookups != 2 || st.Stats.Supplied != 1 {
 		t.Fatalf("stats = %+v", st.Stats)
 	}
 	// The service centre itself, with its grant but a purpose the grant

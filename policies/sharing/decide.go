@@ -13,6 +13,7 @@ import (
 	"yiku/catalog"
 	"yiku/fault"
 	"yiku/identity"
+	"yiku/inputtext"
 	"yiku/policies/mask"
 )
 
@@ -99,6 +100,10 @@ func (k *Gatekeeper) Decide(ctx context.Context, req ReadRequest) (Decision, err
 		return Decision{Basis: "invalid_purpose"}, fault.Invalidf("invalid_purpose", "purpose is longer than %d characters", maxPurposeLen).
 			WithDetails(fault.Detail{Field: "purpose", Reason: "too long"})
 	}
+	if why := inputtext.Problem(purpose); why != "" {
+		return Decision{Basis: "invalid_purpose"}, fault.Invalidf("invalid_purpose", "purpose is %s", why).
+			WithDetails(fault.Detail{Field: "purpose", Reason: why})
+	}
 	if req.Principal.Kind == identity.KindPerson {
 		cn := strings.TrimSpace(req.CaseNumber)
 		if cn == "" {
@@ -109,6 +114,10 @@ func (k *Gatekeeper) Decide(ctx context.Context, req ReadRequest) (Decision, err
 			return Decision{Basis: "invalid_case_number"}, fault.Invalidf("invalid_case_number", "case number is longer than %d bytes", maxCaseNoLen).
 				WithDetails(fault.Detail{Field: "case_number", Reason: "too long"})
 		}
+	}
+	if why := inputtext.Problem(req.CaseNumber); why != "" {
+		return Decision{Basis: "invalid_case_number"}, fault.Invalidf("invalid_case_number", "case number is %s", why).
+			WithDetails(fault.Detail{Field: "case_number", Reason: why})
 	}
 	switch req.Principal.Role {
 	case identity.RoleSystem, identity.RoleOfficer, identity.RoleDeptAdmin:
