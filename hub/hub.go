@@ -18,6 +18,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"yiku/calendar"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -60,6 +61,9 @@ type Hub struct {
 	Identity *identityapi.API
 	Catalog  *catalog.Service
 	Gate     sharing.Gate // every data read, lookup and subscription asks it
+	// Calendar counts working days for every deadline (share requests,
+	// objections).
+	Calendar *calendar.Calendar
 	Registry *prometheus.Registry
 	Server   *httpapi.Server
 	// Secret is the hub's key material for keyed hashes and signatures.
@@ -167,6 +171,11 @@ func (h *Hub) build(ctx context.Context, key ed25519.PrivateKey) error {
 	h.workers = append(h.workers, &policies.RoleWatcher{Enforcer: enf, Interval: time.Second, Log: h.Log})
 	h.workers = append(h.workers, &journal.Checkpointer{J: h.Audit, Interval: time.Minute,
 		OnError: func(err error) { h.Log.Error("audit checkpoint failed", "err", err) }})
+
+	if h.Calendar, err = calendar.Load(h.Cfg.CalendarFile); err != nil {
+		return &config.Error{Setting: "--calendar-file", Problem: oneLine(err)}
+	}
+	h.warnUncoveredYears(time.Now())
 
 	h.modules = append(h.modules, h.Identity)
 	if err := h.addParts(ctx); err != nil {
@@ -276,4 +285,19 @@ func LoadSecret(path string, create bool) ([]byte, error) {
 
 func oneLine(err error) string {
 	return strings.Join(strings.Fields(err.Error()), " ")
+}
+
+// warnUncoveredYears warns when this year's working-day calendar, or in
+// December next year's (deadlines then reach into it), is neither in the
+// holiday tables nor in the calendar file: deadlines then count Monday to
+// Friday and fall earlier than the legal ones around holidays.
+func (h *Hub) warnUncoveredYears(now time.Time) {
+	today := calendar.DateOf(now)
+	years := []int{today.Year}
+	if today.Month == time.December {
+		years = append(years, today.Year+1)
+	}
+	for _, y := range h.Calendar.Uncovered(years...) {
+		h.Log.Warn("no holiday calendar for this year: deadlines count Monday to Friday; add the year to --calendar-file", "year", y)
+	}
 }

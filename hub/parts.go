@@ -57,7 +57,7 @@ func (h *Hub) addParts(ctx context.Context) error {
 		}
 		notifier := sharing.KafkaNotifier{Broker: h.Broker, Topic: topic}
 		shareSvc = &sharing.Service{Store: store, Gate: gate, Directory: h.Catalog, Resources: h.Catalog.All,
-			Notifier: notifier, DecisionDays: h.Cfg.ShareDecisionDays, Log: h.Log}
+			Notifier: notifier, DecisionDays: h.Cfg.ShareDecisionDays, Calendar: h.Calendar, Log: h.Log}
 		h.Gate = gate
 		h.modules = append(h.modules, sharingapi.New(shareSvc, gate, h.Catalog))
 		h.workers = append(h.workers, &sharing.Syncer{Gate: gate, Broker: h.Broker, Topic: topic, Notifier: notifier, Log: h.Log})

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"yiku/calendar"
 
 	"yiku/catalog"
 	"yiku/catalog/seed"
@@ -91,7 +92,7 @@ func newFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc := &Service{Store: store, Gate: gate, Directory: dir, Resources: dir.all, DecisionDays: 10,
+	svc := &Service{Store: store, Gate: gate, Directory: dir, Resources: dir.all, DecisionDays: 10, Calendar: calendar.Weekdays(),
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: now}
 	return &fixture{svc: svc, gate: gate, dir: dir, clock: &clock, labels: map[string]string{}}
 }
