@@ -19,6 +19,7 @@ import (
 	"sync"
 	"time"
 	"yiku/calendar"
+	"yiku/objection"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -64,8 +65,10 @@ type Hub struct {
 	// Calendar counts working days for every deadline (share requests,
 	// objections).
 	Calendar *calendar.Calendar
-	Registry *prometheus.Registry
-	Server   *httpapi.Server
+	// Objections is the objection sweep and, through it, the service.
+	Objections *objection.Sweeper
+	Registry   *prometheus.Registry
+	Server     *httpapi.Server
 	// Secret is the hub's key material for keyed hashes and signatures.
 	Secret []byte
 	// Audit is this instance's audit journal (its own hash chain); the audit

@@ -113,6 +113,18 @@ func TestAPIPolicyMatrix(t *testing.T) {
 		{admin, "POST", "/api/v1/dead-letters/:id/replay", true},
 		{officer, "GET", "/api/v1/dead-letters", false},
 		{reviewer, "POST", "/api/v1/dead-letters/:id/replay", false},
+		// Objections: readers raise, providers answer, the office follows.
+		{officer, "POST", "/api/v1/objections", true},
+		{system, "POST", "/api/v1/objections", true},
+		{admin, "POST", "/api/v1/objections/:id/reject", true},
+		{officer, "POST", "/api/v1/objections/:id/withdraw", true},
+		{catalog, "GET", "/api/v1/objections/overdue", true},
+		{reviewer, "GET", "/api/v1/objections/:id/history", true},
+		{catalog, "POST", "/api/v1/objections", false},
+		{catalog, "POST", "/api/v1/objections/:id/reject", false},
+		{reviewer, "POST", "/api/v1/objections", false},
+		{citizen, "POST", "/api/v1/objections", false},
+		{citizen, "GET", "/api/v1/objections/mine", false},
 		// Audit: reviewers only; citizens see who read their own data.
 		{reviewer, "GET", "/api/v1/audit/events", true},
 		{reviewer, "GET", "/api/v1/audit/anomalies", true},
