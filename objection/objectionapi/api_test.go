@@ -122,7 +122,9 @@ func ids(os []objection.Objection) []string {
 	return out
 }
 
-func flagged(f *objection.Flag, id string) bool { return f != nil && slices.Contains(f.ObjectionIDs, id) }
+func flagged(f *objection.Flag, id string) bool {
+	return f != nil && slices.Contains(f.ObjectionIDs, id)
+}
 
 func history(t *testing.T, h *hubtest.Hub, who, id string) []string {
 	t.Helper()
