@@ -27,6 +27,8 @@ import (
 	"yiku/policies/sharing"
 	"yiku/policies/sharing/sharingapi"
 	"yiku/serviceitem"
+	"yiku/supervision"
+	"yiku/supervision/supervisionapi"
 	itemstore "yiku/serviceitem/sqlstore"
 )
 
@@ -162,6 +164,18 @@ func (h *Hub) addParts(ctx context.Context) error {
 		h.Objections = &objection.Sweeper{Service: svc, Interval: 30 * time.Second, Log: h.Log}
 		h.modules = append(h.modules, objectionapi.New(svc))
 		h.workers = append(h.workers, h.Objections)
+	}
+
+	// Supervision: freshness of resources against their update cycles and
+	// the per-department assessment report (考核通报).
+	{
+		sc, err := supervision.LoadScoring(h.Cfg.ScoringFile)
+		if err != nil {
+			return &config.Error{Setting: "--scoring-file", Problem: err.Error()}
+		}
+		src := &supervision.Sources{Store: supervision.NewStore(h.DB.Gorm), Resources: h.Catalog.All,
+			Departments: h.Auth.Store().Departments, Calendar: h.Calendar, Scoring: sc}
+		h.modules = append(h.modules, supervisionapi.New(src))
 	}
 
 	// Adapters: the worked example's legacy department systems (civil

@@ -125,6 +125,13 @@ func TestAPIPolicyMatrix(t *testing.T) {
 		{reviewer, "POST", "/api/v1/objections", false},
 		{citizen, "POST", "/api/v1/objections", false},
 		{citizen, "GET", "/api/v1/objections/mine", false},
+		// Supervision: the office, reviewers, department admins (own lines).
+		{catalog, "GET", "/api/v1/supervision/reports", true},
+		{reviewer, "GET", "/api/v1/supervision/freshness", true},
+		{admin, "GET", "/api/v1/supervision/reports", true},
+		{officer, "GET", "/api/v1/supervision/reports", false},
+		{system, "GET", "/api/v1/supervision/freshness", false},
+		{citizen, "GET", "/api/v1/supervision/reports", false},
 		// Audit: reviewers only; citizens see who read their own data.
 		{reviewer, "GET", "/api/v1/audit/events", true},
 		{reviewer, "GET", "/api/v1/audit/anomalies", true},

@@ -117,6 +117,8 @@ func (a *API) publish(c *gin.Context) {
 	note.Resource = res.Resource
 	if !res.Replayed {
 		note.Count = res.Accepted
+		// The assessment's publish rejection rate reads the refused count here.
+		note.Reason = "accepted=" + strconv.Itoa(res.Accepted) + " rejected=" + strconv.Itoa(res.Rejected)
 	}
 	c.JSON(http.StatusOK, res)
 }
