@@ -53,7 +53,7 @@ func newFixture(t *testing.T) *fixture {
 		f.depts = append(f.depts, d)
 		f.exec(t, "INSERT INTO departments (code, name, level) VALUES (?, ?, ?)", d.Code, d.Name, string(d.Level))
 	}
-	ra2 := full("ra2", "d-a", "monthly", 0) // no published schema
+	ra2 := full("ra2", "d-a", "monthly", 0)                   // no published schema
 	ra2.Summary, ra2.LegalBasis, ra2.PublishDate = "", "", "" // 8 of 11 core elements
 	f.resources = []catalog.Resource{full("ra1", "d-a", "daily", 1), ra2, full("rb1", "d-b", "weekly", 2), full("rc1", "d-c", "irregular", 1)}
 	return f
