@@ -27,9 +27,9 @@ import (
 	"yiku/policies/sharing"
 	"yiku/policies/sharing/sharingapi"
 	"yiku/serviceitem"
+	itemstore "yiku/serviceitem/sqlstore"
 	"yiku/supervision"
 	"yiku/supervision/supervisionapi"
-	itemstore "yiku/serviceitem/sqlstore"
 )
 
 // addParts builds each part of the hub (catalog, exchange, sharing, audit…)
