@@ -311,6 +311,11 @@ func Compute(in Inputs, cal *calendar.Calendar, sc Scoring) Report {
 	}
 	// Contribution and usage from the audit trail.
 	for code, t := range in.Audit {
+		if code == "" {
+			// Events of principals outside any department (none of the
+			// counted actions today) belong to no line.
+			continue
+		}
 		f := fig(code)
 		f.RecordsAccepted, f.RecordsRejected = t.Accepted, t.Rejected
 		f.MaterialsSupplied, f.ReadsServed = t.MaterialsSupplied, t.ReadsServed
