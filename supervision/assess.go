@@ -122,7 +122,7 @@ var Metrics = []Metric{
 		value:      func(f *Figures) (float64, bool) { return share(f.ObjectionsOnTimeShare) },
 		score:      func(f *Figures, _ int64) (float64, bool) { return share(f.ObjectionsOnTimeShare) }},
 	{Key: "materials_supplied", Group: "contribution", Name: "为他部门提供材料数",
-		Definition: "Lookup materials the library supplied from the department's resources to other departments' principals in the period (audit reuse events, allowed).",
+		Definition: "Lookup materials the library supplied from the department's resources to other departments' principals in the period (audit reuse.supply events, allowed).",
 		value:      func(f *Figures) (float64, bool) { return float64(f.MaterialsSupplied), true }},
 	{Key: "materials_supplied_relative", Group: "contribution", Name: "材料贡献（相对）",
 		Definition: "Materials supplied ÷ the highest department's materials supplied in the period.",

@@ -49,7 +49,7 @@ func BenchmarkAssessMonth(b *testing.B) {
 	start := time.Now()
 	err := db.Gorm.Exec(`INSERT INTO audit_events (chain_id, seq, id, at_us, department, action, resource, outcome, reason, count, prev_hash, hash)
 SELECT 'bench', g, 'e' || g, ?::bigint + (g::bigint * 7919) % ?::bigint, 'd' || lpad(((g * 31) % ?)::text, 2, '0'),
-  (ARRAY['record.publish','record.read','reuse','lookup','record.read'])[1 + g % 5],
+  (ARRAY['record.publish','record.read','reuse.supply','lookup','record.read'])[1 + g % 5],
   'r' || lpad((g % ?)::text, 3, '0'),
   CASE WHEN g % 17 = 0 THEN 'denied' ELSE 'allowed' END,
   CASE g % 5 WHEN 0 THEN 'accepted=10 rejected=' || (g % 3) WHEN 3 THEN 'item=x supplied=2 not_available=1 not_permitted=0' ELSE '' END,

@@ -153,11 +153,11 @@ func (f *fixture) load(t *testing.T) {
 	f.event(t, at("2026-11-11 10:00"), "d-c", "lookup", "", "allowed", "item=y supplied=1 not_available=0 not_permitted=1", 1)
 	// Materials supplied to others: d-a 2, d-b 1 (a denial and d-a's own
 	// read of its resource do not count).
-	f.event(t, at("2026-11-10 10:00"), "d-c", "reuse", "ra1", "allowed", "item=x material=a", 1)
-	f.event(t, at("2026-11-10 10:00"), "d-c", "reuse", "ra1", "allowed", "item=x material=b", 1)
-	f.event(t, at("2026-11-11 10:00"), "d-c", "reuse", "rb1", "allowed", "item=y material=a", 1)
-	f.event(t, at("2026-11-11 10:00"), "d-c", "reuse", "rb1", "denied", "item=y material=b denied=x", 0)
-	f.event(t, at("2026-11-12 10:00"), "d-a", "reuse", "ra1", "allowed", "item=z material=a", 1)
+	f.event(t, at("2026-11-10 10:00"), "d-c", "reuse.supply", "ra1", "allowed", "item=x material=a", 1)
+	f.event(t, at("2026-11-10 10:00"), "d-c", "reuse.supply", "ra1", "allowed", "item=x material=b", 1)
+	f.event(t, at("2026-11-11 10:00"), "d-c", "reuse.supply", "rb1", "allowed", "item=y material=a", 1)
+	f.event(t, at("2026-11-11 10:00"), "d-c", "reuse.supply", "rb1", "denied", "item=y material=b denied=x", 0)
+	f.event(t, at("2026-11-12 10:00"), "d-a", "reuse.supply", "ra1", "allowed", "item=z material=a", 1)
 	// Reads served: d-b 3.
 	for range 3 {
 		f.event(t, at("2026-11-13 10:00"), "d-c", "record.read", "rb1", "allowed", "", 1)

@@ -9,6 +9,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"yiku/audit"
 	"yiku/storage"
 )
 
@@ -133,8 +134,8 @@ const (
 	actionPublish    = "record.publish"
 	actionDeadLetter = "record.deadletter"
 	actionRead       = "record.read"
-	actionReuse      = "reuse"
-	actionLookup     = "lookup"
+	actionReuse      = audit.ActionReuse  // one per lookup material supplied
+	actionLookup     = audit.ActionLookup // one per lookup
 )
 
 // Tally is what the audit trail of one period says per department.

@@ -9,12 +9,38 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"yiku/hub/hubtest"
+	"yiku/lookup/lookupdemo"
 	"yiku/supervision"
 )
 
 func TestReportsAndFreshnessThroughTheAPI(t *testing.T) {
 	h := hubtest.Start(t)
 	period := time.Now().In(time.FixedZone("CST", 8*3600)).Format("2006-01")
+
+	// A publish with one record refused.
+	good := map[string]any{"id_number": lookupdemo.Citizen2, "name": "李红", "sex": "2", "ethnicity": "01", "birth_date": "1990-01-01",
+		"domicile_division": "431302", "domicile_address": "湖南省娄底市娄星区花山街道花山社区8栋201", "mobile": "13907385678", "marital_status": "10"}
+	bad := map[string]any{"id_number": lookupdemo.Citizen2, "sex": "2"}
+	if r := h.Do(http.MethodPost, "/api/v1/resources/population/records", "psb-system", []map[string]any{good, bad}); r.Status != http.StatusOK {
+		t.Fatalf("publish: %d %s", r.Status, r.Body)
+	}
+
+	// A lookup by the service centre's officer, once the demo records are
+	// in the library: the trail's lookup and reuse.supply events count.
+	var lk struct {
+		Summary map[string]int
+	}
+	for end := time.Now().Add(60 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		r := h.Do(http.MethodPost, "/api/v1/lookups", "officer-gsc", map[string]string{"applicant": lookupdemo.Citizen,
+			"service_item": lookupdemo.ItemSocialSecurity, "case_number": "LX-SB-2025-0001", "purpose": "社会保障卡申领"})
+		if r.Status != http.StatusOK {
+			t.Fatalf("lookup: %d %s", r.Status, r.Body)
+		}
+		r.JSON(t, &lk)
+		if lk.Summary["supplied"] == 2 || time.Now().After(end) {
+			break
+		}
+	}
 
 	// The office sees every department, ranked.
 	r := h.Do(http.MethodGet, "/api/v1/supervision/reports?period="+period, "catalog-admin", nil)
@@ -32,8 +58,14 @@ func TestReportsAndFreshnessThroughTheAPI(t *testing.T) {
 			psb = &all.Departments[i]
 		}
 	}
-	if psb == nil || psb.Figures.ResourcesRegistered == 0 {
-		t.Fatalf("no line for the public security bureau: %+v", psb)
+	if psb == nil || psb.Figures.ResourcesRegistered == 0 || psb.Figures.MaterialsSupplied < 1 ||
+		psb.Figures.RecordsAccepted != 1 || psb.Figures.RecordsRejected != 1 || psb.Figures.RejectionRate == nil || *psb.Figures.RejectionRate != 0.5 {
+		t.Fatalf("the public security bureau's line: %+v", psb)
+	}
+	for _, d := range all.Departments {
+		if d.Code == "lx-gsc" && (d.Figures.Lookups < 1 || d.Figures.LookupSupplied < 2 || d.Figures.LookupMaterials < 3) {
+			t.Fatalf("the service centre's usage: %+v", d.Figures)
+		}
 	}
 
 	// A department admin sees its own line only, with its rank.
