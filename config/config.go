@@ -64,6 +64,15 @@ type Config struct {
 
 	// ShareDecisionDays is how many working days a provider has to answer a share request.
 	ShareDecisionDays int
+	// ObjectionDays is how many working days a provider has to correct a
+	// record or reject an objection raised against it.
+	ObjectionDays int
+	// CalendarFile is an optional YAML file that replaces or adds years of
+	// the working-day calendar (public holidays and 调休).
+	CalendarFile string
+	// ScoringFile is an optional YAML file of the assessment's metric
+	// weights; the shipped supervision/scoring.yaml otherwise.
+	ScoringFile string
 
 	// WebhookAllowPrivate lets subscriptions deliver to plain http and to
 	// loopback and private addresses (tests, the embedded demo, receivers
@@ -121,6 +130,9 @@ func Flags(fs *pflag.FlagSet, mode Mode) {
 	fs.Int("max-batch-records", 5000, "most records accepted in one publish batch")
 	fs.Float64("rate-limit-rps", 0, "per-department request rate limit (0 = unlimited)")
 	fs.Int("share-decision-days", 10, "working days a provider has to answer a share request")
+	fs.Int("objection-days", 5, "working days a provider has to correct a record or reject an objection to it")
+	fs.String("calendar-file", "", "YAML file of public holidays and worked weekend days that replaces or adds calendar years")
+	fs.String("scoring-file", "", "YAML file of the assessment's metric weights (default: the shipped supervision/scoring.yaml)")
 	fs.Duration("connect-retry", 30*time.Second, "how long to retry reaching PostgreSQL and Kafka at start")
 	fs.Bool("webhook-allow-private", mode == ModeDev, "let subscription webhooks use plain http and loopback or private addresses")
 	switch mode {
@@ -195,6 +207,9 @@ func Load(fs *pflag.FlagSet, mode Mode) (*Config, error) {
 	cfg.SecretKeyFile = get("secret-key-file")
 	cfg.MaxBatchRecords = num("max-batch-records")
 	cfg.ShareDecisionDays = num("share-decision-days")
+	cfg.ObjectionDays = num("objection-days")
+	cfg.CalendarFile = get("calendar-file")
+	cfg.ScoringFile = get("scoring-file")
 	cfg.ConnectRetry = dur("connect-retry")
 	if err == nil {
 		allow, e := strconv.ParseBool(get("webhook-allow-private"))
@@ -283,6 +298,19 @@ func (c *Config) Validate() error {
 	}
 	if c.ShareDecisionDays < 1 {
 		return &Error{Setting: "--share-decision-days", Problem: "must be at least 1"}
+	}
+	if c.ObjectionDays < 1 {
+		return &Error{Setting: "--objection-days", Problem: "must be at least 1"}
+	}
+	if c.CalendarFile != "" {
+		if _, err := os.Stat(c.CalendarFile); err != nil {
+			return &Error{Setting: "--calendar-file", Problem: fmt.Sprintf("cannot read %s", c.CalendarFile)}
+		}
+	}
+	if c.ScoringFile != "" {
+		if _, err := os.Stat(c.ScoringFile); err != nil {
+			return &Error{Setting: "--scoring-file", Problem: fmt.Sprintf("cannot read %s", c.ScoringFile)}
+		}
 	}
 	if c.ConnectRetry < 0 {
 		return &Error{Setting: "--connect-retry", Problem: "must not be negative"}

@@ -17,6 +17,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"yiku/calendar"
+	"yiku/objection"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -61,8 +63,13 @@ type Hub struct {
 	Identity *identityapi.API
 	Catalog  *catalog.Service
 	Gate     sharing.Gate // every data read, lookup and subscription asks it
-	Registry *prometheus.Registry
-	Server   *httpapi.Server
+	// Calendar counts working days for every deadline (share requests,
+	// objections).
+	Calendar *calendar.Calendar
+	// Objections is the objection sweep and, through it, the service.
+	Objections *objection.Sweeper
+	Registry   *prometheus.Registry
+	Server     *httpapi.Server
 	// Secret is the hub's key material for keyed hashes and signatures.
 	Secret []byte
 	// Audit is this instance's audit journal (its own hash chain); the audit
@@ -172,6 +179,11 @@ func (h *Hub) build(ctx context.Context, suite cryptosuite.Suite, key cryptosuit
 	h.workers = append(h.workers, &policies.RoleWatcher{Enforcer: enf, Interval: time.Second, Log: h.Log})
 	h.workers = append(h.workers, &journal.Checkpointer{J: h.Audit, Interval: time.Minute,
 		OnError: func(err error) { h.Log.Error("audit checkpoint failed", "err", err) }})
+
+	if h.Calendar, err = calendar.Load(h.Cfg.CalendarFile); err != nil {
+		return &config.Error{Setting: "--calendar-file", Problem: oneLine(err)}
+	}
+	h.warnUncoveredYears(time.Now())
 
 	h.modules = append(h.modules, h.Identity)
 	if err := h.addParts(ctx); err != nil {
@@ -298,4 +310,19 @@ func LoadSecret(path string, create bool) ([]byte, error) {
 
 func oneLine(err error) string {
 	return strings.Join(strings.Fields(err.Error()), " ")
+}
+
+// warnUncoveredYears warns when this year's working-day calendar, or in
+// December next year's (deadlines then reach into it), is neither in the
+// holiday tables nor in the calendar file: deadlines then count Monday to
+// Friday and fall earlier than the legal ones around holidays.
+func (h *Hub) warnUncoveredYears(now time.Time) {
+	today := calendar.DateOf(now)
+	years := []int{today.Year}
+	if today.Month == time.December {
+		years = append(years, today.Year+1)
+	}
+	for _, y := range h.Calendar.Uncovered(years...) {
+		h.Log.Warn("no holiday calendar for this year: deadlines count Monday to Friday; add the year to --calendar-file", "year", y)
+	}
 }

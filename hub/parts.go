@@ -22,10 +22,14 @@ import (
 	"yiku/lookup"
 	"yiku/lookup/lookupapi"
 	"yiku/lookup/lookupdemo"
+	"yiku/objection"
+	"yiku/objection/objectionapi"
 	"yiku/policies/sharing"
 	"yiku/policies/sharing/sharingapi"
 	"yiku/serviceitem"
 	itemstore "yiku/serviceitem/sqlstore"
+	"yiku/supervision"
+	"yiku/supervision/supervisionapi"
 )
 
 // addParts builds each part of the hub (catalog, exchange, sharing, audit…)
@@ -42,6 +46,8 @@ func (h *Hub) addParts(ctx context.Context) error {
 		shareSvc *sharing.Service
 		lib      *library.Store
 		pub      *exchange.Publisher
+		// Every read path flags records under open objection through it.
+		objections = objection.NewStore(h.DB.Gorm)
 	)
 
 	// Sharing: share requests, grants and the data-access gate (h.Gate).
@@ -57,7 +63,7 @@ func (h *Hub) addParts(ctx context.Context) error {
 		}
 		notifier := sharing.KafkaNotifier{Broker: h.Broker, Topic: topic}
 		shareSvc = &sharing.Service{Store: store, Gate: gate, Directory: h.Catalog, Resources: h.Catalog.All,
-			Notifier: notifier, DecisionDays: h.Cfg.ShareDecisionDays, Log: h.Log}
+			Notifier: notifier, DecisionDays: h.Cfg.ShareDecisionDays, Calendar: h.Calendar, Log: h.Log}
 		h.Gate = gate
 		h.modules = append(h.modules, sharingapi.New(shareSvc, gate, h.Catalog))
 		h.workers = append(h.workers, &sharing.Syncer{Gate: gate, Broker: h.Broker, Topic: topic, Notifier: notifier, Log: h.Log})
@@ -77,6 +83,7 @@ func (h *Hub) addParts(ctx context.Context) error {
 			h.Log.Warn("subscription webhooks may use plain http and loopback or private addresses (--webhook-allow-private)")
 		}
 		subs := subscription.NewService(subStore, lib, h.Catalog, h.Gate, h.Auth.Store(), topics, h.Secret, webhooks)
+		subs.Objections = objections
 		// Kafka ingress: departments' adapters produce to their ingress
 		// topics; refused records go to dead letters they can replay. The
 		// exchange status reports the ingress's lag next to the library's.
@@ -90,9 +97,12 @@ func (h *Hub) addParts(ctx context.Context) error {
 			return codes, err
 		}
 		inlag := &ingress.LagMeter{Broker: h.Broker, GroupID: ingressGroup, Topics: topics, Departments: departments}
-		h.modules = append(h.modules, exchangeapi.New(pub, lib, sink, inlag, h.Catalog, h.Gate, subs))
-		h.workers = append(h.workers, sink,
-			subscription.NewDeliverer(subscription.DeliverConfig{Webhooks: webhooks, Log: h.Log}, subStore, lib, h.Catalog, h.Gate, h.Auth.Store(), router, h.Audit, h.Secret, h.Registry))
+		xapi := exchangeapi.New(pub, lib, sink, inlag, h.Catalog, h.Gate, subs)
+		xapi.Objections = objections
+		h.modules = append(h.modules, xapi)
+		deliverer := subscription.NewDeliverer(subscription.DeliverConfig{Webhooks: webhooks, Log: h.Log}, subStore, lib, h.Catalog, h.Gate, h.Auth.Store(), router, h.Audit, h.Secret, h.Registry)
+		deliverer.Objections = objections
+		h.workers = append(h.workers, sink, deliverer)
 		ingStore := ingress.NewStore(h.DB)
 		h.modules = append(h.modules, ingressapi.New(&ingress.Service{Store: ingStore, Messages: ingress.KafkaReader{Brokers: h.BrokerAddrs()}, Publisher: pub}))
 		h.workers = append(h.workers, ingress.NewWorker(ingress.WorkerConfig{Brokers: h.BrokerAddrs(), GroupID: ingressGroup, Log: h.Log, Departments: departments},
@@ -130,7 +140,7 @@ func (h *Hub) addParts(ctx context.Context) error {
 		// Lookups read items through a short-lived cache: a change on another
 		// instance is seen within seconds, one made here at once.
 		items.Cache = &serviceitem.Cache{Source: items.Store, TTL: 5 * time.Second}
-		lk := &lookup.Service{Items: items.Cache, Directory: h.Catalog, Gate: h.Gate,
+		lk := &lookup.Service{Items: items.Cache, Directory: h.Catalog, Gate: h.Gate, Objections: objections,
 			Library: lookup.LibraryFunc(func(ctx context.Context, subject string, resources []string) (map[string]lookup.Record, error) {
 				rows, err := lib.CurrentOf(ctx, subject, resources)
 				if err != nil {
@@ -151,6 +161,29 @@ func (h *Hub) addParts(ctx context.Context) error {
 			Directory:  h.Catalog,
 			SubjectKey: h.Audit.SubjectKey(),
 		}))
+	}
+
+	// Objections (疑义校核): readers dispute shared records, providers
+	// correct or reject within working days on the hub's calendar; the
+	// sweep closes corrected ones and escalates overdue ones.
+	{
+		svc := &objection.Service{Store: objections, Directory: h.Catalog, Gate: h.Gate, Records: lib,
+			Calendar: h.Calendar, Days: h.Cfg.ObjectionDays, Recorder: h.Audit}
+		h.Objections = &objection.Sweeper{Service: svc, Interval: 30 * time.Second, Log: h.Log}
+		h.modules = append(h.modules, objectionapi.New(svc))
+		h.workers = append(h.workers, h.Objections)
+	}
+
+	// Supervision: freshness of resources against their update cycles and
+	// the per-department assessment report (考核通报).
+	{
+		sc, err := supervision.LoadScoring(h.Cfg.ScoringFile)
+		if err != nil {
+			return &config.Error{Setting: "--scoring-file", Problem: err.Error()}
+		}
+		src := &supervision.Sources{Store: supervision.NewStore(h.DB.Gorm), Resources: h.Catalog.All,
+			Departments: h.Auth.Store().Departments, Calendar: h.Calendar, Scoring: sc}
+		h.modules = append(h.modules, supervisionapi.New(src))
 	}
 
 	// Adapters: the worked example's legacy department systems (civil

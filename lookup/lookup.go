@@ -25,6 +25,7 @@ import (
 	"yiku/fault"
 	"yiku/identity"
 	"yiku/inputtext"
+	"yiku/objection"
 	"yiku/policies/sharing"
 	"yiku/schemas"
 	"yiku/serviceitem"
@@ -97,6 +98,8 @@ type MaterialResult struct {
 	Publisher   string       `json:"publisher,omitempty"`
 	PublishedAt *time.Time   `json:"published_at,omitempty"`
 	Certificate *Certificate `json:"certificate,omitempty"`
+	// UnderObjection names the open objections disputing the version read.
+	UnderObjection *objection.Flag `json:"under_objection,omitempty"`
 }
 
 // Certificate is the validity of a supplied e-licence. Validity and Reason
@@ -139,6 +142,9 @@ type Service struct {
 	Directory catalog.Directory
 	Gate      sharing.Gate
 	Library   Library
+	// Objections flags supplied materials whose record is under open
+	// objection (nil: no flags).
+	Objections objection.Flags
 	// Now is the clock (time.Now when nil); certificate expiry is judged by
 	// the calendar date in Asia/Shanghai.
 	Now func() time.Time
@@ -253,11 +259,24 @@ func (s *Service) Lookup(ctx context.Context, p identity.Principal, req Request)
 			return Result{}, nil, fmt.Errorf("lookup: %s: read the library: %w", item.Code, err)
 		}
 	}
+	var open map[objection.Key][]objection.Open
+	if s.Objections != nil && len(records) > 0 {
+		keys := make([]objection.Key, 0, len(records))
+		for id := range records {
+			keys = append(keys, objection.Key{Resource: id, Subject: req.Applicant})
+		}
+		if open, err = s.Objections.OpenFor(ctx, keys); err != nil {
+			return Result{}, nil, fmt.Errorf("lookup: %s: objections: %w", item.Code, err)
+		}
+	}
 	var events []audit.Event
 	for i, m := range item.Materials {
 		mr, ev, err := s.answer(steps[i], records, now)
 		if err != nil {
 			return Result{}, nil, fmt.Errorf("lookup: %s material %s: %w", item.Code, m.Code, err)
+		}
+		if mr.Status == Supplied {
+			mr.UnderObjection = objection.FlagOf(open[objection.Key{Resource: mr.Resource, Subject: req.Applicant}], mr.Version)
 		}
 		out.Materials = append(out.Materials, mr)
 		out.Summary[mr.Status]++

@@ -26,6 +26,7 @@ import (
 	"yiku/fault"
 	"yiku/httpapi"
 	"yiku/identity"
+	"yiku/objection"
 	"yiku/policies/sharing"
 )
 
@@ -53,6 +54,8 @@ type API struct {
 	dir   catalog.Directory
 	gate  sharing.Gate
 	subs  *subscription.Service
+	// Objections flags records under open objection (nil: no flags).
+	Objections objection.Flags
 }
 
 // New builds the module.
@@ -114,6 +117,8 @@ func (a *API) publish(c *gin.Context) {
 	note.Resource = res.Resource
 	if !res.Replayed {
 		note.Count = res.Accepted
+		// The assessment's publish rejection rate reads the refused count here.
+		note.Reason = "accepted=" + strconv.Itoa(res.Accepted) + " rejected=" + strconv.Itoa(res.Rejected)
 	}
 	c.JSON(http.StatusOK, res)
 }
@@ -145,6 +150,8 @@ type RecordView struct {
 	Record        json.RawMessage `json:"record"`
 	PublishedAt   time.Time       `json:"published_at"`
 	AppliedAt     time.Time       `json:"applied_at"`
+	// UnderObjection names the open objections disputing this version.
+	UnderObjection *objection.Flag `json:"under_objection,omitempty"`
 }
 
 // ReadResult answers a record read.
@@ -196,6 +203,13 @@ func (a *API) read(c *gin.Context) {
 		httpapi.Fail(c, err)
 		return
 	}
+	var open map[objection.Key][]objection.Open
+	if a.Objections != nil {
+		if open, err = a.Objections.OpenFor(ctx, []objection.Key{{Resource: id, Subject: c.Param("subject")}}); err != nil {
+			httpapi.Fail(c, err)
+			return
+		}
+	}
 	out := ReadResult{Basis: dec.Basis, Fields: []string{}}
 	for _, f := range dec.Plan.Fields() {
 		out.Fields = append(out.Fields, f.Name)
@@ -211,7 +225,8 @@ func (a *API) read(c *gin.Context) {
 			return
 		}
 		v := RecordView{Resource: id, RecordID: r.RecordID, Version: r.Version, SchemaVersion: r.SchemaVersion, Publisher: r.Publisher,
-			Deleted: r.Deleted, DeleteReason: r.DeleteReason, Record: masked, PublishedAt: r.PublishedAt, AppliedAt: r.AppliedAt}
+			Deleted: r.Deleted, DeleteReason: r.DeleteReason, Record: masked, PublishedAt: r.PublishedAt, AppliedAt: r.AppliedAt,
+			UnderObjection: objection.FlagOf(open[objection.Key{Resource: r.ResourceID, Subject: r.SubjectKey}], r.Version)}
 		if history {
 			out.Versions = append(out.Versions, v)
 		} else {

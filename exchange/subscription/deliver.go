@@ -25,6 +25,7 @@ import (
 	"yiku/exchange"
 	"yiku/fault"
 	"yiku/identity"
+	"yiku/objection"
 	"yiku/policies/sharing"
 )
 
@@ -69,6 +70,9 @@ type Deliverer struct {
 	client     *http.Client
 	delivered  *prometheus.CounterVec
 	failures   *prometheus.CounterVec
+	// Objections flags deliveries whose record is under open objection
+	// (nil: no flags).
+	Objections objection.Flags
 }
 
 // NewDeliverer builds the worker. recorder records every push and egress
@@ -249,6 +253,9 @@ func (d *Deliverer) push(ctx context.Context, sub Subscription, res catalog.Reso
 	if err != nil {
 		return err
 	}
+	if err := FlagObjections(ctx, d.Objections, &b); err != nil {
+		return err
+	}
 	if len(b.Deliveries) == 0 {
 		if b.Next > sub.PushCursor {
 			return d.store.PushDelivered(ctx, sub.ID, d.cfg.Instance, sub.PushCursor, b.Next)
@@ -309,6 +316,9 @@ func (d *Deliverer) pushFailed(ctx context.Context, sub Subscription, reason str
 func (d *Deliverer) produce(ctx context.Context, sub Subscription, res catalog.Resource, dec sharing.Decision, ev auditFn) error {
 	b, err := Collect(ctx, d.lib, sub, res, dec, sub.EgressCursor, d.cfg.BatchSize)
 	if err != nil {
+		return err
+	}
+	if err := FlagObjections(ctx, d.Objections, &b); err != nil {
 		return err
 	}
 	if len(b.Deliveries) == 0 {

@@ -17,6 +17,7 @@ import (
 	"yiku/exchange/library"
 	"yiku/fault"
 	"yiku/identity"
+	"yiku/objection"
 	"yiku/policies/sharing"
 )
 
@@ -85,6 +86,9 @@ type Service struct {
 	secret     []byte
 	webhooks   WebhookPolicy
 	now        func() time.Time
+	// Objections flags deliveries whose record is under open objection
+	// (nil: no flags).
+	Objections objection.Flags
 }
 
 // NewService builds the service. principals looks up the principal a
@@ -239,6 +243,8 @@ type Delivery struct {
 	Record   json.RawMessage `json:"record"`
 	// PublishedAt is when the provider published it.
 	PublishedAt time.Time `json:"published_at"`
+	// UnderObjection names the open objections disputing this version.
+	UnderObjection *objection.Flag `json:"under_objection,omitempty"`
 }
 
 // Page is one pull of a subscription.
@@ -289,6 +295,9 @@ func (s *Service) Pull(ctx context.Context, p identity.Principal, id, cursor str
 	}
 	batch, err := Collect(ctx, s.lib, sub, res, dec, from, limit)
 	if err != nil {
+		return Page{}, err
+	}
+	if err := FlagObjections(ctx, s.Objections, &batch); err != nil {
 		return Page{}, err
 	}
 	return Page{Subscription: sub.ID, Records: batch.Deliveries, NextCursor: strconv.FormatInt(batch.Next, 10), Fields: batch.Fields, Subjects: batch.Subjects}, nil
@@ -441,6 +450,26 @@ func Collect(ctx context.Context, lib Library, sub Subscription, res catalog.Res
 		}
 	}
 	return b, nil
+}
+
+// FlagObjections marks the batch's deliveries whose record is under open
+// objection, with one question to flags for the whole batch.
+func FlagObjections(ctx context.Context, flags objection.Flags, b *Batch) error {
+	if flags == nil || len(b.Deliveries) == 0 {
+		return nil
+	}
+	keys := make([]objection.Key, len(b.Deliveries))
+	for i, d := range b.Deliveries {
+		keys[i] = objection.Key{Resource: d.Resource, Subject: b.Subjects[i]}
+	}
+	open, err := flags.OpenFor(ctx, keys)
+	if err != nil {
+		return fmt.Errorf("subscription: objections: %w", err)
+	}
+	for i := range b.Deliveries {
+		b.Deliveries[i].UnderObjection = objection.FlagOf(open[keys[i]], b.Deliveries[i].Version)
+	}
+	return nil
 }
 
 // deletedRecord is what a deletion delivers: the subject's last version

@@ -97,7 +97,7 @@ func StartWith(t testing.TB, opt Options) *Hub {
 		Mode: config.ModeServe, HTTPAddr: "127.0.0.1:0", MaxBodyBytes: 16 << 20, ShutdownTimeout: 10 * time.Second,
 		DatabaseURL: dbURL, KafkaBrokers: brokers, TopicPartitions: 3, TopicReplication: 1, TopicPrefix: prefix,
 		JWTKeyFile: filepath.Join(dir, "jwt.pem"), SecretKeyFile: filepath.Join(dir, "secret.key"), TokenTTL: time.Hour,
-		MaxBatchRecords: 5000, ShareDecisionDays: 10, LogLevel: "warn", LogFormat: "text", ConnectRetry: 10 * time.Second,
+		MaxBatchRecords: 5000, ShareDecisionDays: 10, ObjectionDays: 5, LogLevel: "warn", LogFormat: "text", ConnectRetry: 10 * time.Second,
 		Crypto: string(suiteOf(opt)),
 		// Test receivers listen on loopback over plain http.
 		WebhookAllowPrivate: true,

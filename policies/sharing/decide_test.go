@@ -14,6 +14,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"yiku/calendar"
 
 	"yiku/catalog"
 	"yiku/catalog/seed"
@@ -91,7 +92,7 @@ func newFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc := &Service{Store: store, Gate: gate, Directory: dir, Resources: dir.all, DecisionDays: 10,
+	svc := &Service{Store: store, Gate: gate, Directory: dir, Resources: dir.all, DecisionDays: 10, Calendar: calendar.Weekdays(),
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: now}
 	return &fixture{svc: svc, gate: gate, dir: dir, clock: &clock, labels: map[string]string{}}
 }
@@ -338,5 +339,28 @@ func TestDecisionTable(t *testing.T) {
 				t.Fatalf("decision table differs from %s at line %d:\n got: %s\nwant: %s\n(rerun with -update if the change is intended)", path, i+1, g, w)
 			}
 		}
+	}
+}
+
+// A share request filed on Thursday 24 September 2026, the last working
+// day before the Mid-Autumn and National Day holidays, is due after 10
+// working days on the State Council's calendar: 28, 29, 30 September,
+// 8, 9, 10 (a worked Saturday), 12, 13, 14, 15 October.
+func TestShareRequestDeadlineOnTheHolidayCalendar(t *testing.T) {
+	f := newFixture(t)
+	cal, err := calendar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.svc.Calendar = cal
+	*f.clock = time.Date(2026, 9, 24, 10, 0, 0, 0, time.FixedZone("CST", 8*3600))
+	r, err := f.svc.Apply(context.Background(), admin(demo.DeptHRSS), Application{ResourceID: seed.MarriageRegistration,
+		Fields: []string{"id_number", "registration_type"}, Purposes: []string{"婚姻状况核验"}, LegalBasis: "社会保险法",
+		ServiceItems: []string{"遗属待遇核定"}, ValidUntil: f.clock.AddDate(1, 0, 0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := time.Date(2026, 10, 15, 16, 0, 0, 0, time.UTC); !r.Deadline.Equal(want) {
+		t.Fatalf("deadline %s, want %s (end of 15 October, CST)", r.Deadline, want)
 	}
 }

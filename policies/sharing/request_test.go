@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"yiku/calendar"
 
 	"yiku/catalog"
 	"yiku/catalog/seed"
@@ -12,30 +13,6 @@ import (
 	"yiku/fault"
 	"yiku/identity"
 )
-
-func TestDeadline(t *testing.T) {
-	cases := []struct {
-		name string
-		at   string // RFC 3339
-		days int
-		want string // end of the last working day, CST, as UTC
-	}{
-		{"monday morning, 10 days", "2026-03-02T09:00:00+08:00", 10, "2026-03-16T16:00:00Z"},
-		{"friday evening skips the weekend", "2026-03-06T23:30:00+08:00", 1, "2026-03-09T16:00:00Z"},
-		{"saturday counts from monday", "2026-03-07T10:00:00+08:00", 1, "2026-03-09T16:00:00Z"},
-		{"sunday, 5 days", "2026-03-08T10:00:00+08:00", 5, "2026-03-13T16:00:00Z"},
-		{"UTC evening is the next day in CST", "2026-03-06T17:00:00Z", 1, "2026-03-09T16:00:00Z"},
-		{"thursday, 2 days spans a weekend", "2026-03-05T12:00:00+08:00", 2, "2026-03-09T16:00:00Z"},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			at, _ := time.Parse(time.RFC3339, c.at)
-			if got := Deadline(at, c.days).Format(time.RFC3339); got != c.want {
-				t.Fatalf("Deadline(%s, %d) = %s, want %s", c.at, c.days, got, c.want)
-			}
-		})
-	}
-}
 
 func marriage(t *testing.T) catalog.Resource {
 	t.Helper()
@@ -93,7 +70,7 @@ func TestNewRequestRules(t *testing.T) {
 			if c.app != nil {
 				app = c.app(app)
 			}
-			got, err := NewRequest(c.p, r, app, now, func(t time.Time) time.Time { return Deadline(t, 10) })
+			got, err := NewRequest(c.p, r, app, now, func(t time.Time) time.Time { return calendar.Weekdays().Deadline(t, 10) })
 			if c.code == "" {
 				if err != nil {
 					t.Fatalf("unexpected error %v", err)
@@ -204,7 +181,7 @@ func FuzzApplication(f *testing.F) {
 	f.Fuzz(func(t *testing.T, field, purpose, basis, item string, validity int64) {
 		app := Application{ResourceID: res.ID, Fields: []string{field}, PlainFields: []string{field}, Purposes: []string{purpose},
 			LegalBasis: basis, ServiceItems: []string{item}, ValidUntil: t0.Add(time.Duration(validity) * time.Second)}
-		r, err := NewRequest(admin(demo.DeptService), res, app, t0, func(t time.Time) time.Time { return Deadline(t, 10) })
+		r, err := NewRequest(admin(demo.DeptService), res, app, t0, func(t time.Time) time.Time { return calendar.Weekdays().Deadline(t, 10) })
 		if err != nil {
 			if fault.KindOf(err) != fault.Invalid {
 				t.Fatalf("client input gave %v", err)

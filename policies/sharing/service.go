@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"time"
+	"yiku/calendar"
 
 	"yiku/catalog"
 	"yiku/fault"
@@ -24,6 +25,7 @@ type Service struct {
 	Resources    Resources
 	Notifier     Notifier
 	DecisionDays int
+	Calendar     *calendar.Calendar
 	Log          *slog.Logger
 	Now          func() time.Time
 }
@@ -49,7 +51,7 @@ func (s *Service) Apply(ctx context.Context, p identity.Principal, app Applicati
 	if err != nil {
 		return Request{}, err
 	}
-	r, err := NewRequest(p, res, app, s.now(), func(t time.Time) time.Time { return Deadline(t, s.DecisionDays) })
+	r, err := NewRequest(p, res, app, s.now(), func(t time.Time) time.Time { return s.Calendar.Deadline(t, s.DecisionDays) })
 	if err != nil {
 		return Request{}, err
 	}
