@@ -48,6 +48,13 @@ type Module interface {
 	OpenAPI() []byte
 }
 
+// Frontend serves pages outside /api/v1 (the web console): Mount adds its
+// routes to the engine, where the bearer authentication of /api/v1 does not
+// apply; the frontend authenticates its own visitors.
+type Frontend interface {
+	Mount(e *gin.Engine)
+}
+
 // Deps are what the server needs from the rest of the hub.
 type Deps struct {
 	Log          *slog.Logger
@@ -61,6 +68,8 @@ type Deps struct {
 	// before authorization, so denials are audited too. It records the call
 	// (see AuditNote) durably before the response is released.
 	Audit gin.HandlerFunc
+	// Frontends are mounted beside the API (the web console under /console/).
+	Frontends []Frontend
 }
 
 // Server is the hub's HTTP server.
@@ -112,6 +121,9 @@ func New(deps Deps, modules ...Module) (*Server, error) {
 		m.Routes(api)
 		frags = append(frags, m.OpenAPI())
 	}
+	for _, f := range deps.Frontends {
+		f.Mount(e)
+	}
 	doc, err := mergeOpenAPI(deps.Version, frags...)
 	if err != nil {
 		return nil, err
@@ -119,6 +131,9 @@ func New(deps Deps, modules ...Module) (*Server, error) {
 	s.openapi = doc
 	return s, nil
 }
+
+// OpenAPIDocument returns the merged OpenAPI document served at /openapi.json.
+func (s *Server) OpenAPIDocument() []byte { return s.openapi }
 
 // Handler returns the root handler.
 func (s *Server) Handler() http.Handler { return s.engine }
