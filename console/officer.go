@@ -34,6 +34,7 @@ type lookupForm struct {
 	Purpose    string
 	Result     *lookup.Result
 	Records    map[string][]kv
+	Summary    map[string]int
 }
 
 type kv struct{ Key, Value string }
@@ -155,6 +156,10 @@ func (c *Console) lookupSubmit(v *visit) {
 	}
 	f.Result = &res
 	f.Records = map[string][]kv{}
+	f.Summary = map[string]int{}
+	for k, n := range res.Summary {
+		f.Summary[string(k)] = n
+	}
 	for _, m := range res.Materials {
 		if len(m.Record) > 0 {
 			f.Records[m.Code] = recordFields(m.Record)
