@@ -139,7 +139,7 @@ func media(m string) chromedp.Action[chromedp.Void] {
 // shot writes a full-page screenshot to the artifacts.
 func (b *browser) shot(ctx context.Context, name string) {
 	b.t.Helper()
-	png := value(b, ctx, "screenshot "+name, chromedp.FullScreenshot(90))
+	png := value(b, ctx, "screenshot "+name, chromedp.FullScreenshot(100))
 	if err := os.WriteFile(filepath.Join(b.shots, name+".png"), png, 0o644); err != nil {
 		b.t.Fatal(err)
 	}
@@ -204,6 +204,7 @@ func (b *browser) checkPage(ctx context.Context, name string) {
 	if negative > 0 {
 		b.t.Errorf("%s: %d controls are out of the tab order", name, negative)
 	}
+	b.run(ctx, "blur", js(`document.activeElement && document.activeElement.blur()`))
 }
 
 // open navigates, checks the page's status marker and basics, and screenshots it.

@@ -250,3 +250,13 @@ func (v view) MaskApplicant(s string) string {
 	}
 	return string(r[:4]) + strings.Repeat("*", len(r)-8) + string(r[len(r)-4:])
 }
+
+// Reason shows an API reason ("code: sentence") in the visit's language
+// when the catalog knows the code, and as the API gave it otherwise.
+func (v view) Reason(s string) string {
+	code, _, _ := strings.Cut(s, ":")
+	if k := "reason." + strings.TrimSpace(code); v.c.msgs.Has(v.Lang, k) {
+		return v.T(k)
+	}
+	return s
+}
