@@ -418,6 +418,7 @@ func TestBrowser(t *testing.T) {
 			t.Fatalf("grant = %s", gr.Body)
 		}
 		b.open(ctx, "/console/access", "table.access", "deptadmin-access")
+		b.open(ctx, "/console/exchange", "table.lags", "deptadmin-exchange")
 
 		// The requester's officer now gets the insurance material, with the granted fields only.
 		octx := b.tab()
@@ -512,6 +513,48 @@ func TestBrowser(t *testing.T) {
 			t.Error("the reuse dashboard draws no bars after lookups")
 		}
 		b.open(ctx, "/console/share-requests", "main h1", "catalog-share-requests")
+
+		// A resource's detail, and the compatibility dry run of a proposed
+		// schema: the latest schema unchanged is compatible (the same
+		// version); one that requires a new field is not.
+		b.open(ctx, "/console/resources/population", "table.fields", "catalog-resource-detail")
+		b.run(ctx, "dry run unchanged", chromedp.Click(chromedp.CSS("form.compat button[type=submit]")), chromedp.WaitVisible(chromedp.CSS("section.report")))
+		var compatible string
+		compatible = eval[string](b, ctx, `document.querySelector('section.report').dataset.compatible`)
+		if compatible != "true" {
+			t.Errorf("the unchanged schema is reported compatible=%s", compatible)
+		}
+		b.run(ctx, "dry run breaking",
+			js(`(function () { var ta = document.getElementById('schema'); var s = JSON.parse(ta.value);
+				s.properties = s.properties || {}; s.properties.console_new_field = {type: 'string'};
+				s.required = (s.required || []).concat(['console_new_field']); ta.value = JSON.stringify(s, null, 2); })()`),
+			chromedp.Click(chromedp.CSS("form.compat button[type=submit]")), chromedp.WaitVisible(chromedp.CSS(`section.report[data-compatible="false"] ul.issues li`)))
+		b.shot(ctx, "catalog-resource-compat")
+		if n := eval[int](b, ctx, `document.querySelectorAll('ul.versions li[data-version]').length`); n != 1 {
+			t.Errorf("the dry run registered a version: %d versions", n)
+		}
+
+		// Principals and keys: a key is issued, shown once, works, and is revoked.
+		b.open(ctx, "/console/principals", "table.principals", "catalog-principals")
+		b.run(ctx, "open psb-system", chromedp.Click(chromedp.CSS(`tr[data-principal="psb-system"] a`)), chromedp.WaitVisible(chromedp.CSS("form.issue-key")))
+		b.checkPage(ctx, "principal")
+		b.run(ctx, "issue key", chromedp.SetValue(chromedp.ID("k-label"), "控制台测试"), chromedp.SetValue(chromedp.ID("k-expires"), "24h"),
+			chromedp.Click(chromedp.CSS("form.issue-key button[type=submit]")), chromedp.WaitVisible(chromedp.CSS("[data-secret]")))
+		secret := b.text(ctx, "[data-secret]")
+		if r := h.DoSecret("GET", "/api/v1/me", secret, nil); r.Status != 200 {
+			t.Fatalf("the issued key does not work: %d", r.Status)
+		}
+		b.shot(ctx, "catalog-key-issued")
+		b.run(ctx, "reload", chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("table.keys")))
+		if n := eval[int](b, ctx, `document.querySelectorAll('[data-secret]').length`); n != 0 {
+			t.Error("the key's secret is shown again")
+		}
+		keyID := secret[len("yk_"):]
+		keyID = keyID[:strings.Index(keyID, "_")]
+		b.run(ctx, "revoke", chromedp.Click(chromedp.CSS(`tr[data-key="`+keyID+`"] button`)), chromedp.WaitVisible(chromedp.CSS(`tr[data-key="`+keyID+`"] .badge.revoked`)))
+		if r := h.DoSecret("GET", "/api/v1/me", secret, nil); r.Status != 401 {
+			t.Errorf("a revoked key still works: %d", r.Status)
+		}
 		b.open(ctx, "/docs", "section.doc-group", "api-docs")
 	})
 

@@ -312,6 +312,9 @@ func TestConsoleReadsAuditedLikeAPI(t *testing.T) {
 		{"catalog-admin", "/console/departments", nil, []apiCall{{"GET", "/api/v1/catalog/departments", nil}}},
 		{"catalog-admin", "/console/reuse", nil, []apiCall{{"GET", "/api/v1/stats/reuse", nil}}},
 		{"catalog-admin", "/console/share-requests", nil, []apiCall{{"GET", "/api/v1/share-requests/overdue?limit=200", nil}}},
+		{"catalog-admin", "/console/resources/population", nil, []apiCall{{"GET", "/api/v1/catalog/resources/population", nil}, {"GET", "/api/v1/catalog/resources/population/versions", nil}}},
+		{"catalog-admin", "/console/principals", nil, []apiCall{{"GET", "/api/v1/admin/principals", nil}, {"GET", "/api/v1/catalog/departments", nil}}},
+		{"admin-psb", "/console/exchange", nil, []apiCall{{"GET", "/api/v1/exchange/status", nil}, {"GET", "/api/v1/dead-letters?limit=100", nil}}},
 	}
 	byRequest := func(id string) []audit.Event {
 		var out []audit.Event

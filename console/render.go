@@ -228,8 +228,8 @@ var rolePages = map[identity.Role][]navItem{
 	identity.RoleOfficer:      {{Path: "/console/lookup", Title: "nav.lookup"}},
 	identity.RoleCitizen:      {{Path: "/console/my-data", Title: "nav.mydata"}},
 	identity.RoleReviewer:     {{Path: "/console/audit", Title: "nav.audit"}, {Path: "/console/anomalies", Title: "nav.anomalies"}},
-	identity.RoleDeptAdmin:    {{Path: "/console/share-requests", Title: "nav.sharerequests"}, {Path: "/console/access", Title: "nav.access"}, {Path: "/console/resources", Title: "nav.resources"}},
-	identity.RoleCatalogAdmin: {{Path: "/console/resources", Title: "nav.resources"}, {Path: "/console/departments", Title: "nav.departments"}, {Path: "/console/share-requests", Title: "nav.sharerequests"}, {Path: "/console/reuse", Title: "nav.reuse"}},
+	identity.RoleDeptAdmin:    {{Path: "/console/share-requests", Title: "nav.sharerequests"}, {Path: "/console/access", Title: "nav.access"}, {Path: "/console/resources", Title: "nav.resources"}, {Path: "/console/exchange", Title: "nav.exchange"}, {Path: "/console/principals", Title: "nav.principals"}},
+	identity.RoleCatalogAdmin: {{Path: "/console/resources", Title: "nav.resources"}, {Path: "/console/departments", Title: "nav.departments"}, {Path: "/console/share-requests", Title: "nav.sharerequests"}, {Path: "/console/reuse", Title: "nav.reuse"}, {Path: "/console/principals", Title: "nav.principals"}},
 	identity.RoleSystem:       {{Path: "/console/access", Title: "nav.access"}},
 }
 
