@@ -38,7 +38,7 @@ func BenchmarkPages(b *testing.B) {
 	}
 	pages := []struct {
 		name, who, path string
-		form           func(i int) url.Values
+		form            func(i int) url.Values
 	}{
 		{"lookup-form", "officer-gsc", "/console/lookup", nil},
 		{"lookup-result", "officer-gsc", "/console/lookup", func(i int) url.Values { return lookupForm(fmt.Sprintf("BENCH-%d", i)) }},
