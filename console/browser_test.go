@@ -112,7 +112,8 @@ func (b *browser) run(ctx context.Context, what string, steps ...chromedp.Action
 	defer cancel()
 	if err := chromedp.Do(tctx, steps...); err != nil {
 		loc, _ := chromedp.Run(ctx, chromedp.Location())
-		b.t.Fatalf("%s: %v (at %s)", what, err, loc)
+		text, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('main') ? document.querySelector('main').innerText.slice(0, 600) : ''`))
+		b.t.Fatalf("%s: %v (at %s)\n%s", what, err, loc, text)
 	}
 }
 
@@ -516,7 +517,7 @@ func TestBrowser(t *testing.T) {
 
 		// A resource's detail, and the compatibility dry run of a proposed
 		// schema: the latest schema unchanged is compatible (the same
-		// version); one that requires a new field is not.
+		// version); one that makes an optional field required is not.
 		b.open(ctx, "/console/resources/population", "table.fields", "catalog-resource-detail")
 		b.run(ctx, "dry run unchanged", chromedp.Click(chromedp.CSS("form.compat button[type=submit]")), chromedp.WaitVisible(chromedp.CSS("section.report")))
 		var compatible string
@@ -526,8 +527,8 @@ func TestBrowser(t *testing.T) {
 		}
 		b.run(ctx, "dry run breaking",
 			js(`(function () { var ta = document.getElementById('schema'); var s = JSON.parse(ta.value);
-				s.properties = s.properties || {}; s.properties.console_new_field = {type: 'string'};
-				s.required = (s.required || []).concat(['console_new_field']); ta.value = JSON.stringify(s, null, 2); })()`),
+				var req = s.required || [], opt = Object.keys(s.properties).filter(function (p) { return req.indexOf(p) < 0; });
+				s.required = req.concat([opt[0]]); ta.value = JSON.stringify(s, null, 2); })()`),
 			chromedp.Click(chromedp.CSS("form.compat button[type=submit]")), chromedp.WaitVisible(chromedp.CSS(`section.report[data-compatible="false"] ul.issues li`)))
 		b.shot(ctx, "catalog-resource-compat")
 		if n := eval[int](b, ctx, `document.querySelectorAll('ul.versions li[data-version]').length`); n != 1 {
@@ -545,7 +546,8 @@ func TestBrowser(t *testing.T) {
 			t.Fatalf("the issued key does not work: %d", r.Status)
 		}
 		b.shot(ctx, "catalog-key-issued")
-		b.run(ctx, "reload", chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("table.keys")))
+		loc := strings.TrimSuffix(value(b, ctx, "location", chromedp.Location()), "/api-keys")
+		b.run(ctx, "open again", chromedp.Navigate(loc), chromedp.WaitVisible(chromedp.CSS("table.keys")))
 		if n := eval[int](b, ctx, `document.querySelectorAll('[data-secret]').length`); n != 0 {
 			t.Error("the key's secret is shown again")
 		}

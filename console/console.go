@@ -129,7 +129,8 @@ func (c *Console) Mount(e *gin.Engine) {
 	h := gin.WrapH(c.Handler())
 	e.GET("/", func(g *gin.Context) { g.Redirect(http.StatusFound, "/console/") })
 	e.GET("/console", func(g *gin.Context) { g.Redirect(http.StatusMovedPermanently, "/console/") })
-	e.Any("/console/*path", h)
+	e.GET("/console/*path", h)
+	e.POST("/console/*path", h)
 	e.GET("/docs", h)
 }
 

@@ -89,7 +89,7 @@ func (c *client) signIn(h *hubtest.Hub, principal string) string {
 func waitLibrary(t testing.TB, h *hubtest.Hub) {
 	t.Helper()
 	lib := library.NewStore(h.DB)
-	deadline := time.Now().Add(90 * time.Second)
+	deadline := time.Now().Add(3 * time.Minute)
 	for res, want := range lookupdemo.Records() {
 		for {
 			cur, _, err := lib.Counts(context.Background(), res)

@@ -70,7 +70,7 @@ type shareDetailPage struct {
 }
 
 func (c *Console) shareRequest(v *visit) {
-	c.showShareRequest(v, http.StatusOK, nil, nil, "")
+	c.showShareRequest(v, http.StatusOK, nil, nil, c.doneOf(v))
 }
 
 func (c *Console) showShareRequest(v *visit, status int, form *shareDetailPage, errs map[string]string, done string) {
@@ -112,7 +112,7 @@ func (c *Console) shareApprove(v *visit) {
 		c.fail(v, err)
 		return
 	}
-	c.showShareRequest(v, http.StatusOK, nil, nil, "share.done.approved")
+	c.seeOther(v, "/console/share-requests/"+url.PathEscape(id), "share.done.approved")
 }
 
 func (c *Console) shareReject(v *visit) {
@@ -133,7 +133,7 @@ func (c *Console) shareReject(v *visit) {
 		c.fail(v, err)
 		return
 	}
-	c.showShareRequest(v, http.StatusOK, nil, nil, "share.done.rejected")
+	c.seeOther(v, "/console/share-requests/"+url.PathEscape(id), "share.done.rejected")
 }
 
 func (c *Console) grantRevoke(v *visit) {

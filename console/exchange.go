@@ -22,7 +22,7 @@ type exchangePage struct {
 }
 
 func (c *Console) exchange(v *visit) {
-	c.showExchange(v, http.StatusOK, "", nil)
+	c.showExchange(v, http.StatusOK, c.doneOf(v), nil)
 }
 
 func (c *Console) showExchange(v *visit, status int, done string, errs map[string]string) {
@@ -57,5 +57,5 @@ func (c *Console) replay(v *visit) {
 		c.fail(v, err)
 		return
 	}
-	c.showExchange(v, http.StatusOK, "exchange.done.replayed", nil)
+	c.seeOther(v, "/console/exchange", "exchange.done.replayed")
 }

@@ -100,7 +100,7 @@ type principalPage struct {
 // principalDetail shows one principal (found in the list the API gives
 // the caller) and, for systems, its API keys.
 func (c *Console) principalDetail(v *visit) {
-	c.showPrincipal(v, http.StatusOK, principalPage{}, nil)
+	c.showPrincipal(v, http.StatusOK, principalPage{Done: c.doneOf(v)}, nil)
 }
 
 func (c *Console) showPrincipal(v *visit, status int, page principalPage, errs map[string]string) {
@@ -159,7 +159,7 @@ func (c *Console) keyRevoke(v *visit) {
 		c.fail(v, err)
 		return
 	}
-	c.showPrincipal(v, http.StatusOK, principalPage{Done: "principal.done.revoked"}, nil)
+	c.seeOther(v, "/console/principals/"+url.PathEscape(v.r.PathValue("id")), "principal.done.revoked")
 }
 
 func (c *Console) principalDisable(v *visit) {
@@ -167,5 +167,5 @@ func (c *Console) principalDisable(v *visit) {
 		c.fail(v, err)
 		return
 	}
-	c.showPrincipal(v, http.StatusOK, principalPage{Done: "principal.done.disabled"}, nil)
+	c.seeOther(v, "/console/principals/"+url.PathEscape(v.r.PathValue("id")), "principal.done.disabled")
 }

@@ -8,6 +8,7 @@ import (
 	"html/template"
 	"io/fs"
 	"net/http"
+	"net/url"
 	"path"
 	"strings"
 	"time"
@@ -259,4 +260,21 @@ func (v view) Reason(s string) string {
 		return v.T(k)
 	}
 	return s
+}
+
+// seeOther answers a successful form with a redirect to the page that shows
+// its result (post/redirect/get: reloading that page repeats nothing),
+// carrying the catalog key of the confirmation to show.
+func (c *Console) seeOther(v *visit, path, done string) {
+	http.Redirect(v.w, v.r, path+"?done="+url.QueryEscape(done), http.StatusSeeOther)
+}
+
+// doneOf is the confirmation a redirect asked for: only a catalog key of a
+// confirmation ("….done.…") is shown.
+func (c *Console) doneOf(v *visit) string {
+	d := v.r.URL.Query().Get("done")
+	if strings.Contains(d, ".done.") && c.msgs.Has(Languages[0], d) {
+		return d
+	}
+	return ""
 }

@@ -25,7 +25,7 @@ type resourcePage struct {
 }
 
 func (c *Console) resourceDetail(v *visit) {
-	c.showResource(v, http.StatusOK, resourcePage{}, nil)
+	c.showResource(v, http.StatusOK, resourcePage{Done: c.doneOf(v)}, nil)
 }
 
 func (c *Console) showResource(v *visit, status int, page resourcePage, errs map[string]string) {
@@ -121,5 +121,5 @@ func (c *Console) resourceLifecycle(v *visit) {
 		c.fail(v, err)
 		return
 	}
-	c.showResource(v, http.StatusOK, resourcePage{Done: "resource.done.lifecycle"}, nil)
+	c.seeOther(v, "/console/resources/"+url.PathEscape(v.r.PathValue("id")), "resource.done.lifecycle")
 }

@@ -78,6 +78,7 @@ type Server struct {
 	engine  *gin.Engine
 	openapi []byte
 	metrics *httpMetrics
+	pages   map[string]bool // routes the frontends mounted
 }
 
 // New builds the engine with every module's routes.
@@ -121,8 +122,20 @@ func New(deps Deps, modules ...Module) (*Server, error) {
 		m.Routes(api)
 		frags = append(frags, m.OpenAPI())
 	}
+	// Frontends' routes are pages, not API operations: they are kept out
+	// of Routes (and so out of the OpenAPI completeness check).
+	api0 := map[string]bool{}
+	for _, r := range e.Routes() {
+		api0[r.Method+" "+r.Path] = true
+	}
 	for _, f := range deps.Frontends {
 		f.Mount(e)
+	}
+	s.pages = map[string]bool{}
+	for _, r := range e.Routes() {
+		if !api0[r.Method+" "+r.Path] {
+			s.pages[r.Method+" "+r.Path] = true
+		}
 	}
 	doc, err := mergeOpenAPI(deps.Version, frags...)
 	if err != nil {
@@ -138,8 +151,17 @@ func (s *Server) OpenAPIDocument() []byte { return s.openapi }
 // Handler returns the root handler.
 func (s *Server) Handler() http.Handler { return s.engine }
 
-// Routes lists method and path of every registered route.
-func (s *Server) Routes() gin.RoutesInfo { return s.engine.Routes() }
+// Routes lists method and path of every registered API route (the
+// frontends' pages left out).
+func (s *Server) Routes() gin.RoutesInfo {
+	var out gin.RoutesInfo
+	for _, r := range s.engine.Routes() {
+		if !s.pages[r.Method+" "+r.Path] {
+			out = append(out, r)
+		}
+	}
+	return out
+}
 
 func (s *Server) ready(c *gin.Context) {
 	ctx, cancel := context.WithTimeout(c.Request.Context(), 3*time.Second)
