@@ -1,7 +1,6 @@
 package console
 
 import (
-	"fmt"
 	"net/http"
 	"sort"
 	"strings"
@@ -110,10 +109,16 @@ func (c *Console) reuse(v *visit) {
 		c.fail(v, err)
 		return
 	}
+	// Departments by name, for the chart's labels.
+	depts, err := c.departmentNames(v)
+	if err != nil {
+		c.fail(v, err)
+		return
+	}
 	st := body.Stats
 	page := reusePage{From: body.From, To: body.To, Stats: st, Charts: []barChart{
 		newBarChart("reuse.bymonth", st.ByMonth),
-		newBarChart("reuse.bydepartment", st.ByDepartment),
+		newBarChart("reuse.bydepartment", named(st.ByDepartment, depts)),
 		newBarChart("reuse.byitem", st.ByServiceItem),
 		newBarChart("reuse.byresource", st.ByResource),
 	}}
@@ -137,6 +142,18 @@ type bar struct {
 
 const chartWidth = 360
 
+// named replaces codes by names where names has them.
+func named(counts []audit.Count, names map[string]string) []audit.Count {
+	out := make([]audit.Count, len(counts))
+	for i, c := range counts {
+		if n, ok := names[c.Key]; ok {
+			c.Key = n
+		}
+		out[i] = c
+	}
+	return out
+}
+
 func newBarChart(title string, counts []audit.Count) barChart {
 	max := 0
 	for _, c := range counts {
@@ -153,9 +170,7 @@ func newBarChart(title string, counts []audit.Count) barChart {
 		if w < 2 && c.Count > 0 {
 			w = 2
 		}
-		ch.Bars = append(ch.Bars, bar{Label: c.Key, Count: c.Count, Y: i*28 + 2, Width: w, TextY: i*28 + 19, CountX: 180 + w + 6})
+		ch.Bars = append(ch.Bars, bar{Label: c.Key, Count: c.Count, Y: i*28 + 2, Width: w, TextY: i*28 + 19, CountX: 230 + w + 6})
 	}
 	return ch
 }
-
-var _ = fmt.Sprint

@@ -3,7 +3,6 @@ package console
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
 	"sort"
@@ -223,5 +222,3 @@ func q(pairs ...string) string {
 	}
 	return "?" + vals.Encode()
 }
-
-var _ = fmt.Sprint
