@@ -535,6 +535,36 @@ func TestBrowser(t *testing.T) {
 			t.Errorf("the dry run registered a version: %d versions", n)
 		}
 
+		// Registering a resource: a malformed field line is an error beside
+		// the field; corrected, the resource is registered and editable.
+		b.open(ctx, "/console/resources/new", "form.resource-form", "")
+		b.run(ctx, "register with a bad field line",
+			chromedp.SetValue(chromedp.ID("rf-id"), "console-test-list"),
+			chromedp.SetValue(chromedp.ID("rf-name"), "控制台登记测试清单"),
+			chromedp.SetValue(chromedp.ID("rf-class_code"), "201099"),
+			chromedp.SetValue(chromedp.ID("rf-provider_code"), "lx-egov"),
+			chromedp.SetValue(chromedp.ID("rf-share_type"), "unconditional"),
+			chromedp.SetValue(chromedp.ID("rf-base_library"), "theme"),
+			chromedp.SetValue(chromedp.ID("rf-subject_type"), "none"),
+			chromedp.SetValue(chromedp.ID("rf-summary"), "用于控制台登记流程的测试清单。"),
+			chromedp.SetValue(chromedp.ID("rf-fields"), "item_code | 事项编码"),
+			chromedp.Click(chromedp.CSS("form.resource-form button[type=submit]")),
+			chromedp.WaitVisible(chromedp.CSS(".has-error #rf-fields")))
+		b.shot(ctx, "catalog-register-field-error")
+		b.run(ctx, "register",
+			chromedp.SetValue(chromedp.ID("rf-fields"), "item_code | 事项编码 | C | public\nitem_name | 事项名称 | C | public"),
+			chromedp.Click(chromedp.CSS("form.resource-form button[type=submit]")),
+			chromedp.WaitVisible(chromedp.CSS("table.fields")))
+		if s := b.text(ctx, "p.notice"); !strings.Contains(s, "资源已保存") {
+			t.Errorf("after registering: %q", s)
+		}
+		b.run(ctx, "edit", chromedp.Click(chromedp.CSS(`a[href$="/edit"]`)), chromedp.WaitVisible(chromedp.ID("rf-name")),
+			chromedp.SetValue(chromedp.ID("rf-name"), "控制台登记测试清单（修订）"),
+			chromedp.Click(chromedp.CSS("form.resource-form button[type=submit]")), chromedp.WaitVisible(chromedp.CSS("table.fields")))
+		if s := b.text(ctx, "main h1"); !strings.Contains(s, "（修订）") {
+			t.Errorf("after editing: %q", s)
+		}
+
 		// Principals and keys: a key is issued, shown once, works, and is revoked.
 		b.open(ctx, "/console/principals", "table.principals", "catalog-principals")
 		b.run(ctx, "open psb-system", chromedp.Click(chromedp.CSS(`tr[data-principal="psb-system"] a`)), chromedp.WaitVisible(chromedp.CSS("form.issue-key")))
