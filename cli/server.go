@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/text/width"
 
 	"yiku/config"
 	"yiku/demo"
@@ -133,10 +134,27 @@ func consoleRoles(creds []demo.Credential) []string {
 			}
 		}
 		if len(names) > 0 {
-			out = append(out, fmt.Sprintf("%-32s %s", r.label, strings.Join(names, ", ")))
+			out = append(out, padded(r.label, 34)+strings.Join(names, ", "))
 		}
 	}
 	return out
+}
+
+// padded pads s with spaces to n terminal columns (CJK characters take two).
+func padded(s string, n int) string {
+	cols := 0
+	for _, r := range s {
+		switch width.LookupRune(r).Kind() {
+		case width.EastAsianWide, width.EastAsianFullwidth:
+			cols += 2
+		default:
+			cols++
+		}
+	}
+	if cols >= n {
+		return s + " "
+	}
+	return s + strings.Repeat(" ", n-cols)
 }
 
 func demoSeeders(h *hub.Hub) []demo.Seeder {

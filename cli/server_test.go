@@ -31,6 +31,10 @@ func TestWelcomeNamesTheConsole(t *testing.T) {
 			t.Errorf("banner lacks %q:\n%s", want, s)
 		}
 	}
+	// The names line up although the labels hold Chinese (two columns each).
+	if padded("窗口", 6) != "窗口  " || padded("ab", 4) != "ab  " {
+		t.Errorf("padded: %q %q", padded("窗口", 6), padded("ab", 4))
+	}
 	if strings.Contains(s, "department system") {
 		t.Errorf("banner offers the console to systems:\n%s", s)
 	}
