@@ -13,14 +13,18 @@ run:
 	$(GO) run ./cmd/yiku dev
 
 # The whole suite against real PostgreSQL and Apache Kafka, started by the
-# project's own scripts, then a bounded fuzz pass over every parser.
+# project's own scripts, then a bounded fuzz pass over every parser. The web
+# console's browser tests need Debian's chromium and a CJK font, which
+# scripts/browser-deps.sh installs when missing; under make test a missing
+# browser fails the run instead of skipping.
 test:
 	@set -euo pipefail; \
 	env_lines=$$(deployments/local/services-up.sh --shell); \
 	eval "$$env_lines"; \
 	echo "testing against $$YIKU_TEST_DATABASE_URL and Kafka $$YIKU_TEST_KAFKA_BROKERS"; \
+	scripts/browser-deps.sh; \
 	$(GO) vet $(PKGS); \
-	$(GO) test -race -shuffle=on -count=1 -timeout 20m $(PKGS); \
+	YIKU_REQUIRE_BROWSER=1 $(GO) test -race -shuffle=on -count=1 -timeout 20m $(PKGS); \
 	scripts/fuzz.sh 5s
 
 # The same suite with every test hub on the national cryptography suite

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/text/width"
 
 	"yiku/config"
 	"yiku/demo"
@@ -94,7 +95,8 @@ func printWelcome(w io.Writer, cfg *config.Config, addr string, brokers []string
 		state = "seeded demo data for Louxing District (娄星区)"
 	}
 	fmt.Fprintf(w, "\nYiku (一库) dev hub is up — %s\n", state)
-	fmt.Fprintf(w, "  HTTP API      %s   (OpenAPI: %s/openapi.json)\n", base, base)
+	fmt.Fprintf(w, "  HTTP API      %s   (OpenAPI: %s/openapi.json, reference: %s/docs)\n", base, base, base)
+	fmt.Fprintf(w, "  Web console   %s/console/   (工作台: sign in by pasting a demo secret)\n", base)
 	fmt.Fprintf(w, "  Kafka broker  %s   (embedded; try: kcat -b %s -L)\n", strings.Join(brokers, ","), brokers[0])
 	fmt.Fprintf(w, "  Data dir      %s\n", cfg.DataDir)
 	fmt.Fprintf(w, "  Credentials   %s (mode 0600)\n", credPath)
@@ -108,6 +110,10 @@ func printWelcome(w io.Writer, cfg *config.Config, addr string, brokers []string
 		}
 		fmt.Fprintf(w, "  %-14s %-18s %-13s %-8s %s\n", c.Principal, c.Role, c.DepartmentCode, c.Kind, secret)
 	}
+	fmt.Fprintln(w, "\nWeb console sign-in (paste the principal's secret from credentials.json):")
+	for _, line := range consoleRoles(creds) {
+		fmt.Fprintln(w, "  "+line)
+	}
 	jq := fmt.Sprintf(`$(jq -r '.[] | select(.principal=="%%s") | .secret' %s)`, credPath)
 	fmt.Fprintln(w, "\nTry it:")
 	for _, t := range tryIts(base, jq) {
@@ -117,6 +123,48 @@ func printWelcome(w io.Writer, cfg *config.Config, addr string, brokers []string
 	if f, ok := w.(*os.File); ok {
 		_ = f.Sync()
 	}
+}
+
+// consoleRoles says which demo credential signs in to the console as which
+// role, one line per role that people hold.
+func consoleRoles(creds []demo.Credential) []string {
+	roles := []struct{ role, label string }{
+		{"officer", "approval officer (窗口人员)"},
+		{"department_admin", "department admin (部门管理员)"},
+		{"catalog_admin", "catalog admin (电子政务办)"},
+		{"security_reviewer", "security reviewer (安全审计员)"},
+		{"citizen", "citizen (市民)"},
+	}
+	var out []string
+	for _, r := range roles {
+		var names []string
+		for _, c := range creds {
+			if c.Role == r.role {
+				names = append(names, c.Principal)
+			}
+		}
+		if len(names) > 0 {
+			out = append(out, padded(r.label, 34)+strings.Join(names, ", "))
+		}
+	}
+	return out
+}
+
+// padded pads s with spaces to n terminal columns (CJK characters take two).
+func padded(s string, n int) string {
+	cols := 0
+	for _, r := range s {
+		switch width.LookupRune(r).Kind() {
+		case width.EastAsianWide, width.EastAsianFullwidth:
+			cols += 2
+		default:
+			cols++
+		}
+	}
+	if cols >= n {
+		return s + " "
+	}
+	return s + strings.Repeat(" ", n-cols)
 }
 
 func demoSeeders(h *hub.Hub) []demo.Seeder {

@@ -49,6 +49,13 @@ type Module interface {
 	OpenAPI() []byte
 }
 
+// Frontend serves pages outside /api/v1 (the web console): Mount adds its
+// routes to the engine, where the bearer authentication of /api/v1 does not
+// apply; the frontend authenticates its own visitors.
+type Frontend interface {
+	Mount(e *gin.Engine)
+}
+
 // Deps are what the server needs from the rest of the hub.
 type Deps struct {
 	Log          *slog.Logger
@@ -66,6 +73,8 @@ type Deps struct {
 	// still mean something other than a bug — the database being unreachable
 	// — and returns the fault to answer with; nil leaves the error internal.
 	Classify func(error) *fault.Error
+	// Frontends are mounted beside the API (the web console under /console/).
+	Frontends []Frontend
 }
 
 // Server is the hub's HTTP server.
@@ -74,6 +83,7 @@ type Server struct {
 	engine  *gin.Engine
 	openapi []byte
 	metrics *httpMetrics
+	pages   map[string]bool // routes the frontends mounted
 }
 
 // New builds the engine with every module's routes.
@@ -117,6 +127,21 @@ func New(deps Deps, modules ...Module) (*Server, error) {
 		m.Routes(api)
 		frags = append(frags, m.OpenAPI())
 	}
+	// Frontends' routes are pages, not API operations: they are kept out
+	// of Routes (and so out of the OpenAPI completeness check).
+	api0 := map[string]bool{}
+	for _, r := range e.Routes() {
+		api0[r.Method+" "+r.Path] = true
+	}
+	for _, f := range deps.Frontends {
+		f.Mount(e)
+	}
+	s.pages = map[string]bool{}
+	for _, r := range e.Routes() {
+		if !api0[r.Method+" "+r.Path] {
+			s.pages[r.Method+" "+r.Path] = true
+		}
+	}
 	doc, err := mergeOpenAPI(deps.Version, frags...)
 	if err != nil {
 		return nil, err
@@ -125,11 +150,23 @@ func New(deps Deps, modules ...Module) (*Server, error) {
 	return s, nil
 }
 
+// OpenAPIDocument returns the merged OpenAPI document served at /openapi.json.
+func (s *Server) OpenAPIDocument() []byte { return s.openapi }
+
 // Handler returns the root handler.
 func (s *Server) Handler() http.Handler { return s.engine }
 
-// Routes lists method and path of every registered route.
-func (s *Server) Routes() gin.RoutesInfo { return s.engine.Routes() }
+// Routes lists method and path of every registered API route (the
+// frontends' pages left out).
+func (s *Server) Routes() gin.RoutesInfo {
+	var out gin.RoutesInfo
+	for _, r := range s.engine.Routes() {
+		if !s.pages[r.Method+" "+r.Path] {
+			out = append(out, r)
+		}
+	}
+	return out
+}
 
 func (s *Server) ready(c *gin.Context) {
 	ctx, cancel := context.WithTimeout(c.Request.Context(), 3*time.Second)

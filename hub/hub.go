@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -31,6 +32,7 @@ import (
 	"yiku/broker/embedded"
 	"yiku/catalog"
 	"yiku/config"
+	"yiku/console"
 	"yiku/cryptosuite"
 	"yiku/fault"
 	"yiku/httpapi"
@@ -190,9 +192,19 @@ func (h *Hub) build(ctx context.Context, suite cryptosuite.Suite, key cryptosuit
 		return err
 	}
 
+	// The web console calls /api/v1 in process through the server built
+	// next, so its pages pass the API's authentication, authorization,
+	// sharing gate and audit unchanged.
+	con, err := console.New(console.Deps{Auth: h.Auth, DB: h.DB.Gorm, Audit: h.Audit, Log: h.Log, Secure: h.Cfg.TLSCertFile != "",
+		API:     http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.Server.Handler().ServeHTTP(w, r) }),
+		OpenAPI: func() []byte { return h.Server.OpenAPIDocument() }})
+	if err != nil {
+		return err
+	}
 	srv, err := httpapi.New(httpapi.Deps{
 		Log: h.Log, Auth: h.Auth, Authz: enf, MaxBodyBytes: h.Cfg.MaxBodyBytes, Registry: h.Registry, Version: Version,
-		Audit: auditmw.New(h.Audit, h.Log),
+		Audit:     auditmw.New(h.Audit, h.Log),
+		Frontends: []httpapi.Frontend{con},
 		Classify: func(err error) *fault.Error {
 			if storage.Unreachable(err) {
 				return storage.ErrUnreachable(err)
