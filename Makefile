@@ -3,7 +3,7 @@ SHELL := /bin/bash
 GO    ?= go
 PKGS  ?= ./...
 
-.PHONY: run test test-embedded bench fuzz lint services services-down build
+.PHONY: run test test-embedded conformance bench fuzz lint services services-down build
 
 build:
 	$(GO) build -o bin/yiku ./cmd/yiku
@@ -13,7 +13,8 @@ run:
 	$(GO) run ./cmd/yiku dev
 
 # The whole suite against real PostgreSQL and Apache Kafka, started by the
-# project's own scripts, then a bounded fuzz pass over every parser.
+# project's own scripts, then a bounded fuzz pass over every parser and a
+# bounded property-based run of the hub against its OpenAPI description.
 test:
 	@set -euo pipefail; \
 	env_lines=$$(deployments/local/services-up.sh --shell); \
@@ -21,11 +22,17 @@ test:
 	echo "testing against $$YIKU_TEST_DATABASE_URL and Kafka $$YIKU_TEST_KAFKA_BROKERS"; \
 	$(GO) vet $(PKGS); \
 	$(GO) test -race -shuffle=on -count=1 -timeout 20m $(PKGS); \
-	scripts/fuzz.sh 5s
+	scripts/fuzz.sh 5s; \
+	scripts/conformance.sh
 
 # Fast local loop on the embedded backends (no services needed).
 test-embedded:
 	$(GO) test -count=1 $(PKGS)
+
+# schemathesis against /openapi.json of a `yiku dev` hub, as four roles:
+# fails on any 5xx, undocumented status or body off its schema.
+conformance:
+	scripts/conformance.sh
 
 bench:
 	@set -euo pipefail; env_lines=$$(deployments/local/services-up.sh --shell); eval "$$env_lines"; \
