@@ -16,8 +16,9 @@ import (
 // reference resolves; every operation that needs a credential describes 401;
 // every operation some role is refused by the API policy describes 403;
 // every operation with a path parameter describes 404; every operation with
-// a body describes 400 and 413; every error response carries the error
-// schema and every answer with a body has a schema.
+// a body describes 400 and 413; every limit and offset states its range;
+// every error response carries the error schema and every answer with a body
+// has a schema.
 func TestOpenAPIIsComplete(t *testing.T) {
 	h := hubtest.Start(t)
 	resp := h.Do("GET", "/openapi.json", "", nil)
@@ -75,6 +76,7 @@ func TestOpenAPIIsComplete(t *testing.T) {
 			if hasPathParameter(item, op) && !has("404") {
 				t.Errorf("%s has a path parameter but does not describe 404", name)
 			}
+			checkPaging(t, name, item, op)
 			if _, ok := op["requestBody"]; ok {
 				for _, s := range []string{"400", "413"} {
 					if !has(s) {
@@ -147,6 +149,31 @@ func checkResponse(t *testing.T, doc map[string]any, op, status string, raw any)
 		schema, _ := media["schema"].(map[string]any)
 		if ref, _ := schema["$ref"].(string); ref != "#/components/schemas/Error" && !(op == "GET /readyz" && code == 503) {
 			t.Errorf("%s %s: an error answer must use the Error schema, has %v", op, status, schema)
+		}
+	}
+}
+
+// checkPaging: a limit states its range and an offset its floor, as the
+// handlers enforce them (400 outside).
+func checkPaging(t *testing.T, op string, item, o map[string]any) {
+	t.Helper()
+	for _, src := range []map[string]any{item, o} {
+		params, _ := src["parameters"].([]any)
+		for _, p := range params {
+			m, _ := p.(map[string]any)
+			schema, _ := m["schema"].(map[string]any)
+			_, hasMin := schema["minimum"]
+			_, hasMax := schema["maximum"]
+			switch m["name"] {
+			case "limit":
+				if schema["type"] != "integer" || !hasMin || !hasMax {
+					t.Errorf("%s: limit must be an integer with minimum and maximum, is %v", op, schema)
+				}
+			case "offset":
+				if schema["type"] != "integer" || schema["minimum"] != float64(0) {
+					t.Errorf("%s: offset must be an integer with minimum 0, is %v", op, schema)
+				}
+			}
 		}
 	}
 }
