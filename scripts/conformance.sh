@@ -55,7 +55,12 @@ free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
 }
 
+# Two runs at once must not build the environment over each other.
+mkdir -p "$RUN_DIR"
+exec {venv_lock}>"$RUN_DIR/schemathesis-venv.lock"
+flock -w 600 "$venv_lock" || die "timed out waiting for $RUN_DIR/schemathesis-venv.lock"
 ensure_venv
+exec {venv_lock}>&-
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/yiku-conformance.XXXXXX")
 hub_pid=
