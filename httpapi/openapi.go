@@ -72,7 +72,8 @@ var operationMethods = []string{"get", "put", "post", "delete", "options", "head
 // middlewareResponses are the answers the shared middleware gives on any
 // operation of a kind, whatever its handler does: the authentication and
 // audit steps on every operation that needs a credential, the strict JSON
-// binding and the body limit on every operation that takes a body. The
+// binding and the body limit on every operation that takes a body, the
+// checks of path and query values on every operation that takes them. The
 // merge adds the ones a fragment leaves out, so no fragment can forget them.
 var (
 	securedResponses = map[string]string{
@@ -82,6 +83,9 @@ var (
 	bodyResponses = map[string]string{
 		"400": "#/components/responses/Invalid",
 		"413": "#/components/responses/TooLarge",
+	}
+	parameterResponses = map[string]string{
+		"400": "#/components/responses/Invalid",
 	}
 )
 
@@ -115,8 +119,23 @@ func addMiddlewareResponses(item any, defaultSecurity []any) error {
 		if _, ok := op["requestBody"]; ok {
 			addResponses(responses, bodyResponses)
 		}
+		if hasParameters(ops) || hasParameters(op) {
+			addResponses(responses, parameterResponses)
+		}
 	}
 	return nil
+}
+
+// hasParameters reports whether a path item or operation declares a path
+// or query parameter.
+func hasParameters(v map[string]any) bool {
+	params, _ := v["parameters"].([]any)
+	for _, p := range params {
+		if m, ok := p.(map[string]any); ok && (m["in"] == "path" || m["in"] == "query") {
+			return true
+		}
+	}
+	return false
 }
 
 func addResponses(responses map[string]any, add map[string]string) {

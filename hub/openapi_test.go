@@ -16,7 +16,7 @@ import (
 // reference resolves; every operation that needs a credential describes 401;
 // every operation some role is refused by the API policy describes 403;
 // every operation with a path parameter describes 404; every operation with
-// a body describes 400 and 413; every limit and offset states its range;
+// a body, a path or a query parameter describes 400, and with a body 413; every limit and offset states its range;
 // every error response carries the error schema and every answer with a body
 // has a schema.
 func TestOpenAPIIsComplete(t *testing.T) {
@@ -77,6 +77,9 @@ func TestOpenAPIIsComplete(t *testing.T) {
 				t.Errorf("%s has a path parameter but does not describe 404", name)
 			}
 			checkPaging(t, name, item, op)
+			if hasParameter(item, op, "path", "query") && !has("400") {
+				t.Errorf("%s reads path or query values but does not describe 400", name)
+			}
 			if _, ok := op["requestBody"]; ok {
 				for _, s := range []string{"400", "413"} {
 					if !has(s) {
@@ -178,12 +181,19 @@ func checkPaging(t *testing.T, op string, item, o map[string]any) {
 	}
 }
 
-func hasPathParameter(item, op map[string]any) bool {
+func hasPathParameter(item, op map[string]any) bool { return hasParameter(item, op, "path") }
+
+// hasParameter reports whether the path item or the operation declares a
+// parameter in one of the places.
+func hasParameter(item, op map[string]any, in ...string) bool {
 	for _, src := range []map[string]any{item, op} {
 		params, _ := src["parameters"].([]any)
 		for _, p := range params {
-			if m, _ := p.(map[string]any); m["in"] == "path" {
-				return true
+			m, _ := p.(map[string]any)
+			for _, where := range in {
+				if m["in"] == where {
+					return true
+				}
 			}
 		}
 	}
