@@ -3,7 +3,7 @@ SHELL := /bin/bash
 GO    ?= go
 PKGS  ?= ./...
 
-.PHONY: run test test-sm test-embedded bench fuzz lint services services-down build
+.PHONY: run test test-sm test-embedded conformance bench fuzz lint services services-down build
 
 build:
 	$(GO) build -o bin/yiku ./cmd/yiku
@@ -13,8 +13,9 @@ run:
 	$(GO) run ./cmd/yiku dev
 
 # The whole suite against real PostgreSQL and Apache Kafka, started by the
-# project's own scripts, then a bounded fuzz pass over every parser. The web
-# console's browser tests need Debian's chromium and a CJK font, which
+# project's own scripts, then a bounded fuzz pass over every parser and a
+# bounded property-based run of the hub against its OpenAPI description. The
+# web console's browser tests need Debian's chromium and a CJK font, which
 # scripts/browser-deps.sh installs when missing; under make test a missing
 # browser fails the run instead of skipping.
 test:
@@ -25,7 +26,8 @@ test:
 	scripts/browser-deps.sh; \
 	$(GO) vet $(PKGS); \
 	YIKU_REQUIRE_BROWSER=1 $(GO) test -race -shuffle=on -count=1 -timeout 20m $(PKGS); \
-	scripts/fuzz.sh 5s
+	scripts/fuzz.sh 5s; \
+	scripts/conformance.sh
 
 # The same suite with every test hub on the national cryptography suite
 # (SM3/SM2 audit chains); not part of make test, which it would double.
@@ -36,6 +38,11 @@ test-sm:
 # Fast local loop on the embedded backends (no services needed).
 test-embedded:
 	$(GO) test -count=1 $(PKGS)
+
+# schemathesis against /openapi.json of a `yiku dev` hub, as four roles:
+# fails on any 5xx, undocumented status or body off its schema.
+conformance:
+	scripts/conformance.sh
 
 bench:
 	@set -euo pipefail; env_lines=$$(deployments/local/services-up.sh --shell); eval "$$env_lines"; \
