@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"yiku/httpapi"
 	"yiku/hub/hubtest"
@@ -43,6 +44,24 @@ func TestOpenAPIIsComplete(t *testing.T) {
 			t.Fatal(err)
 		}
 		principals = append(principals, p)
+	}
+	// The role watcher may reload the rules from the database while the
+	// roles are being written and drop one for a tick; wait until every
+	// role shows (every role may GET /api/v1/me).
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		all := true
+		for _, p := range principals {
+			if ok, err := h.Enforcer.Allowed(p, "/api/v1/me", "GET"); err != nil || !ok {
+				all = false
+			}
+		}
+		if all {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the roles assigned for the check did not reach the enforcer")
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 	ginRoute := map[string]string{}
 	for _, r := range h.Server.Routes() {
