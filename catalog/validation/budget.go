@@ -25,7 +25,7 @@ const (
 	// MaxValueChecks bounds, in the same expansion, the keywords whose cost
 	// grows with the size of the value they check rather than per value:
 	// pattern, each patternProperties entry, format, each enum member,
-	// const and uniqueItems.
+	// const, uniqueItems and minLength/maxLength.
 	MaxValueChecks = 20_000
 	// MaxSchemaDepth bounds how deeply schema objects nest in the document
 	// (references not followed).
@@ -63,22 +63,19 @@ func tooManyObjects(n int) error {
 		WithDetails(fault.Detail{Rule: "schema_objects", Reason: reason})
 }
 
-// The per-record budget. A record's cost is bounded statically before it
-// is validated (see Validator.Cost); a record over either figure is
-// refused without being validated. On the machine of docs/performance.md a
-// record at these limits validates in well under a second even against a
-// schema at the limits above.
+// The per-record budget: a record whose validation could cost more is
+// refused without being validated (Validator.Validate). A record just under
+// either figure costs about 0.2–0.4 s of one core against the worst
+// schemas within the budgets above (docs/catalog.md has the measurements).
 const (
-	// MaxRecordEvaluations bounds the values of a record times the
-	// expanded schema nodes that may apply to them.
-	MaxRecordEvaluations = 5_000_000
-	// MaxRecordScanBytes bounds the bytes of a record times the value
-	// checks that may scan them.
-	MaxRecordScanBytes = 256 << 20
+	// MaxRecordEvaluations bounds the (schema object, record value) pairs
+	// validating a record may visit.
+	MaxRecordEvaluations = 500_000
+	// MaxRecordScanBytes bounds the bytes the size-dependent checks
+	// (value checks, minLength/maxLength) may scan in a record.
+	MaxRecordScanBytes = 16 << 20
 	// MaxRecordDepth is the record nesting the static measure unrolls a
-	// recursive schema to. A record nested deeper is still validated when
-	// no part of the schema reaches below this depth; otherwise it is
-	// refused, as its cost cannot be bounded.
+	// recursive schema to.
 	MaxRecordDepth = 32
 )
 
@@ -137,6 +134,12 @@ func mul(a, b uint64) uint64 {
 // memo per (schema, remaining record depth), so a schema whose definitions
 // double at each of 40 levels is measured in microseconds.
 func Measure(root *jsonschema.Schema) Complexity {
+	c, _ := measure(root)
+	return c
+}
+
+// measure is Measure, also returning the index of dynamic anchors.
+func measure(root *jsonschema.Schema) (Complexity, map[string][]*jsonschema.Schema) {
 	m := &measurer{memo: map[memoKey]cost{}, onStack: map[memoKey]bool{}, anchors: map[string][]*jsonschema.Schema{}}
 	reachable := map[*jsonschema.Schema]bool{}
 	m.collect(root, reachable)
@@ -153,7 +156,7 @@ func Measure(root *jsonschema.Schema) Complexity {
 			c.at[d] = cost{Unbounded, Unbounded}
 		}
 	}
-	return c
+	return c, m.anchors
 }
 
 // Budget is the error for a schema over any budget, or nil: a fault
@@ -175,7 +178,7 @@ func (c Complexity) Budget() error {
 		over("expanded_nodes", fmt.Sprintf("expanded schema size %s nodes exceeds the budget of %d", figure(c.ExpandedNodes), MaxExpandedNodes))
 	}
 	if !c.Cycle && c.ValueChecks > MaxValueChecks {
-		over("value_checks", fmt.Sprintf("expanded value checks (pattern, format, enum, const, uniqueItems) %s exceed the budget of %d", figure(c.ValueChecks), MaxValueChecks))
+		over("value_checks", fmt.Sprintf("expanded value checks (pattern, format, enum, const, uniqueItems, lengths) %s exceed the budget of %d", figure(c.ValueChecks), MaxValueChecks))
 	}
 	if c.Depth > MaxSchemaDepth {
 		over("depth", fmt.Sprintf("schema nesting depth %d exceeds the budget of %d", c.Depth, MaxSchemaDepth))
@@ -196,38 +199,36 @@ func figure(n uint64) string {
 // RecordCost is the static bound of validating one record.
 type RecordCost struct {
 	Values      uint64 // values in the record (objects, arrays, scalars)
-	Bytes       uint64 // bytes of its strings and keys, plus one per value
+	Bytes       uint64 // bytes of its strings, keys and numbers, plus one per value
 	Depth       int    // nesting: 0 for a scalar, 1 for a flat object
 	Evaluations uint64 // Values × expanded nodes at Depth
 	ScanBytes   uint64 // Bytes × value checks at Depth
 }
 
-// Cost bounds the work of validating a decoded record against a schema of
-// complexity c: every value at nesting level k is checked against at most
-// the expanded nodes that reach level k, and every size-dependent check
-// scans at most the bytes below the value it checks, so the work is at
-// most Values × nodes plus Bytes × checks. It returns an error naming the
-// budget when the bound is over MaxRecordEvaluations or MaxRecordScanBytes,
-// or when the record is deeper than MaxRecordDepth and the schema reaches
-// below that depth.
-func (c Complexity) Cost(inst any) (RecordCost, error) {
+// Within reports whether the bound is inside the per-record budget.
+func (rc RecordCost) Within() bool {
+	return rc.Evaluations <= MaxRecordEvaluations && rc.ScanBytes <= MaxRecordScanBytes
+}
+
+// Cost is the quick static bound of validating a decoded record against a
+// schema of complexity c: every value at nesting level k is checked
+// against at most the expanded nodes that reach level k, and every
+// size-dependent check scans at most the bytes below the value it checks,
+// so the work is at most Values × nodes plus Bytes × checks. A record
+// deeper than MaxRecordDepth against a schema that reaches below it is
+// bounded by nothing here (Unbounded). The bound is loose (a property's
+// schema is counted against every value); Validator.Validate asks the
+// exact walk only when it is over the budget.
+func (c Complexity) Cost(inst any) RecordCost {
 	var rc RecordCost
 	walk(inst, 0, &rc)
-	d := min(rc.Depth, MaxRecordDepth)
-	at := c.at[d]
+	at := c.at[min(rc.Depth, MaxRecordDepth)]
+	if rc.Depth > MaxRecordDepth && c.at[MaxRecordDepth] != c.at[MaxRecordDepth-1] {
+		at = cost{Unbounded, Unbounded}
+	}
 	rc.Evaluations = mul(rc.Values, at.nodes)
 	rc.ScanBytes = mul(rc.Bytes, at.checks)
-	switch {
-	case c.Cycle:
-		return rc, fmt.Errorf("validation budget exceeded: the schema's references loop forever")
-	case rc.Depth > MaxRecordDepth && c.at[MaxRecordDepth] != c.at[MaxRecordDepth-1]:
-		return rc, fmt.Errorf("validation budget exceeded: the record is nested %d levels deep and the schema reaches below %d levels, the most its cost is bounded for", rc.Depth, MaxRecordDepth)
-	case rc.Evaluations > MaxRecordEvaluations:
-		return rc, fmt.Errorf("validation budget exceeded: %d values × %s schema nodes = %s evaluations, over the budget of %d", rc.Values, figure(at.nodes), figure(rc.Evaluations), MaxRecordEvaluations)
-	case rc.ScanBytes > MaxRecordScanBytes:
-		return rc, fmt.Errorf("validation budget exceeded: %d bytes × %s value checks = %s bytes scanned, over the budget of %d", rc.Bytes, figure(at.checks), figure(rc.ScanBytes), MaxRecordScanBytes)
-	}
-	return rc, nil
+	return rc
 }
 
 // walk counts a decoded value (encoding/json with UseNumber).
@@ -345,6 +346,9 @@ func valueChecks(s *jsonschema.Schema) uint64 {
 	}
 	if s.UniqueItems {
 		n++
+	}
+	if s.MinLength != nil || s.MaxLength != nil {
+		n++ // counts the characters
 	}
 	if s.ContentEncoding != nil || s.ContentMediaType != nil {
 		n++

@@ -240,7 +240,7 @@ func FuzzMeasure(f *testing.F) {
 			for range d {
 				inst = []any{inst}
 			}
-			rc, _ := m.Cost(inst)
+			rc := m.Cost(inst)
 			if rc.Values != uint64(d+1) || rc.Depth != d {
 				t.Fatalf("record of depth %d counted as %+v", d, rc)
 			}

@@ -142,9 +142,10 @@ type Validator struct {
 	version    int
 	schema     *jsonschema.Schema
 	complexity Complexity
+	anchors    map[string][]*jsonschema.Schema // by $dynamicAnchor
 }
 
-// RuleBudget is the rule of a record refused because validating it would
+// RuleBudget is the rule of a record refused because validating it could
 // cost more than the per-record budget.
 const RuleBudget = "budget"
 
@@ -184,7 +185,8 @@ func Compile(resourceID string, version int, canonical []byte) (*Validator, erro
 	if err != nil {
 		return nil, fault.Invalidf("invalid_schema", "schema does not compile as JSON Schema draft 2020-12: %s", oneLine(err))
 	}
-	return &Validator{version: version, schema: sch, complexity: Measure(sch)}, nil
+	m, anchors := measure(sch)
+	return &Validator{version: version, schema: sch, complexity: m, anchors: anchors}, nil
 }
 
 // Version is the schema version this validator checks.
@@ -210,7 +212,16 @@ func (v *Validator) Validate(raw []byte) []Violation {
 // budget is not validated: it gets one violation with rule "budget" and a
 // message starting "validation budget exceeded". The library cannot be
 // interrupted mid-validation, so the bound is checked first.
+//
+// A record whose validation could cost more than the per-record budget
+// (MaxRecordEvaluations, MaxRecordScanBytes) is not validated: it gets one
+// violation with rule "budget" and a message starting "validation budget
+// exceeded". The library cannot be interrupted mid-validation, so the cost
+// is decided first (see checkCost).
 func (v *Validator) ValidateValue(inst any) []Violation {
+	if err := v.checkCost(inst); err != nil {
+		return []Violation{{Pointer: "", Rule: RuleBudget, Message: err.Error()}}
+	}
 	err := v.schema.Validate(inst)
 	if err == nil {
 		return nil
