@@ -140,9 +140,10 @@ func Measure(root *jsonschema.Schema) Complexity {
 
 // measure is Measure, also returning the index of dynamic anchors.
 func measure(root *jsonschema.Schema) (Complexity, map[string][]*jsonschema.Schema) {
-	m := &measurer{memo: map[memoKey]cost{}, onStack: map[memoKey]bool{}, anchors: map[string][]*jsonschema.Schema{}}
+	m := &measurer{onStack: map[memoKey]bool{}, anchors: map[string][]*jsonschema.Schema{}}
 	reachable := map[*jsonschema.Schema]bool{}
 	m.collect(root, reachable)
+	m.memo = make(map[memoKey]cost, len(reachable)*(MaxRecordDepth+1))
 	var c Complexity
 	c.Depth = m.depth(root, map[*jsonschema.Schema]bool{})
 	c.Objects = len(reachable)
