@@ -1,10 +1,12 @@
 package catalogapi_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"yiku/catalog/validation"
 	"yiku/hub/hubtest"
@@ -59,4 +61,51 @@ func TestPoisonSchemaRefused(t *testing.T) {
 	if strings.Contains(string(resp.Body), `"version":2`) {
 		t.Fatalf("a version was registered: %s", resp.Body)
 	}
+}
+
+// TestRecordOverBudgetRejectedOnPublish: under a schema within the
+// registration budget (1,000 patterns on one property), a publish of one
+// ordinary record and one whose checks would scan 20 MB answers within a
+// deadline: the first accepted, the second rejected with rule "budget".
+func TestRecordOverBudgetRejectedOnPublish(t *testing.T) {
+	h := hubtest.Start(t)
+	const id = "marriage-costly"
+	body := marriageBody(id)
+	s := body["schema"].(map[string]any)
+	all := make([]any, 1000)
+	for i := range all {
+		all[i] = map[string]any{"pattern": fmt.Sprintf("^[^%d]", i%10)}
+	}
+	s["properties"].(map[string]any)["name"] = map[string]any{"type": "string", "allOf": all}
+	expect(t, h.Do("POST", base+"/resources", "admin-civil", body), http.StatusCreated)
+	expect(t, h.Do("POST", base+"/resources/"+id+"/lifecycle", "admin-civil", map[string]any{"status": "published", "reason": "上线"}), http.StatusOK)
+
+	records := []map[string]any{
+		{"id_number": "431302198506120031", "name": "李四"},
+		{"id_number": "431302198506120031", "name": strings.Repeat("李", 7000)}, // 21 KB × 1,000 patterns
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	done := make(chan hubtest.Response, 1)
+	go func() { done <- h.Do("POST", "/api/v1/resources/"+id+"/records", "civil-system", records) }()
+	var resp hubtest.Response
+	select {
+	case resp = <-done:
+	case <-ctx.Done():
+		t.Fatal("publish did not answer within 10 s")
+	}
+	expect(t, resp, http.StatusOK)
+	var out struct {
+		Accepted, Rejected int
+		Errors             []struct {
+			Index         int
+			Rule, Message string
+		}
+	}
+	resp.JSON(t, &out)
+	if out.Accepted != 1 || out.Rejected != 1 || len(out.Errors) != 1 || out.Errors[0].Index != 1 || out.Errors[0].Rule != validation.RuleBudget ||
+		!strings.HasPrefix(out.Errors[0].Message, "validation budget exceeded") {
+		t.Fatalf("publish answer %s", resp.Body)
+	}
+	t.Log(out.Errors[0].Message)
 }

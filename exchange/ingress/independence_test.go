@@ -117,6 +117,20 @@ func TestPoisonVersionDeadLettersAndOthersFlow(t *testing.T) {
 		t.Fatalf("dead letter rule %q message %q, want schema_version_unusable naming the budget", rule, msg)
 	}
 	t.Logf("dead letter: %s: %s", rule, msg)
+
+	// Over HTTP the same version is refused at once with the same code.
+	done := make(chan hubtest.Response, 1)
+	go func() {
+		done <- h.Do("POST", fmt.Sprintf("/api/v1/resources/marriage-registration/records?version=%d", n), "civil-system", []map[string]any{marriage})
+	}()
+	select {
+	case resp := <-done:
+		if resp.Status != 409 || !strings.Contains(string(resp.Body), "schema_version_unusable") {
+			t.Fatalf("HTTP publish against the poison version: %d %s", resp.Status, resp.Body)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("HTTP publish against the poison version did not answer within 10 s")
+	}
 }
 
 // stallOn is the publish path with one department's records held up, as
