@@ -72,7 +72,7 @@ const (
 	// validating a record may visit.
 	MaxRecordEvaluations = 500_000
 	// MaxRecordScanBytes bounds the bytes the size-dependent checks
-	// (value checks, minLength/maxLength) may scan in a record.
+	// (the value checks, MaxValueChecks) may scan in a record.
 	MaxRecordScanBytes = 16 << 20
 	// MaxRecordDepth is the record nesting the static measure unrolls a
 	// recursive schema to.
