@@ -239,8 +239,8 @@ func (s *Service) checkReferences(ctx context.Context, r *Resource) error {
 	return nil
 }
 
-// prepareSchema canonicalizes schema, checks it against r's fields and
-// compiles it.
+// prepareSchema canonicalizes schema, checks it against r's fields,
+// compiles it and checks its complexity budget.
 func (s *Service) prepareSchema(r Resource, version int, schema []byte) (validation.Canonical, error) {
 	canon, err := validation.Canonicalize(schema)
 	if err != nil {
@@ -249,7 +249,13 @@ func (s *Service) prepareSchema(r Resource, version int, schema []byte) (validat
 	if err := r.CheckSchema(canon.Doc); err != nil {
 		return validation.Canonical{}, err
 	}
-	if _, err := validation.Compile(r.ID, version, canon.JSON); err != nil {
+	v, err := validation.Compile(r.ID, version, canon.JSON)
+	if err != nil {
+		return validation.Canonical{}, err
+	}
+	// Before any compatibility check: a schema over the budget is refused
+	// on its own measure, whatever it is compared with.
+	if err := v.Complexity().Budget(); err != nil {
 		return validation.Canonical{}, err
 	}
 	return canon, nil
@@ -539,6 +545,9 @@ func (s *Service) Validator(ctx context.Context, id string, version int) (Record
 	v, ok := s.validators[key]
 	s.mu.RUnlock()
 	if ok {
+		if v.unusable != nil {
+			return nil, v.unusable
+		}
 		return v, nil
 	}
 	out, err, _ := s.compiles.Do(fmt.Sprintf("%s\x00%d", r.ID, version), func() (any, error) {
@@ -550,8 +559,24 @@ func (s *Service) Validator(ctx context.Context, id string, version int) (Record
 			return nil, fmt.Errorf("catalog: schema %s v%d: %w", r.ID, version, err)
 		}
 		compiled, err := validation.Compile(r.ID, version, sv.Schema)
-		if err != nil {
+		var budget error
+		switch {
+		case tooComplex(err):
+			budget = err
+		case err != nil:
 			return nil, fmt.Errorf("catalog: compile stored schema %s v%d: %w", r.ID, version, err)
+		default:
+			budget = compiled.Complexity().Budget()
+		}
+		if budget != nil {
+			// A version stored before the budget existed: it stays in the
+			// directory, but no record is validated against it (that could
+			// run without end); remembered, so the refusal costs nothing.
+			unusable := unusableVersion(r.ID, version, budget)
+			s.mu.Lock()
+			s.validators[key] = &recordValidator{unusable: unusable}
+			s.mu.Unlock()
+			return nil, unusable
 		}
 		rv := &recordValidator{v: compiled}
 		s.mu.Lock()
@@ -565,8 +590,29 @@ func (s *Service) Validator(ctx context.Context, id string, version int) (Record
 	return out.(*recordValidator), nil
 }
 
-// recordValidator serves a compiled schema as a RecordValidator.
-type recordValidator struct{ v *validation.Validator }
+// recordValidator serves a compiled schema as a RecordValidator, or
+// remembers why a stored version cannot serve as one.
+type recordValidator struct {
+	v        *validation.Validator
+	unusable error
+}
+
+func tooComplex(err error) bool {
+	fe, ok := fault.As(err)
+	return ok && fe.Code == "schema_too_complex"
+}
+
+// unusableVersion is the refusal of records against a stored version over
+// the complexity budget: a Conflict (the version, not the record, is at
+// fault) with code schema_version_unusable, the budget's reason and its
+// details.
+func unusableVersion(id string, version int, budget error) error {
+	e := fault.Conflictf("schema_version_unusable", "schema version %d of %s is over the complexity budget, so no record is validated against it: %s; register a simpler version", version, id, oneLine(budget))
+	if fe, ok := fault.As(budget); ok {
+		e = e.WithDetails(fe.Details...)
+	}
+	return e
+}
 
 func (r *recordValidator) Version() int { return r.v.Version() }
 

@@ -139,9 +139,15 @@ func escape(s string) string { return strings.NewReplacer("~", "~0", "/", "~1").
 
 // Validator is a compiled schema version. It is safe for concurrent use.
 type Validator struct {
-	version int
-	schema  *jsonschema.Schema
+	version    int
+	schema     *jsonschema.Schema
+	complexity Complexity
+	anchors    map[string][]*jsonschema.Schema // by $dynamicAnchor
 }
+
+// RuleBudget is the rule of a record refused because validating it could
+// cost more than the per-record budget.
+const RuleBudget = "budget"
 
 // Violation is one reason a record does not match its schema.
 type Violation struct {
@@ -151,13 +157,21 @@ type Violation struct {
 }
 
 // Compile compiles a canonical schema document as version of the resource
-// with this ID, with the hub's identifier formats asserted. A schema the
-// library refuses (not a valid draft 2020-12 schema, a dangling local
-// reference, a bad pattern) is a fault Invalid error.
+// with this ID, with the hub's identifier formats asserted, and measures
+// its Complexity. A schema the library refuses (not a valid draft 2020-12
+// schema, a dangling local reference, a bad pattern) is a fault Invalid
+// error, and so is a document over MaxSchemaObjects (code
+// schema_too_complex), refused before the library's compile, whose time
+// grows with the square of the subschemas. Compile does not enforce the
+// rest of the complexity budget (a stored version must still load so it
+// can be reported unusable); the caller checks Complexity().Budget().
 func Compile(resourceID string, version int, canonical []byte) (*Validator, error) {
 	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(canonical))
 	if err != nil {
 		return nil, fault.Invalidf("invalid_schema", "schema is not valid JSON: %v", err)
+	}
+	if n := countObjects(doc); n > MaxSchemaObjects {
+		return nil, tooManyObjects(n)
 	}
 	c, err := schemas.NewCompiler()
 	if err != nil {
@@ -171,11 +185,20 @@ func Compile(resourceID string, version int, canonical []byte) (*Validator, erro
 	if err != nil {
 		return nil, fault.Invalidf("invalid_schema", "schema does not compile as JSON Schema draft 2020-12: %s", oneLine(err))
 	}
-	return &Validator{version: version, schema: sch}, nil
+	m, anchors := measure(sch)
+	return &Validator{version: version, schema: sch, complexity: m, anchors: anchors}, nil
 }
 
 // Version is the schema version this validator checks.
 func (v *Validator) Version() int { return v.version }
+
+// Complexity is the static measure of the compiled schema, taken once by
+// Compile.
+func (v *Validator) Complexity() Complexity { return v.complexity }
+
+// MeasureCompiled measures v's schema again (Measure on its compiled
+// graph), for benchmarks and tools.
+func MeasureCompiled(v *Validator) Complexity { return Measure(v.schema) }
 
 // Validate checks one raw JSON record. No violations means valid.
 func (v *Validator) Validate(raw []byte) []Violation {
@@ -189,7 +212,21 @@ func (v *Validator) Validate(raw []byte) []Violation {
 // ValidateValue checks a record already decoded the way
 // jsonschema.UnmarshalJSON decodes (encoding/json with UseNumber), so a
 // caller that needs the decoded record anyway decodes it once.
+//
+// A record whose static cost (Complexity.Cost) is over the per-record
+// budget is not validated: it gets one violation with rule "budget" and a
+// message starting "validation budget exceeded". The library cannot be
+// interrupted mid-validation, so the bound is checked first.
+//
+// A record whose validation could cost more than the per-record budget
+// (MaxRecordEvaluations, MaxRecordScanBytes) is not validated: it gets one
+// violation with rule "budget" and a message starting "validation budget
+// exceeded". The library cannot be interrupted mid-validation, so the cost
+// is decided first (see checkCost).
 func (v *Validator) ValidateValue(inst any) []Violation {
+	if err := v.checkCost(inst); err != nil {
+		return []Violation{{Pointer: "", Rule: RuleBudget, Message: err.Error()}}
+	}
 	err := v.schema.Validate(inst)
 	if err == nil {
 		return nil

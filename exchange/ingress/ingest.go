@@ -3,7 +3,6 @@ package ingress
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
@@ -335,7 +334,3 @@ func faultReason(err error) exchange.Rejection {
 	}
 	return r
 }
-
-// errNoDepartments is returned by the worker's topic listing when there is
-// no department to consume for.
-var errNoDepartments = errors.New("ingress: no departments")

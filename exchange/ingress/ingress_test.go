@@ -67,7 +67,12 @@ func TestIngressRoutesValidAndDeadLettersInvalid(t *testing.T) {
 	if err := h.Broker.EnsureTopics(ctx, ingressTopic); err != nil {
 		t.Fatal(err)
 	}
-	w := &kafka.Writer{Addr: kafka.TCP(h.Brokers...), Topic: ingressTopic, Balancer: &kafka.Murmur2Balancer{}, RequiredAcks: kafka.RequireAll, BatchTimeout: time.Millisecond}
+	// A transport of its own: kafka-go's default one is shared by the
+	// whole test binary and answers from metadata cached up to 6 s, so a
+	// topic created since an earlier test used it would be unknown to it.
+	tr := &kafka.Transport{}
+	defer tr.CloseIdleConnections()
+	w := &kafka.Writer{Addr: kafka.TCP(h.Brokers...), Topic: ingressTopic, Balancer: &kafka.Murmur2Balancer{}, RequiredAcks: kafka.RequireAll, BatchTimeout: time.Millisecond, Transport: tr}
 	defer w.Close()
 	if err := w.WriteMessages(ctx, msgs...); err != nil {
 		t.Fatal(err)
