@@ -2,11 +2,13 @@ package exchange
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
 
 	"github.com/segmentio/kafka-go"
+	"github.com/segmentio/kafka-go/protocol"
 )
 
 // TopicAdmin creates topics and reads their partition counts (broker.Client).
@@ -34,6 +36,9 @@ type Router struct {
 	// safely below the broker's message.max.bytes after compression.
 	MaxRequestBytes int
 	Attempts        int
+	// TopicWait bounds how long a produce waits for a topic to appear in
+	// the metadata before it counts as a failed attempt.
+	TopicWait time.Duration
 
 	mu    sync.Mutex
 	parts map[string]int
@@ -49,6 +54,7 @@ func NewRouter(brokers []string, admin TopicAdmin) *Router {
 		admin:           admin,
 		MaxRequestBytes: 768 << 10,
 		Attempts:        6,
+		TopicWait:       20 * time.Second,
 		parts:           map[string]int{},
 	}
 }
@@ -137,7 +143,12 @@ func (r *Router) produceChunk(ctx context.Context, topic string, p int, msgs []k
 	now := time.Now()
 	var lastErr error
 	backoff := 100 * time.Millisecond
-	for attempt := 1; attempt <= max(r.Attempts, 1); attempt++ {
+	// A topic created a moment ago may be missing from the transport's
+	// cached metadata until its next refresh, and on a busy cluster a
+	// refresh can fail more than once: that wait does not count against
+	// the attempts, up to TopicWait.
+	topicDeadline := now.Add(r.TopicWait)
+	for attempt := 1; ; {
 		recs := make([]kafka.Record, len(chunk))
 		for k, i := range chunk {
 			m := msgs[i]
@@ -163,15 +174,31 @@ func (r *Router) produceChunk(ctx context.Context, topic string, p int, msgs []k
 		if ctx.Err() != nil {
 			break
 		}
+		wait := backoff
+		if topicNotKnownYet(err) && time.Now().Before(topicDeadline) {
+			wait = min(backoff, 500*time.Millisecond)
+		} else {
+			if attempt >= max(r.Attempts, 1) {
+				break
+			}
+			attempt++
+			backoff *= 2
+		}
 		// A retried request may have been written the first time too; the
 		// library applies a record id once, so a duplicate is harmless.
 		select {
 		case <-ctx.Done():
-		case <-time.After(backoff):
+		case <-time.After(wait):
 		}
-		backoff *= 2
 	}
 	return 0, fmt.Errorf("exchange: produce %d records to %s/%d: %w", len(chunk), topic, p, lastErr)
+}
+
+// topicNotKnownYet reports an error that says the topic is not (yet) in the
+// metadata the client or the broker holds.
+func topicNotKnownYet(err error) bool {
+	return errors.Is(err, protocol.ErrNoTopic) || errors.Is(err, kafka.UnknownTopicOrPartition) ||
+		errors.Is(err, kafka.LeaderNotAvailable) || errors.Is(err, kafka.NotLeaderForPartition)
 }
 
 func msgSize(m kafka.Message) int {
