@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -265,6 +266,9 @@ func (p *Plan) withholdFor(l layout, id *planField, catalog map[string]Field) (b
 		}
 		return l.count(known, parity)
 	}
+	if len(rs) == 0 {
+		return 0, 0, nil
+	}
 	before = count(rs)
 	after = before
 	for after < MinCandidates && len(rs) > 0 {
@@ -360,20 +364,23 @@ func divisionCount(known []bool) float64 {
 // dateCount counts the birth dates whose YYYYMMDD digits agree with the
 // known positions of the probe's birth date.
 func dateCount(known []bool) float64 {
-	all := true
+	all, none := true, true
 	for _, k := range known {
-		all = all && k
+		all, none = all && k, none && !k
 	}
-	if all {
+	dates := birthDates()
+	switch {
+	case all:
 		return 1
+	case none:
+		return float64(len(dates))
 	}
 	probe := residentProbe[6:14]
-	n := 0.0
-	for d := firstBirth; !d.After(lastBirth); d = d.AddDate(0, 0, 1) {
-		s := d.Format("20060102")
+	n := 0
+	for _, d := range dates {
 		ok := true
 		for i, k := range known {
-			if k && s[i] != probe[i] {
+			if k && d[i] != probe[i] {
 				ok = false
 				break
 			}
@@ -382,5 +389,16 @@ func dateCount(known []bool) float64 {
 			n++
 		}
 	}
-	return n
+	return float64(n)
 }
+
+// birthDates lists the dates from firstBirth to lastBirth as YYYYMMDD.
+var birthDates = sync.OnceValue(func() [][8]byte {
+	var out [][8]byte
+	for d := firstBirth; !d.After(lastBirth); d = d.AddDate(0, 0, 1) {
+		var b [8]byte
+		copy(b[:], d.Format("20060102"))
+		out = append(out, b)
+	}
+	return out
+})
