@@ -11,6 +11,7 @@ import (
 
 	"yiku/catalog"
 	"yiku/catalog/seed"
+	"yiku/identity"
 	"yiku/policies/mask"
 	"yiku/schemas"
 )
@@ -392,5 +393,36 @@ func TestAttackerRebuilds(t *testing.T) {
 	delete(rec, "birth_date")
 	if how := rebuilt(masked, person, guessesOf(rec)); how != "" {
 		t.Fatalf("6+4 alone: %s", how)
+	}
+}
+
+func TestDecisionRecordID(t *testing.T) {
+	f := newFixture(t)
+	lib := strings.Repeat("ab", 32)
+	reader := readers()[0].p
+	d, err := f.gate.Decide(t.Context(), ReadRequest{Principal: reader, Resource: f.dir[seed.Population], Action: ActionRead, Purpose: "户籍核验"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := f.gate.Decide(t.Context(), ReadRequest{Principal: reader, Resource: f.dir[seed.Population], Action: ActionRead, Purpose: "其他事由"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id := d.RecordID(lib); id == lib || len(id) != 64 || id != again.RecordID(lib) {
+		t.Fatalf("partial view: %q (again %q) for library id %s", id, again.RecordID(lib), lib)
+	}
+	if d.RecordID(lib) == d.RecordID(strings.Repeat("cd", 32)) {
+		t.Fatal("two library ids, one view id")
+	}
+	psb := identity.Principal{ID: "psb", Kind: identity.KindSystem, Role: identity.RoleSystem, DepartmentCode: f.dir[seed.Population].ProviderCode}
+	own, err := f.gate.Decide(t.Context(), ReadRequest{Principal: psb, Resource: f.dir[seed.Population], Action: ActionRead, Purpose: "户籍核验"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if own.RecordID(lib) != lib {
+		t.Fatalf("provider sees %s, want the library id", own.RecordID(lib))
+	}
+	if (Decision{Allowed: true, Basis: "grant:x"}).RecordID(lib) != "" {
+		t.Fatal("a decision without a key shows an id")
 	}
 }
