@@ -11,14 +11,9 @@ import (
 	"yiku/schemas"
 )
 
-// SubjectPartKeyword is the schema annotation on a top-level property that
-// repeats a part of the record subject's identifier (the resource's
-// subject key): "birth_date", "sex", "division" or "org_code". The base
-// schemas carry it (population: birth_date, sex, domicile_division;
-// legal entity: division); a department's schema may too. The derivation
-// rule of package mask uses it to keep a masked identifier from being
-// rebuilt from the fields around it.
-const SubjectPartKeyword = "x-yiku-subject-part"
+// SubjectPartKeyword is schemas.SubjectPartKeyword: the schema annotation
+// naming the part of the subject's identifier a property repeats.
+const SubjectPartKeyword = schemas.SubjectPartKeyword
 
 // Schemas gives a resource's schema versions, for the field semantics
 // plans need. catalog.Service satisfies it.
