@@ -145,3 +145,46 @@ func TestParsePart(t *testing.T) {
 		t.Error("NewPlan with an unknown part: no error")
 	}
 }
+
+// FuzzWithhold builds plans from arbitrary rules, parts and identifier
+// kinds: the rule never fails or panics, withheld fields are redacted,
+// and withholding only ever leaves more candidates.
+func FuzzWithhold(f *testing.F) {
+	f.Add(uint8(RuleIDNumber), uint8(RuleNone), uint8(PartBirthDate), uint8(RuleNone), uint8(PartSex), uint8(IDResident), uint8(0xff))
+	f.Add(uint8(RuleUSCC), uint8(RuleAddress), uint8(PartDivision), uint8(RuleNone), uint8(PartOrgCode), uint8(IDUSCC), uint8(0x0f))
+	f.Add(uint8(RuleKeyedHash), uint8(RuleDate), uint8(PartBirthDate), uint8(RuleMobile), uint8(PartDivision), uint8(IDResident|IDUSCC), uint8(0x07))
+	key := bytes.Repeat([]byte{3}, 32)
+	f.Fuzz(func(t *testing.T, idRule, aRule, aPart, bRule, bPart, kind, set uint8) {
+		fields := []Field{
+			{Name: "id", Rule: Rule(idRule % uint8(ruleCount)), Identifier: Identifier(kind % 4)},
+			{Name: "a", Rule: Rule(aRule % uint8(ruleCount)), Part: Part(aPart % uint8(partCount)), Of: "id"},
+			{Name: "b", Rule: Rule(bRule % uint8(ruleCount)), Part: Part(bPart % uint8(partCount)), Of: "id"},
+		}
+		var granted, plain []string
+		for i, n := range []string{"id", "a", "b"} {
+			if set&(1<<i) != 0 {
+				granted = append(granted, n)
+				if set&(1<<(i+3)) != 0 {
+					plain = append(plain, n)
+				}
+			}
+		}
+		p, err := NewPlan(fields, granted, plain, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, w := range p.Withheld() {
+			if w.Identifier != "id" || len(w.Fields) == 0 || w.Remaining < w.Candidates {
+				t.Fatalf("withholding %+v", w)
+			}
+		}
+		for _, v := range p.Fields() {
+			if v.Protects != "" && (v.Rule != RuleRedact || v.Plain || v.Name == "id") {
+				t.Fatalf("withheld field %+v", v)
+			}
+			if v.Name == "id" && !v.Masked && len(p.Withheld()) > 0 {
+				t.Fatalf("plain identifier, yet fields withheld: %+v", p.Withheld())
+			}
+		}
+	})
+}
