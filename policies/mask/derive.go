@@ -210,11 +210,12 @@ func (p *Plan) withhold(catalog map[string]Field) {
 			if len(names) == 0 {
 				continue
 			}
+			// A mixed identifier reports the layout that was worst off.
+			if len(withheld) == 0 || before < w.Candidates {
+				w.Candidates, w.Remaining = before, after
+			}
 			for _, n := range names {
 				withheld[n] = true
-			}
-			if len(withheld) == len(names) || before < w.Candidates {
-				w.Candidates, w.Remaining = before, after
 			}
 		}
 		if len(withheld) == 0 {
@@ -251,7 +252,13 @@ func (p *Plan) withholdFor(l layout, id *planField, catalog map[string]Field) (b
 				}
 			}
 		}
-		if r.parity || len(r.pos) > 0 {
+		// Only a field that shows something the identifier's mask hides
+		// can be withheld to any effect.
+		adds := r.parity && l.kind == IDResident && !own[16]
+		for _, i := range r.pos {
+			adds = adds || !own[i]
+		}
+		if adds {
 			rs = append(rs, r)
 		}
 	}
@@ -273,16 +280,14 @@ func (p *Plan) withholdFor(l layout, id *planField, catalog map[string]Field) (b
 	after = before
 	for after < MinCandidates && len(rs) > 0 {
 		// Withhold the field whose absence leaves the most candidates
-		// (ties: the first by name, as the plan's fields are sorted).
-		best, bestN := -1, after
+		// (ties: the first by name, as the plan's fields are sorted). Two
+		// fields showing the same part leave as many without either one,
+		// so the loop goes on to the other.
+		best, bestN := 0, -1.0
 		for k := range rs {
-			n := count(slices.Delete(slices.Clone(rs), k, k+1))
-			if n > bestN {
+			if n := count(slices.Delete(slices.Clone(rs), k, k+1)); n > bestN {
 				best, bestN = k, n
 			}
-		}
-		if best < 0 {
-			break // nothing a part field shows is hidden by the identifier's mask
 		}
 		names = append(names, rs[best].name)
 		rs = slices.Delete(rs, best, best+1)

@@ -60,6 +60,14 @@ func TestWithhold(t *testing.T) {
 		{"credit code 8+2 with division", entity, []string{"credit_code", "division", "established_date"}, nil, nil, ""},
 		{"credit code 8+2 with organisation code", entity, all(entity), nil, []string{"org_code"}, "credit_code"},
 		{"mixed holder id, division", holder, all(holder), nil, nil, ""},
+		// Two fields with the birth date: withholding one alone gains
+		// nothing, both go.
+		{"birth date twice", append(person(RuleIDNumber, RuleNone), Field{Name: "birth_date_text", Part: PartBirthDate, Of: "id_number"}),
+			append(all(person(0, 0)), "birth_date_text"), nil, []string{"birth_date", "birth_date_text"}, "id_number"},
+		// The year alone and the full date: the full date goes first, then
+		// the year, as the year alone still leaves too few.
+		{"full date and year", append(person(RuleIDNumber, RuleNone), Field{Name: "birth_year", Rule: RuleDate, Sensitive: true, Part: PartBirthDate, Of: "id_number"}),
+			append(all(person(0, 0)), "birth_year"), nil, []string{"birth_date", "birth_year"}, "id_number"},
 	}
 	key := bytes.Repeat([]byte{1}, 32)
 	for _, tc := range tests {
