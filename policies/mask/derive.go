@@ -64,8 +64,9 @@ func (p Part) String() string {
 // given everything a plan returns. A field that would bring the count below
 // it is withheld: see Withholding. With the id_number rule (first 6 and
 // last 4 shown) the eight hidden digits are the birth date, which leaves
-// about 4,300 candidates (the dates from 1900 to 2030, a tenth of which
-// fit the shown check character); the uscc rule leaves 31⁸/341 ≈ 2·10⁹.
+// about 4,300 candidates (the dates from 1900 to 2030, one in eleven of
+// which fits the shown check character); the uscc rule leaves
+// 31⁸/341 ≈ 2.5·10⁹.
 const MinCandidates = 1000
 
 // Withholding is one decision of the derivation rule: fields a plan
