@@ -53,6 +53,7 @@ const (
 	RulePropertyNotInFields  = "property_not_in_fields"
 	RuleFieldTypeMismatch    = "field_type_mismatch"
 	RuleTooLong              = "too_long"
+	RuleSubjectPartUnknown   = "subject_part_unknown"
 )
 
 var (
@@ -320,6 +321,16 @@ func (r Resource) CheckSchema(doc map[string]any) error {
 	for _, name := range names {
 		if _, ok := r.Field(name); !ok {
 			p.add("fields", RulePropertyNotInFields, "schema property /properties/%s is not listed in the fields (信息项)", name)
+		}
+		// The masking of shared records reads this annotation; a value it
+		// does not know would leave the identifier unprotected.
+		if prop, ok := props[name].(map[string]any); ok {
+			if v, present := prop[schemas.SubjectPartKeyword]; present {
+				s, _ := v.(string)
+				if _, err := mask.ParsePart(s); err != nil || s == "" {
+					p.add("fields", RuleSubjectPartUnknown, "/properties/%s/%s is %v; use one of birth_date, sex, division, org_code", name, schemas.SubjectPartKeyword, v)
+				}
+			}
 		}
 	}
 	if r.SubjectKey != "" && props[r.SubjectKey] != nil {

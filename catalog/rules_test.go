@@ -145,6 +145,9 @@ func TestSchemaRules(t *testing.T) {
 		{"subject key with the wrong format", func(r *catalog.Resource, s map[string]any) { prop(s, "id_number")["format"] = "cn-uscc" }, catalog.RuleSubjectKeyFormat},
 		{"legal person keyed by a resident id", func(r *catalog.Resource, s map[string]any) { r.SubjectType = catalog.SubjectEntity }, catalog.RuleSubjectKeyFormat},
 		{"subject key optional", func(r *catalog.Resource, s map[string]any) { s["required"] = []any{"name"} }, catalog.RuleSubjectKeyOptional},
+		{"subject part annotation", func(r *catalog.Resource, s map[string]any) { prop(s, "children")["x-yiku-subject-part"] = "sex" }, ""},
+		{"unknown subject part", func(r *catalog.Resource, s map[string]any) { prop(s, "children")["x-yiku-subject-part"] = "age" }, catalog.RuleSubjectPartUnknown},
+		{"subject part not a string", func(r *catalog.Resource, s map[string]any) { prop(s, "children")["x-yiku-subject-part"] = true }, catalog.RuleSubjectPartUnknown},
 		{"mixed subject with both formats in branches", func(r *catalog.Resource, s map[string]any) {
 			r.SubjectType = catalog.SubjectMixed
 			delete(prop(s, "id_number"), "format")

@@ -57,7 +57,7 @@ func (h *Hub) addParts(ctx context.Context) error {
 			return fmt.Errorf("hub: sharing: %w", err)
 		}
 		store := sharing.NewStore(h.DB.Gorm)
-		gate, err := sharing.NewGatekeeper(ctx, store, h.Auth.Store().Departments, h.Secret, nil)
+		gate, err := sharing.NewGatekeeper(ctx, store, h.Catalog, h.Auth.Store().Departments, h.Secret, nil)
 		if err != nil {
 			return err
 		}

@@ -13,8 +13,12 @@ import (
 // Delivery is one record version delivered through a subscription,
 // projected and masked as the subscription's grant says.
 type Delivery struct {
-	Seq      int64           `json:"seq"`
-	Resource string          `json:"resource"`
+	Seq      int64  `json:"seq"`
+	Resource string `json:"resource"`
+	// RecordID identifies the record version: stable across pulls,
+	// webhooks and egress, keyed by the hub so that it reveals nothing
+	// about fields the subscriber does not receive (the provider's own
+	// subscriptions see the library's content hash).
 	RecordID string          `json:"record_id"`
 	Version  int             `json:"version"`
 	Deleted  bool            `json:"deleted,omitempty"`

@@ -224,7 +224,7 @@ func (a *API) read(c *gin.Context) {
 			httpapi.Fail(c, err)
 			return
 		}
-		v := RecordView{Resource: id, RecordID: r.RecordID, Version: r.Version, SchemaVersion: r.SchemaVersion, Publisher: r.Publisher,
+		v := RecordView{Resource: id, RecordID: dec.RecordID(r.RecordID), Version: r.Version, SchemaVersion: r.SchemaVersion, Publisher: r.Publisher,
 			Deleted: r.Deleted, DeleteReason: r.DeleteReason, Record: masked, PublishedAt: r.PublishedAt, AppliedAt: r.AppliedAt,
 			UnderObjection: objection.FlagOf(open[objection.Key{Resource: r.ResourceID, Subject: r.SubjectKey}], r.Version)}
 		if history {
@@ -330,7 +330,7 @@ func (a *API) ingressLag(ctx context.Context, p identity.Principal) ([]ingress.D
 // readableLister is what the sharing gate answers to "what may this
 // department read?" (sharing.Gatekeeper.Readable).
 type readableLister interface {
-	Readable(dept string, resources []catalog.Resource) ([]sharing.Access, error)
+	Readable(ctx context.Context, dept string, resources []catalog.Resource) ([]sharing.Access, error)
 }
 
 // statusVisible says whether p sees a resource's row in the exchange
@@ -356,7 +356,7 @@ func (a *API) statusVisible(ctx context.Context, p identity.Principal, resource 
 	if !ok {
 		return false, nil
 	}
-	access, err := lister.Readable(p.DepartmentCode, []catalog.Resource{res})
+	access, err := lister.Readable(ctx, p.DepartmentCode, []catalog.Resource{res})
 	if err != nil {
 		return false, err
 	}

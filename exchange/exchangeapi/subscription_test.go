@@ -15,6 +15,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"yiku/config"
+	"yiku/exchange"
 	"yiku/exchange/loadgen"
 	"yiku/exchange/subscription"
 	"yiku/hub/hubtest"
@@ -294,6 +295,11 @@ func readEgressFor(t *testing.T, h *hubtest.Hub, topic string, want int, wait ti
 				var d subscription.Delivery
 				if json.Unmarshal(m.Value, &d) != nil {
 					continue
+				}
+				for _, hd := range m.Headers {
+					if hd.Key == exchange.HeaderRecordID && string(hd.Value) != d.RecordID {
+						t.Errorf("egress: header %s = %s, body record_id %s", hd.Key, hd.Value, d.RecordID)
+					}
 				}
 				mu.Lock()
 				out = append(out, d)

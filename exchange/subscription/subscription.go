@@ -441,7 +441,7 @@ func Collect(ctx context.Context, lib Library, sub Subscription, res catalog.Res
 			if err != nil {
 				return Batch{}, fmt.Errorf("subscription: mask %s seq %d: %w", sub.ResourceID, r.Seq, err)
 			}
-			b.Deliveries = append(b.Deliveries, Delivery{Seq: r.Seq, Resource: r.ResourceID, RecordID: r.RecordID, Version: r.Version,
+			b.Deliveries = append(b.Deliveries, Delivery{Seq: r.Seq, Resource: r.ResourceID, RecordID: dec.RecordID(r.RecordID), Version: r.Version,
 				Deleted: r.Deleted, Reason: r.DeleteReason, Record: masked, PublishedAt: r.PublishedAt})
 			b.Subjects = append(b.Subjects, r.SubjectKey)
 		}

@@ -96,6 +96,11 @@ func TestLookupSuppliesTwoOfThreeMaterials(t *testing.T) {
 	if id.Status != lookup.Supplied || id.Basis != "unconditional" || person["id_number"] == lookupdemo.Citizen || person["name"] == "张三" || person["sex"] != "1" {
 		t.Fatalf("identity material not masked as the catalog says: %+v %v", id, person)
 	}
+	// The masked ID number hides exactly the birth date: the lookup must
+	// not hand it back beside it.
+	if person["birth_date"] != "***" || strings.Contains(string(id.Record), "19850615") || strings.Contains(string(id.Record), "1985-06-15") {
+		t.Fatalf("identity material gives back the ID number's hidden digits: %s", id.Record)
+	}
 	ins := material(t, res, "insurance")
 	if ins.Status != lookup.Supplied || !strings.HasPrefix(ins.Basis, "grant:") || !strings.Contains(string(ins.Record), `"insured_status":"active"`) {
 		t.Fatalf("insurance material: %+v %s", ins, ins.Record)

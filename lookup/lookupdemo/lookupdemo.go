@@ -306,7 +306,7 @@ func grants(ctx context.Context, d Deps, now time.Time) error {
 				return fmt.Errorf("lookupdemo: %w", err)
 			}
 		}
-		if _, _, err := d.Sharing.Approve(ctx, approver, req.ID, sharing.Approval{Reason: "同意用于政务服务中心一证通办"}); err != nil {
+		if _, _, _, err := d.Sharing.Approve(ctx, approver, req.ID, sharing.Approval{Reason: "同意用于政务服务中心一证通办"}); err != nil {
 			return fmt.Errorf("lookupdemo: approve %s: %w", g.resource, err)
 		}
 	}

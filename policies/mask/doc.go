@@ -79,6 +79,18 @@
 // to null. Booleans, objects and arrays are redacted to null under every
 // rule. Masking never panics.
 //
+// # Identifiers rebuilt from other fields
+//
+// A Field may hold an identifier (Identifier: resident ID number, credit
+// code) or repeat a part of one (Part, Of: birth date, sex, division code,
+// organisation code). NewPlan then checks, for every identifier it returns
+// masked, how many values fit what the record shows of it and of its
+// parts; below MinCandidates it withholds (redacts) part fields, the most
+// revealing first. Plan.Withheld lists the decisions and FieldView.Protects
+// marks the withheld fields. The estimate and the reasons for withholding
+// the part rather than widening the identifier's mask are in derive.go and
+// docs/sharing.md.
+//
 // # What this package does not do
 //
 // It does not decide who may read what: grants come from approved share

@@ -20,6 +20,16 @@ type Field struct {
 	// field whose Rule is RuleNone is redacted unless the grant returns it
 	// plain: forgetting to choose a rule must not publish the value.
 	Sensitive bool
+	// Identifier says the field holds a national identifier (resident ID
+	// number, credit code); the derivation rule protects what its mask
+	// hides. Zero for other fields.
+	Identifier Identifier
+	// Part and Of say the field repeats a part of the identifier held in
+	// field Of: the subject's birth date, sex or division code. The
+	// derivation rule withholds such a field when, returned with a masked
+	// Of, it would let a reader rebuild the identifier.
+	Part Part
+	Of   string
 }
 
 // FieldView describes one field a Plan returns: for the "what may I read"
@@ -36,6 +46,10 @@ type FieldView struct {
 	// grant's plain list. A field that needs no masking is never Plain.
 	Plain     bool `json:"plain"`
 	Sensitive bool `json:"sensitive"`
+	// Protects names the masked identifier this field is withheld for:
+	// granted, it is redacted because returned as granted it would give
+	// back what the identifier's mask hides (see Withholding).
+	Protects string `json:"protects,omitempty"`
 }
 
 // Errors from NewPlan, matched with errors.Is.
@@ -57,6 +71,8 @@ type Plan struct {
 	fields  []planField    // returned fields, sorted by name
 	index   map[string]int // name → position in fields
 	hashers *sync.Pool     // of *hasher; nil when no field is keyed_hash
+	// withheld lists the derivation rule's decisions.
+	withheld []Withholding
 }
 
 type planField struct {
@@ -78,6 +94,9 @@ func NewPlan(fields []Field, granted []string, plain []string, key []byte) (*Pla
 		}
 		if !f.Rule.valid() {
 			return nil, fmt.Errorf("mask: new plan: field %q: %w %d", f.Name, ErrUnknownRule, uint8(f.Rule))
+		}
+		if f.Part >= partCount {
+			return nil, fmt.Errorf("mask: new plan: field %q: unknown identifier part %d", f.Name, uint8(f.Part))
 		}
 		if _, dup := catalog[f.Name]; dup {
 			return nil, fmt.Errorf("mask: new plan: %w: field %q listed twice", ErrInvalidField, f.Name)
@@ -120,12 +139,15 @@ func NewPlan(fields []Field, granted []string, plain []string, key []byte) (*Pla
 	slices.SortFunc(p.fields, func(a, b planField) int {
 		return strings.Compare(a.Name, b.Name)
 	})
-	needKey := false
 	for i := range p.fields {
 		f := &p.fields[i]
 		p.index[f.Name] = i
 		f.key = append(jsontext.AppendString(nil, f.Name), ':')
-		needKey = needKey || f.Rule == RuleKeyedHash
+	}
+	p.withhold(catalog)
+	needKey := false
+	for i := range p.fields {
+		needKey = needKey || p.fields[i].Rule == RuleKeyedHash
 	}
 	if needKey {
 		if len(key) < MinKeyLen {
@@ -135,6 +157,19 @@ func NewPlan(fields []Field, granted []string, plain []string, key []byte) (*Pla
 		p.hashers = &sync.Pool{New: func() any { return newHasher(k) }}
 	}
 	return p, nil
+}
+
+// Withheld lists the fields the plan redacts although granted, because
+// returned as granted they would let a reader rebuild what a masked
+// identifier hides: one entry per identifier, for the warnings shown to
+// approvers and requesters. The slice is the caller's.
+func (p *Plan) Withheld() []Withholding {
+	out := make([]Withholding, len(p.withheld))
+	for i, w := range p.withheld {
+		w.Fields = slices.Clone(w.Fields)
+		out[i] = w
+	}
+	return out
 }
 
 // Fields lists the fields the plan returns, sorted by name. The slice is the

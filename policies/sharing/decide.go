@@ -23,10 +23,12 @@ import (
 // grant behind them expires; a reload replaces the snapshot and with it the
 // cache, which is how a revocation takes effect.
 type Gatekeeper struct {
-	store   *Store
-	loader  *loader
-	hashKey []byte
-	now     func() time.Time
+	store     *Store
+	loader    *loader
+	schemas   Schemas
+	hashKey   []byte
+	recordKey []byte // keys the record ids shown to partial views
+	now       func() time.Time
 
 	snap     atomic.Pointer[policySnapshot]
 	reloadMu sync.Mutex
@@ -56,10 +58,13 @@ type planKey struct {
 	updated           int64
 }
 
-// NewGatekeeper loads the data policies and returns the gate. hashKey keys
-// the keyed_hash masking rule; depts lists the departments (for the
-// hierarchy); now is the clock (time.Now when nil).
-func NewGatekeeper(ctx context.Context, store *Store, depts func(ctx context.Context) ([]identity.Department, error), hashKey []byte, now func() time.Time) (*Gatekeeper, error) {
+// NewGatekeeper loads the data policies and returns the gate. schemas
+// gives the resources' schemas (the field semantics of the masking rule);
+// secret is the hub secret: it keys the keyed_hash masking rule, and the
+// key of the record ids shown to partial views is derived from it; depts
+// lists the departments (for the hierarchy); now is the clock (time.Now
+// when nil).
+func NewGatekeeper(ctx context.Context, store *Store, schemas Schemas, depts func(ctx context.Context) ([]identity.Department, error), secret []byte, now func() time.Time) (*Gatekeeper, error) {
 	if now == nil {
 		now = time.Now
 	}
@@ -67,7 +72,11 @@ func NewGatekeeper(ctx context.Context, store *Store, depts func(ctx context.Con
 	if err != nil {
 		return nil, err
 	}
-	k := &Gatekeeper{store: store, loader: l, hashKey: hashKey, now: now, plans: map[planKey]*mask.Plan{}}
+	rk, err := RecordIDKey(secret)
+	if err != nil {
+		return nil, err
+	}
+	k := &Gatekeeper{store: store, loader: l, schemas: schemas, hashKey: secret, recordKey: rk, now: now, plans: map[planKey]*mask.Plan{}}
 	if err := k.Reload(ctx); err != nil {
 		return nil, err
 	}
@@ -127,10 +136,10 @@ func (k *Gatekeeper) Decide(ctx context.Context, req ReadRequest) (Decision, err
 	if req.Resource.ID == "" || req.Principal.DepartmentCode == "" {
 		return Decision{}, fmt.Errorf("sharing: decide: request without resource id or department")
 	}
-	return k.decide(k.snap.Load(), req.Principal.DepartmentCode, req.Resource, purpose, k.now())
+	return k.decide(ctx, k.snap.Load(), req.Principal.DepartmentCode, req.Resource, purpose, k.now())
 }
 
-func (k *Gatekeeper) decide(s *policySnapshot, dept string, res catalog.Resource, purpose string, now time.Time) (Decision, error) {
+func (k *Gatekeeper) decide(ctx context.Context, s *policySnapshot, dept string, res catalog.Resource, purpose string, now time.Time) (Decision, error) {
 	key := decisionKey{dept: dept, res: res.ID, purpose: purpose, provider: res.ProviderCode, share: res.ShareType,
 		revision: res.Revision, version: res.LatestVersion, updated: res.UpdatedAt.UnixNano()}
 	s.mu.RLock()
@@ -148,7 +157,7 @@ func (k *Gatekeeper) decide(s *policySnapshot, dept string, res catalog.Resource
 		code, msg := k.denial(s, dept, res, purpose, now)
 		return Decision{Basis: code}, fault.Forbiddenf(code, "%s", msg)
 	}
-	d = Decision{Allowed: true}
+	d = Decision{Allowed: true, recordKey: k.recordKey}
 	var granted, plain []string
 	switch basis := explain[3]; basis {
 	case BasisProvider:
@@ -178,7 +187,7 @@ func (k *Gatekeeper) decide(s *policySnapshot, dept string, res catalog.Resource
 			}
 		}
 	}
-	d.Plan, err = k.plan(planKey{basis: explain[3], res: res.ID, revision: res.Revision, version: res.LatestVersion, updated: res.UpdatedAt.UnixNano()}, res, granted, plain)
+	d.Plan, err = k.plan(ctx, planKey{basis: explain[3], res: res.ID, revision: res.Revision, version: res.LatestVersion, updated: res.UpdatedAt.UnixNano()}, res, granted, plain)
 	if err != nil {
 		return Decision{}, err
 	}
@@ -190,20 +199,16 @@ func (k *Gatekeeper) decide(s *policySnapshot, dept string, res catalog.Resource
 	return d, nil
 }
 
-func (k *Gatekeeper) plan(key planKey, res catalog.Resource, granted, plain []string) (*mask.Plan, error) {
+func (k *Gatekeeper) plan(ctx context.Context, key planKey, res catalog.Resource, granted, plain []string) (*mask.Plan, error) {
 	k.plansMu.RLock()
 	p, ok := k.plans[key]
 	k.plansMu.RUnlock()
 	if ok {
 		return p, nil
 	}
-	fields, err := MaskFields(res)
+	p, err := k.Preview(ctx, res, granted, plain)
 	if err != nil {
 		return nil, err
-	}
-	p, err = mask.NewPlan(fields, granted, plain, k.hashKey)
-	if err != nil {
-		return nil, fmt.Errorf("sharing: plan for %s: %w", res.ID, err)
 	}
 	k.plansMu.Lock()
 	if len(k.plans) >= maxCachedPlans {
@@ -214,17 +219,28 @@ func (k *Gatekeeper) plan(key planKey, res catalog.Resource, granted, plain []st
 	return p, nil
 }
 
-// MaskFields turns a resource's catalog fields into masking metadata.
-func MaskFields(res catalog.Resource) ([]mask.Field, error) {
-	out := make([]mask.Field, len(res.Fields))
-	for i, f := range res.Fields {
-		rule, err := mask.ParseRule(f.Mask)
+// Preview compiles the plan that fields granted (plain ones unmasked)
+// would get on res, uncached: every plan of the gate is built here, so the
+// derivation rule of package mask applies to reads, lookups and
+// subscriptions alike, and approvals see the same plan in advance.
+func (k *Gatekeeper) Preview(ctx context.Context, res catalog.Resource, granted, plain []string) (*mask.Plan, error) {
+	var schema []byte
+	if k.schemas != nil && res.LatestVersion > 0 {
+		v, err := k.schemas.Version(ctx, res.ID, res.LatestVersion)
 		if err != nil {
-			return nil, fmt.Errorf("sharing: resource %s field %s: %w", res.ID, f.Name, err)
+			return nil, fmt.Errorf("sharing: schema of %s v%d: %w", res.ID, res.LatestVersion, err)
 		}
-		out[i] = mask.Field{Name: f.Name, Rule: rule, Sensitive: f.Sensitivity == "sensitive"}
+		schema = v.Schema
 	}
-	return out, nil
+	fields, err := MaskFields(res, schema)
+	if err != nil {
+		return nil, err
+	}
+	p, err := mask.NewPlan(fields, granted, plain, k.hashKey)
+	if err != nil {
+		return nil, fmt.Errorf("sharing: plan for %s: %w", res.ID, err)
+	}
+	return p, nil
 }
 
 func fieldNames(res catalog.Resource) []string {
@@ -316,7 +332,7 @@ const anyPurpose = "\x00any"
 // Readable lists what department dept may read among resources: its own
 // resources, unconditional ones, and one entry per grant in force that
 // reaches it. Every entry is confirmed by the enforcer.
-func (k *Gatekeeper) Readable(dept string, resources []catalog.Resource) ([]Access, error) {
+func (k *Gatekeeper) Readable(ctx context.Context, dept string, resources []catalog.Resource) ([]Access, error) {
 	s := k.snap.Load()
 	now := k.now()
 	out := []Access{}
@@ -329,7 +345,7 @@ func (k *Gatekeeper) Readable(dept string, resources []catalog.Resource) ([]Acce
 			if g.StatusAt(now) != GrantActive || now.Before(g.ValidFrom) || !covers(s, g, dept) || len(g.Purposes) == 0 {
 				continue
 			}
-			d, err := k.decide(s, dept, res, g.Purposes[0], now)
+			d, err := k.decide(ctx, s, dept, res, g.Purposes[0], now)
 			if fault.KindOf(err) == fault.Forbidden || (err == nil && d.GrantID != g.ID) {
 				continue
 			}
@@ -340,7 +356,7 @@ func (k *Gatekeeper) Readable(dept string, resources []catalog.Resource) ([]Acce
 			a.Basis, a.GrantID, a.Fields, a.Purposes, a.ExpiresAt = d.Basis, g.ID, d.Plan.Fields(), g.Purposes, d.ExpiresAt
 			out = append(out, a)
 		}
-		d, err := k.decide(s, dept, res, anyPurpose, now)
+		d, err := k.decide(ctx, s, dept, res, anyPurpose, now)
 		if fault.KindOf(err) == fault.Forbidden {
 			continue
 		}

@@ -45,6 +45,17 @@ func (d directory) Validator(context.Context, string, int) (catalog.RecordValida
 	return nil, fault.NotFoundf("no_validator", "the test directory holds no schemas")
 }
 
+// schemaDocs holds the demo schemas by resource id, as the gate's Schemas.
+type schemaDocs map[string][]byte
+
+func (s schemaDocs) Version(_ context.Context, id string, version int) (catalog.SchemaVersion, error) {
+	doc, ok := s[id]
+	if !ok {
+		return catalog.SchemaVersion{}, fault.NotFoundf("schema_version_not_found", "no schema for %s", id)
+	}
+	return catalog.SchemaVersion{ResourceID: id, Version: version, Schema: doc}, nil
+}
+
 func (d directory) all(context.Context) ([]catalog.Resource, error) {
 	var out []catalog.Resource
 	for _, r := range d {
@@ -76,19 +87,19 @@ func newFixture(t *testing.T) *fixture {
 			t.Fatal(err)
 		}
 	}
-	rs, _, err := seed.Resources()
+	rs, ss, err := seed.Resources()
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := directory{}
-	for _, r := range rs {
+	dir, docs := directory{}, schemaDocs{}
+	for i, r := range rs {
 		r.Status, r.Revision, r.LatestVersion = catalog.StatusPublished, 1, 1
-		dir[r.ID] = r
+		dir[r.ID], docs[r.ID] = r, ss[i]
 	}
 	clock := t0
 	now := func() time.Time { return clock }
 	store := NewStore(db.Gorm)
-	gate, err := NewGatekeeper(ctx, store, ids.Departments, bytes.Repeat([]byte{7}, 32), now)
+	gate, err := NewGatekeeper(ctx, store, docs, ids.Departments, bytes.Repeat([]byte{7}, 32), now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +120,7 @@ func (f *fixture) grant(t *testing.T, label, requester, res string, extend bool,
 	if err != nil {
 		t.Fatalf("%s: apply: %v", label, err)
 	}
-	_, g, err := f.svc.Approve(ctx, admin(f.dir[res].ProviderCode), r.ID, approve)
+	_, g, _, err := f.svc.Approve(ctx, admin(f.dir[res].ProviderCode), r.ID, approve)
 	if err != nil {
 		t.Fatalf("%s: approve: %v", label, err)
 	}
@@ -147,7 +158,7 @@ func (f *fixture) seedGrants(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, g5, err := f.svc.Approve(context.Background(), admin(demo.DeptCivil), r.ID, Approval{})
+	_, g5, _, err := f.svc.Approve(context.Background(), admin(demo.DeptCivil), r.ID, Approval{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +173,7 @@ func ptr[T any](v T) *T { return &v }
 
 var samples = map[string]map[string]any{
 	seed.Population: {"id_number": "43130219850312002X", "name": "张三丰", "mobile": "13800138000", "sex": "1",
-		"domicile_address": "湖南省娄底市娄星区乐坪街道东升社区", "ethnicity": "01"},
+		"domicile_address": "湖南省娄底市娄星区乐坪街道东升社区", "ethnicity": "01", "birth_date": "1985-03-12"},
 	seed.MarriageRegistration: {"id_number": "43130219850312002X", "name": "张三丰", "spouse_name": "李四娘",
 		"registration_type": "marriage", "registration_date": "2015-05-20"},
 	seed.SocialSecurity:   {"id_number": "43130219850312002X", "name": "张三丰", "insured_status": "1", "paid_months": 96},
@@ -255,6 +266,8 @@ func (f *fixture) row(t *testing.T, rd reader, res catalog.Resource, purpose, ca
 		switch {
 		case v.Plain:
 			mode = "plain"
+		case v.Protects != "":
+			mode = "withheld-for:" + v.Protects
 		case v.Masked:
 			mode = "masked:" + v.Rule.String()
 		}

@@ -43,6 +43,8 @@ type Decision struct {
 	GrantID   string
 	Plan      *mask.Plan
 	ExpiresAt *time.Time
+
+	recordKey []byte // see RecordID
 }
 
 // Gate decides data reads. A missing purpose or case number is a fault

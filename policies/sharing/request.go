@@ -71,6 +71,10 @@ type Request struct {
 	GrantID        string     `json:"grant_id,omitempty"`
 	CreatedAt      time.Time  `json:"created_at"`
 	UpdatedAt      time.Time  `json:"updated_at"`
+	// Warnings say what granting the asked fields as they are would
+	// withhold (WarningDerivableIdentifier); filled when the request is
+	// made and when it is read, not stored.
+	Warnings []Warning `json:"warnings,omitempty"`
 }
 
 // Grant is an approved request in force: department × resource × fields ×

@@ -55,7 +55,12 @@ func (s *Service) Apply(ctx context.Context, p identity.Principal, app Applicati
 	if err != nil {
 		return Request{}, err
 	}
-	return s.Store.CreateRequest(ctx, r, actorOf(p))
+	r, err = s.Store.CreateRequest(ctx, r, actorOf(p))
+	if err != nil {
+		return Request{}, err
+	}
+	r.Warnings, err = s.Warnings(ctx, res, r.Fields, r.PlainFields)
+	return r, err
 }
 
 // Request returns a request p may see: its department's, its department's
@@ -67,6 +72,15 @@ func (s *Service) Request(ctx context.Context, p identity.Principal, id string) 
 	}
 	if !mayView(p, r.RequesterCode, r.ProviderCode) {
 		return Request{}, fault.NotFoundf("not_found", "share request %s not found", id)
+	}
+	if r.Status == RequestPending {
+		res, err := s.Directory.Resource(ctx, r.ResourceID)
+		if err != nil {
+			return Request{}, err
+		}
+		if r.Warnings, err = s.Warnings(ctx, res, r.Fields, r.PlainFields); err != nil {
+			return Request{}, err
+		}
 	}
 	return r, nil
 }
@@ -127,24 +141,33 @@ func (s *Service) List(ctx context.Context, p identity.Principal, box Box, statu
 	return s.Store.Requests(ctx, f, now)
 }
 
-// Approve approves a request, possibly narrowed, making its grant.
-func (s *Service) Approve(ctx context.Context, p identity.Principal, id string, a Approval) (Request, Grant, error) {
+// Approve approves a request, possibly narrowed, making its grant. The
+// warnings say which granted fields the grant's readers get withheld (see
+// Warnings).
+func (s *Service) Approve(ctx context.Context, p identity.Principal, id string, a Approval) (Request, Grant, []Warning, error) {
 	r, err := s.Request(ctx, p, id)
 	if err != nil {
-		return Request{}, Grant{}, err
+		return Request{}, Grant{}, nil, err
 	}
 	now := s.now()
 	g, err := Approve(r, a, p, now)
 	if err != nil {
-		return Request{}, Grant{}, err
+		return Request{}, Grant{}, nil, err
 	}
 	r, err = s.Store.Decide(ctx, r, RequestApproved, a.Reason, &g, actorOf(p), now)
 	if err != nil {
-		return Request{}, Grant{}, err
+		return Request{}, Grant{}, nil, err
 	}
 	s.changed(ctx, ActionGranted, g.ID)
-	g, err = s.Store.Grant(ctx, g.ID)
-	return r, g, err
+	if g, err = s.Store.Grant(ctx, g.ID); err != nil {
+		return Request{}, Grant{}, nil, err
+	}
+	res, err := s.Directory.Resource(ctx, g.ResourceID)
+	if err != nil {
+		return Request{}, Grant{}, nil, err
+	}
+	ws, err := s.Warnings(ctx, res, g.Fields, g.PlainFields)
+	return r, g, ws, err
 }
 
 // Reject rejects a request with a reason.
@@ -225,7 +248,7 @@ func (s *Service) Readable(ctx context.Context, p identity.Principal) ([]Access,
 	if err != nil {
 		return nil, err
 	}
-	return s.Gate.Readable(p.DepartmentCode, resources)
+	return s.Gate.Readable(ctx, p.DepartmentCode, resources)
 }
 
 // changed reloads this instance and tells the others. The change is

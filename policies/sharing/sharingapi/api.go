@@ -142,7 +142,7 @@ func (a *API) approve(c *gin.Context) {
 	}
 	n := httpapi.Note(c)
 	n.Action, n.Reason = "share.approve", req.Reason
-	r, g, err := a.svc.Approve(c.Request.Context(), httpapi.MustPrincipal(c), c.Param("id"), sharing.Approval{
+	r, g, ws, err := a.svc.Approve(c.Request.Context(), httpapi.MustPrincipal(c), c.Param("id"), sharing.Approval{
 		Fields: req.Fields, PlainFields: req.PlainFields, Purposes: req.Purposes, ValidUntil: req.ValidUntil,
 		ExtendToSubordinates: req.ExtendToSubordinates, Reason: req.Reason,
 	})
@@ -152,7 +152,7 @@ func (a *API) approve(c *gin.Context) {
 	}
 	n.Resource, n.Fields, n.Purpose = g.ResourceID, g.Fields, strings.Join(g.Purposes, "; ")
 	n.Reason = "request " + r.ID + " → grant " + g.ID + reasonSuffix(req.Reason)
-	c.JSON(http.StatusOK, gin.H{"request": r, "grant": g})
+	c.JSON(http.StatusOK, gin.H{"request": r, "grant": g, "warnings": ws})
 }
 
 type reasonRequest struct {
