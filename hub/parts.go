@@ -19,6 +19,10 @@ import (
 	"yiku/exchange/ingress/ingressapi"
 	"yiku/exchange/library"
 	"yiku/exchange/subscription"
+	"yiku/kafkaacl"
+	"yiku/kafkaacl/kafkaadmin"
+	"yiku/kafkaacl/kafkaaclapi"
+	kafkaaclsql "yiku/kafkaacl/sqlstore"
 	"yiku/lookup"
 	"yiku/lookup/lookupapi"
 	"yiku/lookup/lookupdemo"
@@ -42,6 +46,7 @@ func (h *Hub) addParts(ctx context.Context) error {
 		shareSvc *sharing.Service
 		lib      *library.Store
 		pub      *exchange.Publisher
+		subs     *subscription.Service
 	)
 
 	// Sharing: share requests, grants and the data-access gate (h.Gate).
@@ -76,7 +81,7 @@ func (h *Hub) addParts(ctx context.Context) error {
 		if webhooks.AllowPrivate && h.Cfg.Mode == config.ModeServe {
 			h.Log.Warn("subscription webhooks may use plain http and loopback or private addresses (--webhook-allow-private)")
 		}
-		subs := subscription.NewService(subStore, lib, h.Catalog, h.Gate, h.Auth.Store(), topics, h.Secret, webhooks)
+		subs = subscription.NewService(subStore, lib, h.Catalog, h.Gate, h.Auth.Store(), topics, h.Secret, webhooks)
 		// Kafka ingress: departments' adapters produce to their ingress
 		// topics; refused records go to dead letters they can replay. The
 		// exchange status reports the ingress's lag next to the library's.
@@ -97,6 +102,28 @@ func (h *Hub) addParts(ctx context.Context) error {
 		h.modules = append(h.modules, ingressapi.New(&ingress.Service{Store: ingStore, Messages: ingress.KafkaReader{Brokers: h.BrokerAddrs()}, Publisher: pub}))
 		h.workers = append(h.workers, ingress.NewWorker(ingress.WorkerConfig{Brokers: h.BrokerAddrs(), GroupID: ingressGroup, Log: h.Log, Departments: departments},
 			&ingress.Ingester{Publishing: pub, DeadLetters: router, Index: ingStore, Topics: topics, Audit: h.Audit}, h.Broker, ingStore, h.Registry))
+	}
+
+	// Kafka principals: each department with Kafka ingress and each
+	// Kafka-egress subscription gets its own SCRAM principal; the
+	// reconciler keeps the cluster's ACLs under the topic prefix equal to
+	// what departments, subscriptions and grants imply.
+	{
+		scope := kafkaacl.Scope{Prefix: h.Cfg.TopicPrefix, Hub: h.kafkaPrincipal()}
+		topics := exchange.Topics{Prefix: h.Cfg.TopicPrefix}
+		admin := &kafkaadmin.Admin{Client: h.kafkaAdmin()}
+		creds := kafkaaclsql.New(h.DB)
+		rec := &kafkaacl.Reconciler{Scope: scope, Store: creds, Admin: admin, Topics: topics, Egress: subs.KafkaEgress, Log: h.Log}
+		rec.Register(h.Registry)
+		svc := &kafkaacl.Service{Scope: scope, Store: creds, Admin: admin, Topics: topics, Sync: rec.Sync, Log: h.Log,
+			Brokers: h.BrokerAddrs(), Protocol: h.kafkaProtocol(),
+			Department: func(ctx context.Context, code string) error {
+				_, err := h.Auth.Store().Department(ctx, code)
+				return err
+			}}
+		subs.Kafka = svc
+		h.modules = append(h.modules, kafkaaclapi.New(svc, subs))
+		h.workers = append(h.workers, rec)
 	}
 
 	// Audit: reviewer queries, anomalies, reuse statistics, citizens' access
