@@ -81,14 +81,17 @@ func Start(addr, dataDir string, partitions int, opts ...Option) (*Broker, error
 				return nil, fmt.Errorf("embedded broker: one listener only")
 			}
 			used = true
-			return ln, nil
+			// TLS is done here rather than by kfake, so the SASL
+			// handshake shim sees the Kafka frames, not ciphertext.
+			var l net.Listener = ln
+			if o.tls != nil {
+				l = tls.NewListener(l, o.tls)
+			}
+			return handshakeCompatListener{l}, nil
 		}),
 	}
 	if dataDir != "" {
 		kopts = append(kopts, kfake.DataDir(dataDir))
-	}
-	if o.tls != nil {
-		kopts = append(kopts, kfake.TLS(o.tls))
 	}
 	if o.mechanism != "" {
 		kopts = append(kopts, kfake.EnableSASL(), kfake.Superuser(o.mechanism, o.user, o.password), kfake.EnableACLs())
