@@ -72,8 +72,8 @@ func (h *Hub) addParts(ctx context.Context) error {
 	{
 		topics := exchange.Topics{Prefix: h.Cfg.TopicPrefix}
 		lib = library.NewStore(h.DB)
-		router := exchange.NewRouter(h.BrokerAddrs(), h.Broker)
-		sink := library.NewSink(library.SinkConfig{Brokers: h.BrokerAddrs(), GroupID: h.Cfg.TopicPrefix + ".library", Log: h.Log}, lib, h.Broker, topics, h.Registry)
+		router := exchange.NewRouter(h.Broker)
+		sink := library.NewSink(library.SinkConfig{Kafka: h.Broker, GroupID: h.Cfg.TopicPrefix + ".library", Log: h.Log}, lib, h.Broker, topics, h.Registry)
 		pub = exchange.NewPublisher(exchange.PublishConfig{MaxRecords: h.Cfg.MaxBatchRecords, RateLimitRPS: h.Cfg.RateLimitRPS, MaxBacklog: exchange.DefaultMaxBacklog},
 			h.Catalog, router, topics, lib, lib, sink.Backlog)
 		subStore := subscription.NewStore(h.DB)
@@ -99,8 +99,8 @@ func (h *Hub) addParts(ctx context.Context) error {
 		h.workers = append(h.workers, sink,
 			subscription.NewDeliverer(subscription.DeliverConfig{Webhooks: webhooks, Log: h.Log}, subStore, lib, h.Catalog, h.Gate, h.Auth.Store(), router, h.Audit, h.Secret, h.Registry))
 		ingStore := ingress.NewStore(h.DB)
-		h.modules = append(h.modules, ingressapi.New(&ingress.Service{Store: ingStore, Messages: ingress.KafkaReader{Brokers: h.BrokerAddrs()}, Publisher: pub}))
-		h.workers = append(h.workers, ingress.NewWorker(ingress.WorkerConfig{Brokers: h.BrokerAddrs(), GroupID: ingressGroup, Log: h.Log, Departments: departments},
+		h.modules = append(h.modules, ingressapi.New(&ingress.Service{Store: ingStore, Messages: ingress.KafkaReader{Kafka: h.Broker}, Publisher: pub}))
+		h.workers = append(h.workers, ingress.NewWorker(ingress.WorkerConfig{Kafka: h.Broker, GroupID: ingressGroup, Log: h.Log, Departments: departments},
 			&ingress.Ingester{Publishing: pub, DeadLetters: router, Index: ingStore, Topics: topics, Audit: h.Audit}, h.Broker, ingStore, h.Registry))
 	}
 

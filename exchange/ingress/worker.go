@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/segmentio/kafka-go"
 
+	"yiku/broker"
 	"yiku/periodic"
 )
 
@@ -20,7 +21,9 @@ type TopicCreator interface {
 
 // WorkerConfig configures the ingress worker.
 type WorkerConfig struct {
-	Brokers []string
+	// Kafka is the hub's broker client: the worker's consumer connects
+	// with its brokers and security.
+	Kafka *broker.Client
 	// GroupID is the consumer group all hub instances share.
 	GroupID string
 	// Departments lists the department codes whose ingress topics to read.
@@ -148,8 +151,8 @@ func (w *Worker) consume(ctx context.Context, depts []string) error {
 			}
 		}
 	}()
-	r := kafka.NewReader(kafka.ReaderConfig{
-		Brokers: w.cfg.Brokers, GroupID: w.cfg.GroupID, GroupTopics: ingress,
+	r := w.cfg.Kafka.NewReader(kafka.ReaderConfig{
+		GroupID: w.cfg.GroupID, GroupTopics: ingress,
 		StartOffset: kafka.FirstOffset, MinBytes: 1, MaxBytes: 16 << 20, MaxWait: 250 * time.Millisecond,
 		QueueCapacity: w.cfg.BatchRecords, CommitInterval: 0,
 		HeartbeatInterval: time.Second, SessionTimeout: 10 * time.Second, RebalanceTimeout: 10 * time.Second,
