@@ -104,8 +104,11 @@ func (s Scope) principalPrefix() string { return "User:" + s.Prefix + "-" }
 // DepartmentUser is the SCRAM user name of a department's Kafka ingress.
 func (s Scope) DepartmentUser(department string) string { return s.Prefix + "-dept-" + department }
 
-// SubscriptionUser is the SCRAM user name of a Kafka-egress subscription.
-func (s Scope) SubscriptionUser(subscription string) string { return s.Prefix + "-sub-" + subscription }
+// SubscriptionUser is the SCRAM user name of a Kafka-egress subscription:
+// <prefix>-sub-<id>, the id without its own "sub-".
+func (s Scope) SubscriptionUser(subscription string) string {
+	return s.Prefix + "-sub-" + strings.TrimPrefix(subscription, "sub-")
+}
 
 // Principal is the Kafka principal of a SCRAM user.
 func Principal(user string) string { return "User:" + user }
