@@ -90,6 +90,9 @@ func (k *KafkaConfig) Security(dir string, readEnv bool) (broker.Security, error
 	}
 	s := broker.SecuritySettings{Mechanism: strings.ToUpper(k.SASLMechanism), Username: k.Username, PasswordFile: path(k.PasswordFile),
 		TLS: k.TLS, CAFile: path(k.CAFile), CertFile: path(k.CertFile), KeyFile: path(k.KeyFile), ServerName: k.ServerName}
+	if s.Mechanism == broker.Plain && !s.TLS {
+		return broker.Security{}, errors.New("hub.kafka: PLAIN sends the password as it is: use it only with tls: true")
+	}
 	if k.PasswordEnv != "" {
 		if k.PasswordFile != "" {
 			return broker.Security{}, errors.New("hub.kafka: set password_file or password_env, not both")
