@@ -44,13 +44,35 @@ func as(t *testing.T, h *hubtest.Hub, l kafkaacl.Login) *kafka.Client {
 }
 
 func write(c *kafka.Client, topic string, headers ...kafka.Header) error {
+	if err := describe(c, topic); err != nil {
+		return err
+	}
 	// acks=all: with kafka-go's default (none) a refused write looks
 	// like a success.
 	w := &kafka.Writer{Addr: c.Addr, Transport: c.Transport, MaxAttempts: 1, BatchTimeout: time.Millisecond, RequiredAcks: kafka.RequireAll}
 	defer w.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	return w.WriteMessages(ctx, kafka.Message{Topic: topic, Key: []byte(loadgen.ResidentID(1)), Value: []byte(`{}`), Headers: headers})
+}
+
+// describe asks the topic's metadata as the client: a topic the principal
+// has no rights on comes back with an authorisation failure or not at all
+// (kafka-go then says "unknown topic"). Without this, a writer waits for
+// a topic it cannot see until its deadline.
+func describe(c *kafka.Client, topic string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	md, err := c.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
+	if err != nil {
+		return err
+	}
+	for _, tm := range md.Topics {
+		if tm.Name == topic {
+			return tm.Error
+		}
+	}
+	return kafka.UnknownTopicOrPartition
 }
 
 // fetch reads partition 0 of topic from the start; it returns the
@@ -58,17 +80,11 @@ func write(c *kafka.Client, topic string, headers ...kafka.Header) error {
 // metadata is asked first: kafka-go's Fetch reports a topic the broker
 // refuses to describe as "not found".
 func fetch(c *kafka.Client, topic string) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	md, err := c.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
-	if err != nil {
+	if err := describe(c, topic); err != nil {
 		return err
 	}
-	for _, tm := range md.Topics {
-		if tm.Name == topic && tm.Error != nil {
-			return tm.Error
-		}
-	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
 	resp, err := c.Fetch(ctx, &kafka.FetchRequest{Topic: topic, Partition: 0, Offset: 0, MaxBytes: 1 << 20, MaxWait: 100 * time.Millisecond})
 	if err != nil {
 		return err
@@ -278,11 +294,19 @@ func TestHandAddedACLIsRemoved(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Removed and counted as unknown (the log names each binding).
-	took, ok := within(settle, func() bool {
-		return removedUnknown(t, h) >= 2 && len(bindingsOf(t, h, "User:mallory")) == 0
-	})
+	// (Only this test's: on a shared broker others may hold bindings of
+	// a "mallory" under their own prefixes.)
+	mine := func() (out []kafkaacl.Binding) {
+		for _, b := range bindingsOf(t, h, "User:mallory") {
+			if strings.HasPrefix(b.Name, prefix+".") {
+				out = append(out, b)
+			}
+		}
+		return out
+	}
+	took, ok := within(settle, func() bool { return removedUnknown(t, h) >= 2 && len(mine()) == 0 })
 	if !ok {
-		t.Fatalf("hand-added bindings after %v: %v (removed as unknown: %v)", took, bindingsOf(t, h, "User:mallory"), removedUnknown(t, h))
+		t.Fatalf("hand-added bindings after %v: %v (removed as unknown: %v)", took, mine(), removedUnknown(t, h))
 	}
 	t.Logf("hand-added bindings removed within %v", took)
 	// The hub's own bindings are in place.
