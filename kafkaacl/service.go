@@ -57,9 +57,11 @@ type Service struct {
 
 func (s *Service) now() time.Time {
 	if s.Now != nil {
-		return s.Now().UTC()
+		return s.Now().UTC().Truncate(time.Microsecond)
 	}
-	return time.Now().UTC()
+	// Microseconds: what PostgreSQL keeps, so a stored time compares
+	// equal to the one written (rotation is compare-and-set on it).
+	return time.Now().UTC().Truncate(time.Microsecond)
 }
 
 // mayManage says whether actor may manage department dept's Kafka ingress:

@@ -40,7 +40,7 @@ func as(t *testing.T, h *hubtest.Hub, l kafkaacl.Login) *kafka.Client {
 	// of rights shows at once, as it does to a client that reconnects.
 	tr.MetadataTTL = 100 * time.Millisecond
 	t.Cleanup(tr.CloseIdleConnections)
-	return &kafka.Client{Addr: kafka.TCP(h.Kafka.Brokers...), Timeout: 10 * time.Second, Transport: tr}
+	return &kafka.Client{Addr: kafka.TCP(h.Kafka.Brokers...), Timeout: 30 * time.Second, Transport: tr}
 }
 
 func write(c *kafka.Client, topic string, headers ...kafka.Header) error {
@@ -61,7 +61,9 @@ func write(c *kafka.Client, topic string, headers ...kafka.Header) error {
 // (kafka-go then says "unknown topic"). Without this, a writer waits for
 // a topic it cannot see until its deadline.
 func describe(c *kafka.Client, topic string) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	// Generous: kafka-go answers from the metadata it fetches after a TLS
+	// handshake and a SCRAM login, which takes seconds on a loaded machine.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	md, err := c.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
 	if err != nil {
@@ -215,15 +217,17 @@ func TestDepartmentIngressPrincipal(t *testing.T) {
 		t.Fatalf("bindings %v, want %v", bindingsOf(t, h, login.Principal), want)
 	}
 
-	psb := as(t, h, login)
 	if err := h.Broker.EnsureTopics(context.Background(), login.Topic, prefix+".ingress.lx-amr", prefix+".records.population"); err != nil {
 		t.Fatal(err)
 	}
 	if _, ok := within(settle, func() bool {
 		return write(as(t, h, login), login.Topic, kafka.Header{Key: "yiku-resource", Value: []byte("population")}) == nil
 	}); !ok {
-		t.Fatalf("write own ingress topic: %v", write(psb, login.Topic))
+		t.Fatalf("write own ingress topic: %v", write(as(t, h, login), login.Topic))
 	}
+	// A client connected after the login took effect (one that tried
+	// before may hold a failed login in its pool).
+	psb := as(t, h, login)
 	if err := write(psb, prefix+".ingress.lx-amr", kafka.Header{Key: "yiku-resource", Value: []byte("business-licence")}); !hidden(err) {
 		t.Fatalf("write another department's ingress topic: %v, want an authorisation failure", err)
 	}
