@@ -142,7 +142,19 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Hub, erro
 	}
 	h.DB = db
 	h.Broker = broker.New(broker.Config{Brokers: brokers, ClientID: "yiku", Security: sec, Partitions: cfg.TopicPartitions, Replication: cfg.TopicReplication})
-	if err := h.Broker.PingRetry(ctx, cfg.ConnectRetry); err != nil {
+	wait := cfg.ConnectRetry
+	if cfg.Mode == config.ModeDev {
+		// The embedded broker is already listening: waiting long helps nothing.
+		wait = min(wait, 10*time.Second)
+	}
+	if err := h.Broker.PingRetry(ctx, wait); err != nil {
+		if cfg.Mode == config.ModeDev {
+			// The embedded broker runs in this process: it is reachable, so
+			// a failure is its login (kfake drops the connection of a failed
+			// one), e.g. kafka-password replaced under a persisted broker.
+			return nil, &config.Error{Setting: "--data-dir", Problem: "the embedded Kafka broker refused the login in " +
+				filepath.Join(cfg.DataDir, "kafka-password") + " (was it changed? --reset starts afresh): " + oneLine(err)}
+		}
 		if errors.Is(err, kafka.SASLAuthenticationFailed) {
 			return nil, &config.Error{Setting: "--kafka-username", Problem: "Kafka at " + strings.Join(brokers, ",") + " refused the SASL login of " + sec.Username() + " (wrong user, password or mechanism)"}
 		}
