@@ -39,6 +39,9 @@ func as(t *testing.T, h *hubtest.Hub, l kafkaacl.Login) *kafka.Client {
 	// kafka-go answers metadata from a cache; keep it short, so a change
 	// of rights shows at once, as it does to a client that reconnects.
 	tr.MetadataTTL = 100 * time.Millisecond
+	// The dial timeout covers the TLS handshake and the SCRAM login,
+	// which take seconds on a loaded machine.
+	tr.DialTimeout = 30 * time.Second
 	t.Cleanup(tr.CloseIdleConnections)
 	return &kafka.Client{Addr: kafka.TCP(h.Kafka.Brokers...), Timeout: 30 * time.Second, Transport: tr}
 }
