@@ -94,12 +94,24 @@ func (c *Client) Transport() *kafka.Transport { return c.cfg.Security.Transport(
 func (c *Client) Dialer() *kafka.Dialer { return c.cfg.Security.Dialer(c.cfg.ClientID) }
 
 // NewReader builds a kafka.Reader from rc on the client's brokers and
-// dialer: rc.Brokers and rc.Dialer are overwritten.
+// dialer: rc.Brokers and rc.Dialer are overwritten. Over TLS, rc.MaxWait
+// is at least MinTLSMaxWait.
 func (c *Client) NewReader(rc kafka.ReaderConfig) *kafka.Reader {
 	rc.Brokers = c.cfg.Brokers
 	rc.Dialer = c.Dialer()
+	if c.cfg.Security.tls != nil && rc.MaxWait < MinTLSMaxWait {
+		rc.MaxWait = MinTLSMaxWait
+	}
 	return kafka.NewReader(rc)
 }
+
+// MinTLSMaxWait is the shortest fetch wait a reader gets over TLS.
+// kafka-go uses MaxWait as the read deadline of each fetch too; a busy
+// broker answering over TLS takes longer than the 100 ms some readers ask
+// for, and every timed-out fetch costs a new TLS and SASL handshake. A
+// longer wait adds no latency (the broker answers as soon as a message is
+// there); only closing an idle reader takes up to this long.
+const MinTLSMaxWait = 500 * time.Millisecond
 
 // Admin returns the client's shared kafka.Client (its security, a 10 s
 // timeout) for requests the broker package has no method for, such as

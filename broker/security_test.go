@@ -170,6 +170,19 @@ func TestTLSAndMutualTLS(t *testing.T) {
 	c := broker.New(broker.Config{Brokers: []string{b.Addr()}, Security: sec, Partitions: 1})
 	defer c.Close()
 	roundTrip(t, c)
+
+	// Over TLS a reader waits at least MinTLSMaxWait per fetch; without
+	// TLS it keeps what it asked for.
+	for _, tc := range []struct {
+		c    *broker.Client
+		want time.Duration
+	}{{c, broker.MinTLSMaxWait}, {broker.New(broker.Config{Brokers: []string{b.Addr()}}), 100 * time.Millisecond}} {
+		r := tc.c.NewReader(kafka.ReaderConfig{Topic: "secure.roundtrip", Partition: 0, MaxWait: 100 * time.Millisecond})
+		if got := r.Config().MaxWait; got != tc.want {
+			t.Errorf("%s reader MaxWait %s, want %s", tc.c.Security().Protocol(), got, tc.want)
+		}
+		_ = r.Close()
+	}
 }
 
 func ping(addr string, sec broker.Security) error {
