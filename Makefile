@@ -22,7 +22,7 @@ test:
 	@set -euo pipefail; \
 	env_lines=$$(deployments/local/services-up.sh --shell); \
 	eval "$$env_lines"; \
-	echo "testing against $$YIKU_TEST_DATABASE_URL and Kafka $$YIKU_TEST_KAFKA_BROKERS"; \
+	echo "testing against $$YIKU_TEST_DATABASE_URL and Kafka $$YIKU_TEST_KAFKA_BROKERS ($$YIKU_TEST_KAFKA_SASL_MECHANISM over TLS as $$YIKU_TEST_KAFKA_USERNAME)"; \
 	scripts/browser-deps.sh; \
 	$(GO) vet $(PKGS); \
 	YIKU_REQUIRE_BROWSER=1 $(GO) test -race -shuffle=on -count=1 -timeout 20m $(PKGS); \

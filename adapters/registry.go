@@ -11,6 +11,7 @@ import (
 	"github.com/goccy/go-yaml/ast"
 
 	"yiku/adapters/client"
+	"yiku/broker"
 )
 
 // Env is what a connector may use besides its own settings.
@@ -22,10 +23,12 @@ type Env struct {
 	Department string
 	// Hub is the client of the hub, nil if the config names no hub.
 	Hub *client.Client
-	// KafkaBrokers and TopicPrefix locate the hub's Kafka for the ingress sink.
-	KafkaBrokers []string
-	TopicPrefix  string
-	Log          *slog.Logger
+	// KafkaBrokers and TopicPrefix locate the hub's Kafka for the ingress
+	// sink; KafkaSecurity is the department's login there (SASL, TLS).
+	KafkaBrokers  []string
+	TopicPrefix   string
+	KafkaSecurity broker.Security
+	Log           *slog.Logger
 }
 
 // Decoder strictly decodes a connector's settings block into v; unknown

@@ -10,25 +10,33 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"time"
 
 	"github.com/segmentio/kafka-go"
 )
 
-// Config says where the brokers are and how the hub's topics are shaped.
+// Config says where the brokers are, how the client authenticates and
+// encrypts, and how the hub's topics are shaped.
 type Config struct {
-	Brokers     []string
-	ClientID    string
+	Brokers  []string
+	ClientID string
+	// Security applies to every connection the client and the readers,
+	// writers and transports it hands out make; the zero value is PLAINTEXT.
+	Security    Security
 	Partitions  int
 	Replication int
 }
 
 // Client holds the connection settings shared by producers, consumers and
-// administration. It is safe for concurrent use.
+// administration, and is the one place the hub's Kafka connections are
+// built: Dialer, Transport and NewReader carry its Security. It is safe for
+// concurrent use.
 type Client struct {
-	cfg    Config
-	admin  *kafka.Client
-	writer *kafka.Writer
+	cfg       Config
+	transport *kafka.Transport
+	admin     *kafka.Client
+	writer    *kafka.Writer
 }
 
 // New builds a client; it does not dial until used.
@@ -42,13 +50,12 @@ func New(cfg Config) *Client {
 	if cfg.Replication < 1 {
 		cfg.Replication = 1
 	}
-	transport := &kafka.Transport{ClientID: cfg.ClientID, DialTimeout: 5 * time.Second, IdleTimeout: 5 * time.Minute}
-	c := &Client{
-		cfg:   cfg,
-		admin: &kafka.Client{Addr: kafka.TCP(cfg.Brokers...), Timeout: 10 * time.Second, Transport: transport},
-	}
+	c := &Client{cfg: cfg}
+	transport := c.Transport()
+	c.transport = transport
+	c.admin = &kafka.Client{Addr: c.Addr(), Timeout: 10 * time.Second, Transport: transport}
 	c.writer = &kafka.Writer{
-		Addr: kafka.TCP(cfg.Brokers...),
+		Addr: c.Addr(),
 		// Murmur2 partitions by key exactly as the Java client does, so a
 		// subject's records land on the same partition whichever client wrote them.
 		Balancer:     &kafka.Murmur2Balancer{},
@@ -69,6 +76,47 @@ func New(cfg Config) *Client {
 
 // Config returns the client's configuration.
 func (c *Client) Config() Config { return c.cfg }
+
+// Security returns the security every connection of the client uses.
+func (c *Client) Security() Security { return c.cfg.Security }
+
+// Addr is the bootstrap address list for kafka.Writer and kafka.Client.
+func (c *Client) Addr() net.Addr { return kafka.TCP(c.cfg.Brokers...) }
+
+// Transport returns a new transport (its own connection pool) with the
+// client's id and security, for a kafka.Writer or kafka.Client of the
+// caller's. The caller may change its timeouts, ClientID or MetadataTTL
+// before first use, but not SASL or TLS.
+func (c *Client) Transport() *kafka.Transport { return c.cfg.Security.Transport(c.cfg.ClientID) }
+
+// Dialer returns a new dialer with the client's id and security, for a
+// kafka.ReaderConfig, kafka.ConsumerGroupConfig or a direct connection.
+func (c *Client) Dialer() *kafka.Dialer { return c.cfg.Security.Dialer(c.cfg.ClientID) }
+
+// NewReader builds a kafka.Reader from rc on the client's brokers and
+// dialer: rc.Brokers and rc.Dialer are overwritten. Over TLS, rc.MaxWait
+// is at least MinTLSMaxWait.
+func (c *Client) NewReader(rc kafka.ReaderConfig) *kafka.Reader {
+	rc.Brokers = c.cfg.Brokers
+	rc.Dialer = c.Dialer()
+	if c.cfg.Security.tls != nil && rc.MaxWait < MinTLSMaxWait {
+		rc.MaxWait = MinTLSMaxWait
+	}
+	return kafka.NewReader(rc)
+}
+
+// MinTLSMaxWait is the shortest fetch wait a reader gets over TLS.
+// kafka-go uses MaxWait as the read deadline of each fetch too; a busy
+// broker answering over TLS takes longer than the 100 ms some readers ask
+// for, and every timed-out fetch costs a new TLS and SASL handshake. A
+// longer wait adds no latency (the broker answers as soon as a message is
+// there); only closing an idle reader takes up to this long.
+const MinTLSMaxWait = 500 * time.Millisecond
+
+// Admin returns the client's shared kafka.Client (its security, a 10 s
+// timeout) for requests the broker package has no method for, such as
+// ACLs and SCRAM credentials. Do not change its fields.
+func (c *Client) Admin() *kafka.Client { return c.admin }
 
 // Produce writes messages (each naming its topic) and returns once every one
 // is acknowledged by all in-sync replicas.
@@ -208,12 +256,13 @@ func (c *Client) Ping(ctx context.Context) error {
 	return fmt.Errorf("broker: ping: %w", errors.Join(errs...))
 }
 
-// PingRetry calls Ping until it succeeds or wait is over.
+// PingRetry calls Ping until it succeeds or wait is over. A refused SASL
+// login is returned at once: trying again cannot help.
 func (c *Client) PingRetry(ctx context.Context, wait time.Duration) error {
 	deadline := time.Now().Add(wait)
 	for {
 		err := c.Ping(ctx)
-		if err == nil || time.Now().After(deadline) {
+		if err == nil || time.Now().After(deadline) || errors.Is(err, kafka.SASLAuthenticationFailed) {
 			return err
 		}
 		select {
@@ -224,7 +273,10 @@ func (c *Client) PingRetry(ctx context.Context, wait time.Duration) error {
 	}
 }
 
-// Close flushes and closes the producer.
+// Close flushes and closes the producer and the shared transport's idle
+// connections.
 func (c *Client) Close() error {
-	return c.writer.Close()
+	err := c.writer.Close()
+	c.transport.CloseIdleConnections()
+	return err
 }

@@ -161,9 +161,7 @@ func waitFor(t *testing.T, cond func() bool) {
 // TestGroupLag: a group that never committed is behind by every message, a
 // commit moves it, and a topic that does not exist has lag 0.
 func TestGroupLag(t *testing.T) {
-	brokers := brokertest.Brokers(t)
-	c := broker.New(broker.Config{Brokers: brokers, Partitions: 3, Replication: 1})
-	defer c.Close()
+	c := brokertest.Client(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	topic, missing := brokertest.Prefix(t)+".lag", brokertest.Prefix(t)+".never"
@@ -187,7 +185,7 @@ func TestGroupLag(t *testing.T) {
 		}
 	}
 	check(broker.TopicLag{Topic: topic, End: 5, Consumed: 0, Lag: 5})
-	admin := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 10 * time.Second}
+	admin := c.Admin()
 	commit := func(offset int64) {
 		t.Helper()
 		resp, err := admin.OffsetCommit(ctx, &kafka.OffsetCommitRequest{GroupID: group, GenerationID: -1,

@@ -47,8 +47,7 @@ func (c *Client) Consume(ctx context.Context, cc ConsumerConfig, handler Handler
 	if cc.StartAtBeginning {
 		start = kafka.FirstOffset
 	}
-	r := kafka.NewReader(kafka.ReaderConfig{
-		Brokers:        c.cfg.Brokers,
+	r := c.NewReader(kafka.ReaderConfig{
 		GroupID:        cc.GroupID,
 		GroupTopics:    cc.Topics,
 		StartOffset:    start,
@@ -64,7 +63,6 @@ func (c *Client) Consume(ctx context.Context, cc ConsumerConfig, handler Handler
 		JoinGroupBackoff:  500 * time.Millisecond,
 		ReadBackoffMin:    50 * time.Millisecond,
 		ReadBackoffMax:    500 * time.Millisecond,
-		Dialer:            &kafka.Dialer{ClientID: c.cfg.ClientID, Timeout: 5 * time.Second},
 	})
 	defer r.Close()
 	for {

@@ -148,7 +148,7 @@ func benchBaselines(ctx context.Context, w io.Writer, kinds []loadgen.Kind, reco
 		if err := bc.EnsureTopics(ctx, topic); err != nil {
 			return err
 		}
-		st, err := loadgen.KafkaProduce(ctx, addrs, topic, all, batch, clients)
+		st, err := loadgen.KafkaProduce(ctx, bc, topic, all, batch, clients)
 		// The scratch topic goes, measured or not, so runs do not pile up
 		// partitions on the broker.
 		if derr := bc.DeleteTopics(context.WithoutCancel(ctx), topic); derr != nil {
@@ -332,9 +332,7 @@ func newBenchHubCmd(stderr io.Writer) *cobra.Command {
 			// A throwaway bench hub's topics go with it, so repeated runs do
 			// not pile up partitions on a shared broker.
 			dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-			bc := broker.New(broker.Config{Brokers: cfg.KafkaBrokers})
-			n, derr := bc.DeleteTopicsWithPrefix(dctx, cfg.TopicPrefix)
-			_ = bc.Close()
+			n, derr := h.Broker.DeleteTopicsWithPrefix(dctx, cfg.TopicPrefix)
 			cancel()
 			if derr != nil {
 				fmt.Fprintf(stderr, "yiku bench hub: deleting the topics under %s: %v\n", cfg.TopicPrefix, derr)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -45,6 +46,56 @@ func TestBadConfigurationExitsTwoWithOneLine(t *testing.T) {
 			}
 			if !strings.Contains(msg, tc.want) {
 				t.Fatalf("message %q does not mention %q", msg, tc.want)
+			}
+		})
+	}
+}
+
+// TestBadKafkaSecurityExitsTwo: the Kafka SASL and TLS settings are
+// checked like every other setting, from flags and YIKU_* variables, and
+// no message quotes the password.
+func TestBadKafkaSecurityExitsTwo(t *testing.T) {
+	dir := t.TempDir()
+	const password = "kafka-pa55word-not-for-stderr"
+	pw := filepath.Join(dir, "pw")
+	notPEM := filepath.Join(dir, "ca.pem")
+	for path, content := range map[string]string{pw: password + "\n", notPEM: password} {
+		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	serve := []string{"serve", "--database-url", "postgres://u:p@127.0.0.1:1/db", "--kafka-brokers", "127.0.0.1:1"}
+	cases := []struct {
+		name string
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{"unknown mechanism", []string{"--kafka-sasl-mechanism", "GSSAPI"}, nil, "--kafka-sasl-mechanism"},
+		{"mechanism without user", []string{"--kafka-sasl-mechanism", "SCRAM-SHA-512", "--kafka-password-file", pw}, nil, "--kafka-username: required"},
+		{"mechanism without password", []string{"--kafka-sasl-mechanism", "scram-sha-512", "--kafka-username", "yiku"}, nil, "--kafka-password-file: required"},
+		{"password file missing", nil, map[string]string{"YIKU_KAFKA_SASL_MECHANISM": "SCRAM-SHA-256", "YIKU_KAFKA_USERNAME": "yiku", "YIKU_KAFKA_PASSWORD_FILE": dir + "/nope"}, "--kafka-password-file: cannot read"},
+		{"user without mechanism", []string{"--kafka-username", "yiku"}, nil, "--kafka-username: needs --kafka-sasl-mechanism"},
+		{"PLAIN without TLS", []string{"--kafka-sasl-mechanism", "PLAIN", "--kafka-username", "yiku", "--kafka-password-file", pw}, nil, "--kafka-sasl-mechanism: PLAIN"},
+		{"CA without TLS", []string{"--kafka-ca-file", notPEM}, nil, "--kafka-ca-file: needs --kafka-tls"},
+		{"CA not PEM", []string{"--kafka-tls", "--kafka-ca-file", notPEM}, nil, "--kafka-ca-file"},
+		{"cert without key", []string{"--kafka-tls", "--kafka-cert-file", notPEM}, nil, "--kafka-cert-file"},
+		{"cert not PEM", []string{"--kafka-tls", "--kafka-cert-file", notPEM, "--kafka-key-file", pw}, nil, "--kafka-cert-file"},
+		{"tls not a bool", nil, map[string]string{"YIKU_KAFKA_TLS": "maybe"}, "--kafka-tls"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			for k, v := range tc.env {
+				t.Setenv(k, v)
+			}
+			var out, errb bytes.Buffer
+			code := Run(context.Background(), append(append([]string{}, serve...), tc.args...), &out, &errb)
+			msg := errb.String()
+			if code != 2 || strings.Count(msg, "\n") != 1 || !strings.Contains(msg, tc.want) {
+				t.Fatalf("exit %d, stderr %q; want 2 and one line with %q", code, msg, tc.want)
+			}
+			if strings.Contains(msg, password) {
+				t.Fatalf("the message quotes the password: %q", msg)
 			}
 		})
 	}

@@ -46,13 +46,22 @@ func newDevCmd(stdout, stderr io.Writer) *cobra.Command {
 		if err != nil {
 			return err
 		}
+		// The embedded broker's login goes into credentials.json next to
+		// the API keys: kcat and department adapters read it from there.
+		k := h.DevKafka
+		if creds, err = demo.AddCredentials(cfg.DataDir, creds, demo.Credential{
+			Principal: k.Username, DisplayName: "Kafka super user of the embedded broker", Kind: demo.KindKafkaSASL,
+			Role: "kafka-superuser", Secret: k.Password, Brokers: k.Brokers, SecurityProtocol: k.Protocol, SASLMechanism: k.Mechanism,
+		}); err != nil {
+			return err
+		}
 		ready := make(chan string, 1)
 		go func() {
 			addr, ok := <-ready
 			if !ok {
 				return
 			}
-			printWelcome(stdout, cfg, addr, h.BrokerAddrs(), creds, seeded)
+			printWelcome(stdout, cfg, addr, h.DevKafka, creds, seeded)
 		}()
 		return h.Run(ctx, ready)
 	}
@@ -83,7 +92,7 @@ func newServeCmd(stderr io.Writer) *cobra.Command {
 	return cmd
 }
 
-func printWelcome(w io.Writer, cfg *config.Config, addr string, brokers []string, creds []demo.Credential, seeded bool) {
+func printWelcome(w io.Writer, cfg *config.Config, addr string, kafka *hub.KafkaLogin, creds []demo.Credential, seeded bool) {
 	scheme := "http"
 	if cfg.TLSCertFile != "" {
 		scheme = "https"
@@ -97,13 +106,17 @@ func printWelcome(w io.Writer, cfg *config.Config, addr string, brokers []string
 	fmt.Fprintf(w, "\nYiku (一库) dev hub is up — %s\n", state)
 	fmt.Fprintf(w, "  HTTP API      %s   (OpenAPI: %s/openapi.json, reference: %s/docs)\n", base, base, base)
 	fmt.Fprintf(w, "  Web console   %s/console/   (工作台: sign in by pasting a demo secret)\n", base)
-	fmt.Fprintf(w, "  Kafka broker  %s   (embedded; try: kcat -b %s -L)\n", strings.Join(brokers, ","), brokers[0])
+	fmt.Fprintf(w, "  Kafka broker  %s   (embedded, %s %s; user %s, password in credentials.json)\n",
+		strings.Join(kafka.Brokers, ","), kafka.Protocol, kafka.Mechanism, kafka.Username)
 	fmt.Fprintf(w, "  Data dir      %s\n", cfg.DataDir)
 	fmt.Fprintf(w, "  Credentials   %s (mode 0600)\n", credPath)
 	pidPath, _ := filepath.Abs(filepath.Join(cfg.DataDir, "yiku.pid"))
 	fmt.Fprintf(w, "  PID           %d   (also in %s; stop with Ctrl-C or kill %d)\n\n", os.Getpid(), pidPath, os.Getpid())
 	fmt.Fprintln(w, "Demo principals (send as  Authorization: Bearer <secret>):")
 	for _, c := range creds {
+		if c.Kind == demo.KindKafkaSASL {
+			continue
+		}
 		secret := c.Secret
 		if len(secret) > 24 {
 			secret = secret[:24] + "…"
@@ -119,6 +132,7 @@ func printWelcome(w io.Writer, cfg *config.Config, addr string, brokers []string
 	for _, t := range tryIts(base, jq) {
 		fmt.Fprintln(w, "  "+t)
 	}
+	fmt.Fprintln(w, "  "+kcatTry(kafka, credPath))
 	fmt.Fprintln(w)
 	if f, ok := w.(*os.File); ok {
 		_ = f.Sync()

@@ -7,6 +7,7 @@ import (
 
 	"yiku/config"
 	"yiku/demo"
+	"yiku/hub"
 )
 
 // The dev banner names the console's address and which demo credential
@@ -19,7 +20,7 @@ func TestWelcomeNamesTheConsole(t *testing.T) {
 		{Principal: "psb-system", Role: "department_system", Kind: "api_key", Secret: "k1"},
 	}
 	var out bytes.Buffer
-	printWelcome(&out, &config.Config{DataDir: t.TempDir()}, "127.0.0.1:8080", []string{"127.0.0.1:9092"}, creds, true)
+	printWelcome(&out, &config.Config{DataDir: t.TempDir()}, "127.0.0.1:8080", &hub.KafkaLogin{Brokers: []string{"127.0.0.1:9092"}, Protocol: "SASL_PLAINTEXT", Mechanism: "SCRAM-SHA-512", Username: "yiku"}, creds, true)
 	s := out.String()
 	for _, want := range []string{
 		"Web console   http://127.0.0.1:8080/console/",

@@ -1,6 +1,19 @@
 package cli
 
-import "fmt"
+import (
+	"fmt"
+
+	"yiku/demo"
+	"yiku/hub"
+)
+
+// kcatTry is the printed kcat command: it lists the embedded broker's
+// topics, logging in with the Kafka credential of credentials.json
+// (anonymous connections are refused).
+func kcatTry(k *hub.KafkaLogin, credPath string) string {
+	return fmt.Sprintf(`kcat -b %s -X security.protocol=%s -X sasl.mechanisms=%s -X sasl.username=%s -X sasl.password="$(jq -r '.[] | select(.kind=="%s") | .secret' %s)" -L`,
+		k.Brokers[0], k.Protocol, k.Mechanism, k.Username, demo.KindKafkaSASL, credPath)
+}
 
 // tryIts are the three commands printed at `yiku dev` start. jq is a format
 // with one %s for the principal name that expands to its secret.

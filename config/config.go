@@ -4,6 +4,8 @@
 package config
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -45,11 +47,22 @@ type Config struct {
 
 	DatabaseURL string
 
-	KafkaBrokers     []string
-	KafkaAddr        string // embedded broker listen address (dev)
-	TopicPartitions  int
-	TopicReplication int
-	TopicPrefix      string
+	KafkaBrokers []string
+	KafkaAddr    string // embedded broker listen address (dev)
+	// Kafka security (serve): SASL mechanism, user and password file, and
+	// TLS with an optional CA and client certificate (mutual TLS). Dev
+	// generates its own SASL credentials into the data dir.
+	KafkaSASLMechanism string
+	KafkaUsername      string
+	KafkaPasswordFile  string
+	KafkaTLS           bool
+	KafkaCAFile        string
+	KafkaCertFile      string
+	KafkaKeyFile       string
+	KafkaTLSServerName string
+	TopicPartitions    int
+	TopicReplication   int
+	TopicPrefix        string
 
 	// JWTKeyFile is a PEM Ed25519 private key; tokens are signed and verified with it.
 	JWTKeyFile string
@@ -143,6 +156,14 @@ func Flags(fs *pflag.FlagSet, mode Mode) {
 	case ModeServe:
 		fs.String("database-url", "", "PostgreSQL URL (postgres://user:pass@host:port/db)")
 		fs.String("kafka-brokers", "", "comma-separated Kafka bootstrap brokers host:port")
+		fs.String("kafka-sasl-mechanism", "", "SASL mechanism for Kafka: SCRAM-SHA-512, SCRAM-SHA-256 or PLAIN (empty: no authentication)")
+		fs.String("kafka-username", "", "Kafka SASL user")
+		fs.String("kafka-password-file", "", "file holding the Kafka SASL password")
+		fs.Bool("kafka-tls", false, "connect to Kafka over TLS")
+		fs.String("kafka-ca-file", "", "PEM CA certificates that sign the Kafka brokers' certificates (default: the system's)")
+		fs.String("kafka-cert-file", "", "PEM client certificate for Kafka (mutual TLS)")
+		fs.String("kafka-key-file", "", "PEM private key of --kafka-cert-file")
+		fs.String("kafka-tls-server-name", "", "name expected in the Kafka brokers' certificates when it differs from the broker host")
 	}
 }
 
@@ -233,6 +254,20 @@ func Load(fs *pflag.FlagSet, mode Mode) (*Config, error) {
 	case ModeServe:
 		cfg.DatabaseURL = get("database-url")
 		cfg.KafkaBrokers = splitList(get("kafka-brokers"))
+		cfg.KafkaSASLMechanism = strings.ToUpper(get("kafka-sasl-mechanism"))
+		cfg.KafkaUsername = get("kafka-username")
+		cfg.KafkaPasswordFile = get("kafka-password-file")
+		cfg.KafkaCAFile = get("kafka-ca-file")
+		cfg.KafkaCertFile = get("kafka-cert-file")
+		cfg.KafkaKeyFile = get("kafka-key-file")
+		cfg.KafkaTLSServerName = get("kafka-tls-server-name")
+		if err == nil {
+			on, e := strconv.ParseBool(get("kafka-tls"))
+			if e != nil {
+				err = &Error{Setting: "--kafka-tls", Problem: fmt.Sprintf("%q is not true or false", get("kafka-tls"))}
+			}
+			cfg.KafkaTLS = on
+		}
 	}
 	if err != nil {
 		return nil, err
@@ -338,11 +373,73 @@ func (c *Config) Validate() error {
 				return err
 			}
 		}
+		if err := c.validateKafkaSecurity(); err != nil {
+			return err
+		}
 		if c.JWTKeyFile == "" {
 			return &Error{Setting: "--jwt-key-file", Problem: "required in serve mode: a PEM Ed25519 private key (openssl genpkey -algorithm ed25519)"}
 		}
 		if c.SecretKeyFile == "" {
 			return &Error{Setting: "--secret-key-file", Problem: "required in serve mode: a file with at least 32 random bytes in hex (openssl rand -hex 32)"}
+		}
+	}
+	return nil
+}
+
+// validateKafkaSecurity checks the Kafka SASL and TLS settings, reading the
+// files they name. Problems never quote the password.
+func (c *Config) validateKafkaSecurity() error {
+	switch c.KafkaSASLMechanism {
+	case "":
+		if c.KafkaUsername != "" {
+			return &Error{Setting: "--kafka-username", Problem: "needs --kafka-sasl-mechanism"}
+		}
+		if c.KafkaPasswordFile != "" {
+			return &Error{Setting: "--kafka-password-file", Problem: "needs --kafka-sasl-mechanism"}
+		}
+	case "SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN":
+		if c.KafkaUsername == "" {
+			return &Error{Setting: "--kafka-username", Problem: "required with --kafka-sasl-mechanism"}
+		}
+		if c.KafkaPasswordFile == "" {
+			return &Error{Setting: "--kafka-password-file", Problem: "required with --kafka-sasl-mechanism: a file holding the password"}
+		}
+		b, err := os.ReadFile(c.KafkaPasswordFile)
+		if err != nil {
+			return &Error{Setting: "--kafka-password-file", Problem: fmt.Sprintf("cannot read %s", c.KafkaPasswordFile)}
+		}
+		if strings.TrimRight(string(b), "\r\n") == "" {
+			return &Error{Setting: "--kafka-password-file", Problem: fmt.Sprintf("%s is empty", c.KafkaPasswordFile)}
+		}
+		if c.KafkaSASLMechanism == "PLAIN" && !c.KafkaTLS {
+			return &Error{Setting: "--kafka-sasl-mechanism", Problem: "PLAIN sends the password as it is: use it only with --kafka-tls"}
+		}
+	default:
+		return &Error{Setting: "--kafka-sasl-mechanism", Problem: fmt.Sprintf("%q is not one of SCRAM-SHA-512, SCRAM-SHA-256, PLAIN", c.KafkaSASLMechanism)}
+	}
+	if !c.KafkaTLS {
+		for _, f := range []struct{ flag, value string }{{"--kafka-ca-file", c.KafkaCAFile}, {"--kafka-cert-file", c.KafkaCertFile}, {"--kafka-key-file", c.KafkaKeyFile}, {"--kafka-tls-server-name", c.KafkaTLSServerName}} {
+			if f.value != "" {
+				return &Error{Setting: f.flag, Problem: "needs --kafka-tls"}
+			}
+		}
+		return nil
+	}
+	if c.KafkaCAFile != "" {
+		pem, err := os.ReadFile(c.KafkaCAFile)
+		if err != nil {
+			return &Error{Setting: "--kafka-ca-file", Problem: fmt.Sprintf("cannot read %s", c.KafkaCAFile)}
+		}
+		if !x509.NewCertPool().AppendCertsFromPEM(pem) {
+			return &Error{Setting: "--kafka-ca-file", Problem: fmt.Sprintf("%s holds no PEM certificate", c.KafkaCAFile)}
+		}
+	}
+	if (c.KafkaCertFile == "") != (c.KafkaKeyFile == "") {
+		return &Error{Setting: "--kafka-cert-file", Problem: "a client certificate needs both --kafka-cert-file and --kafka-key-file"}
+	}
+	if c.KafkaCertFile != "" {
+		if _, err := tls.LoadX509KeyPair(c.KafkaCertFile, c.KafkaKeyFile); err != nil {
+			return &Error{Setting: "--kafka-cert-file", Problem: fmt.Sprintf("%s and %s are not a PEM certificate and its key: %s", c.KafkaCertFile, c.KafkaKeyFile, oneLine(err))}
 		}
 	}
 	return nil

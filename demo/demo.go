@@ -22,10 +22,32 @@ import (
 type Credential struct {
 	Principal      string `json:"principal"`
 	DisplayName    string `json:"display_name"`
-	Kind           string `json:"kind"` // api_key or token
+	Kind           string `json:"kind"` // api_key, token or kafka_sasl
 	Role           string `json:"role"`
 	DepartmentCode string `json:"department_code"`
 	Secret         string `json:"secret"`
+	// A kafka_sasl credential is a Kafka login: Principal is the SASL
+	// user, Secret its password, and these say where and how to use it.
+	Brokers          []string `json:"brokers,omitempty"`
+	SecurityProtocol string   `json:"security_protocol,omitempty"`
+	SASLMechanism    string   `json:"sasl_mechanism,omitempty"`
+}
+
+// KindKafkaSASL marks a Kafka SASL login in credentials.json.
+const KindKafkaSASL = "kafka_sasl"
+
+// AddCredentials rewrites dataDir's credentials.json as creds followed by
+// extra (the dev hub's Kafka login) and returns that list.
+func AddCredentials(dataDir string, creds []Credential, extra ...Credential) ([]Credential, error) {
+	all := append(append([]Credential(nil), creds...), extra...)
+	data, err := json.MarshalIndent(all, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	if err := writeFile0600(filepath.Join(dataDir, "credentials.json"), append(data, '\n')); err != nil {
+		return nil, err
+	}
+	return all, nil
 }
 
 // PrincipalCreator stores a principal and assigns its role.

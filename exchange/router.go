@@ -9,6 +9,8 @@ import (
 
 	"github.com/segmentio/kafka-go"
 	"github.com/segmentio/kafka-go/protocol"
+
+	"yiku/broker"
 )
 
 // TopicAdmin creates topics and reads their partition counts (broker.Client).
@@ -44,14 +46,17 @@ type Router struct {
 	parts map[string]int
 }
 
-// NewRouter builds a router on brokers.
-func NewRouter(brokers []string, admin TopicAdmin) *Router {
+// NewRouter builds a router on bc's brokers, with bc's security, that
+// creates topics through bc.
+func NewRouter(bc *broker.Client) *Router {
 	// A short metadata TTL lets a topic created a moment ago be found
 	// quickly; produce retries cover the rest of the gap.
-	transport := &kafka.Transport{ClientID: "yiku-exchange", DialTimeout: 5 * time.Second, IdleTimeout: 5 * time.Minute, MetadataTTL: time.Second}
+	transport := bc.Transport()
+	transport.ClientID = "yiku-exchange"
+	transport.MetadataTTL = time.Second
 	return &Router{
-		client:          &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 30 * time.Second, Transport: transport},
-		admin:           admin,
+		client:          &kafka.Client{Addr: bc.Addr(), Timeout: 30 * time.Second, Transport: transport},
+		admin:           bc,
 		MaxRequestBytes: 768 << 10,
 		Attempts:        6,
 		TopicWait:       20 * time.Second,

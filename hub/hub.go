@@ -23,6 +23,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/segmentio/kafka-go"
 
 	"yiku/audit"
 	"yiku/audit/auditmw"
@@ -78,6 +79,10 @@ type Hub struct {
 	// middleware records every /api/v1 call through it.
 	Audit *journal.Journal
 
+	// DevKafka is the embedded broker's super user login (dev mode only),
+	// for the banner and credentials.json.
+	DevKafka *KafkaLogin
+
 	embedded *embedded.Broker
 	modules  []httpapi.Module
 	workers  []Worker
@@ -98,6 +103,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Hub, erro
 		brokers []string
 		keyPath = cfg.JWTKeyFile
 		secPath = cfg.SecretKeyFile
+		sec     broker.Security
 	)
 	switch cfg.Mode {
 	case config.ModeDev:
@@ -110,12 +116,22 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Hub, erro
 			return nil, fmt.Errorf("hub: data dir %s: %w", cfg.DataDir, err)
 		}
 		dbURL = "sqlite:" + filepath.Join(cfg.DataDir, "yiku.db")
-		eb, err := embedded.Start(cfg.KafkaAddr, filepath.Join(cfg.DataDir, "kafka"), cfg.TopicPartitions)
+		login, err := devKafkaLogin(cfg.DataDir)
+		if err != nil {
+			return nil, err
+		}
+		eb, err := embedded.Start(cfg.KafkaAddr, filepath.Join(cfg.DataDir, "kafka"), cfg.TopicPartitions,
+			embedded.Superuser(login.Mechanism, login.Username, login.Password))
 		if err != nil {
 			return nil, err
 		}
 		h.embedded = eb
 		brokers = []string{eb.Addr()}
+		login.Brokers = brokers
+		h.DevKafka = login
+		if sec, err = broker.NewSecurity(broker.SecuritySettings{Mechanism: login.Mechanism, Username: login.Username, Password: login.Password}); err != nil {
+			return nil, err
+		}
 		if keyPath == "" {
 			keyPath = filepath.Join(cfg.DataDir, DevTokenKeyFile(cryptosuite.Name(cfg.Crypto)))
 		}
@@ -125,6 +141,10 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Hub, erro
 	case config.ModeServe:
 		dbURL = cfg.DatabaseURL
 		brokers = cfg.KafkaBrokers
+		var err error
+		if sec, err = kafkaSecurity(cfg); err != nil {
+			return nil, err
+		}
 	}
 
 	db, err := storage.OpenRetry(ctx, dbURL, cfg.ConnectRetry, log)
@@ -132,9 +152,27 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Hub, erro
 		return nil, &config.Error{Setting: "--database-url", Problem: "database unreachable: " + oneLine(err)}
 	}
 	h.DB = db
-	h.Broker = broker.New(broker.Config{Brokers: brokers, ClientID: "yiku", Partitions: cfg.TopicPartitions, Replication: cfg.TopicReplication})
-	if err := h.Broker.PingRetry(ctx, cfg.ConnectRetry); err != nil {
-		return nil, &config.Error{Setting: "--kafka-brokers", Problem: "Kafka unreachable at " + strings.Join(brokers, ",") + ": " + oneLine(err)}
+	h.Broker = broker.New(broker.Config{Brokers: brokers, ClientID: "yiku", Security: sec, Partitions: cfg.TopicPartitions, Replication: cfg.TopicReplication})
+	wait := cfg.ConnectRetry
+	if cfg.Mode == config.ModeDev {
+		// The embedded broker is already listening: waiting long helps nothing.
+		wait = min(wait, 10*time.Second)
+	}
+	if err := h.Broker.PingRetry(ctx, wait); err != nil {
+		if cfg.Mode == config.ModeDev {
+			// The embedded broker runs in this process: it is reachable, so
+			// a failure is its login (kfake drops the connection of a failed
+			// one), e.g. kafka-password replaced under a persisted broker.
+			return nil, &config.Error{Setting: "--data-dir", Problem: "the embedded Kafka broker refused the login in " +
+				filepath.Join(cfg.DataDir, "kafka-password") + " (was it changed? --reset starts afresh): " + oneLine(err)}
+		}
+		if errors.Is(err, kafka.SASLAuthenticationFailed) {
+			return nil, &config.Error{Setting: "--kafka-username", Problem: "Kafka at " + strings.Join(brokers, ",") + " refused the SASL login of " + sec.Username() + " (wrong user, password or mechanism)"}
+		}
+		return nil, &config.Error{Setting: "--kafka-brokers", Problem: "Kafka unreachable at " + strings.Join(brokers, ",") + " (" + sec.String() + "): " + oneLine(err)}
+	}
+	if cfg.Mode == config.ModeServe && sec.Protocol() != "SASL_SSL" {
+		log.Warn("the connection to Kafka is not both authenticated and encrypted: set --kafka-sasl-mechanism and --kafka-tls", "kafka_security", sec)
 	}
 	if err := db.MigrateUp(ctx); err != nil {
 		return nil, err

@@ -19,6 +19,10 @@ import (
 	"yiku/exchange/ingress/ingressapi"
 	"yiku/exchange/library"
 	"yiku/exchange/subscription"
+	"yiku/kafkaacl"
+	"yiku/kafkaacl/kafkaaclapi"
+	"yiku/kafkaacl/kafkaadmin"
+	kafkaaclsql "yiku/kafkaacl/sqlstore"
 	"yiku/lookup"
 	"yiku/lookup/lookupapi"
 	"yiku/lookup/lookupdemo"
@@ -48,6 +52,7 @@ func (h *Hub) addParts(ctx context.Context) error {
 		pub      *exchange.Publisher
 		// Every read path flags records under open objection through it.
 		objections = objection.NewStore(h.DB.Gorm)
+		subs       *subscription.Service
 	)
 
 	// Sharing: share requests, grants and the data-access gate (h.Gate).
@@ -73,8 +78,8 @@ func (h *Hub) addParts(ctx context.Context) error {
 	{
 		topics := exchange.Topics{Prefix: h.Cfg.TopicPrefix}
 		lib = library.NewStore(h.DB)
-		router := exchange.NewRouter(h.BrokerAddrs(), h.Broker)
-		sink := library.NewSink(library.SinkConfig{Brokers: h.BrokerAddrs(), GroupID: h.Cfg.TopicPrefix + ".library", Log: h.Log}, lib, h.Broker, topics, h.Registry)
+		router := exchange.NewRouter(h.Broker)
+		sink := library.NewSink(library.SinkConfig{Kafka: h.Broker, GroupID: h.Cfg.TopicPrefix + ".library", Log: h.Log}, lib, h.Broker, topics, h.Registry)
 		pub = exchange.NewPublisher(exchange.PublishConfig{MaxRecords: h.Cfg.MaxBatchRecords, RateLimitRPS: h.Cfg.RateLimitRPS, MaxBacklog: exchange.DefaultMaxBacklog},
 			h.Catalog, router, topics, lib, lib, sink.Backlog)
 		subStore := subscription.NewStore(h.DB)
@@ -82,7 +87,7 @@ func (h *Hub) addParts(ctx context.Context) error {
 		if webhooks.AllowPrivate && h.Cfg.Mode == config.ModeServe {
 			h.Log.Warn("subscription webhooks may use plain http and loopback or private addresses (--webhook-allow-private)")
 		}
-		subs := subscription.NewService(subStore, lib, h.Catalog, h.Gate, h.Auth.Store(), topics, h.Secret, webhooks)
+		subs = subscription.NewService(subStore, lib, h.Catalog, h.Gate, h.Auth.Store(), topics, h.Secret, webhooks)
 		subs.Objections = objections
 		// Kafka ingress: departments' adapters produce to their ingress
 		// topics; refused records go to dead letters they can replay. The
@@ -104,9 +109,31 @@ func (h *Hub) addParts(ctx context.Context) error {
 		deliverer.Objections = objections
 		h.workers = append(h.workers, sink, deliverer)
 		ingStore := ingress.NewStore(h.DB)
-		h.modules = append(h.modules, ingressapi.New(&ingress.Service{Store: ingStore, Messages: ingress.KafkaReader{Brokers: h.BrokerAddrs()}, Publisher: pub}))
-		h.workers = append(h.workers, ingress.NewWorker(ingress.WorkerConfig{Brokers: h.BrokerAddrs(), GroupID: ingressGroup, Log: h.Log, Departments: departments},
+		h.modules = append(h.modules, ingressapi.New(&ingress.Service{Store: ingStore, Messages: ingress.KafkaReader{Kafka: h.Broker}, Publisher: pub}))
+		h.workers = append(h.workers, ingress.NewWorker(ingress.WorkerConfig{Kafka: h.Broker, GroupID: ingressGroup, Log: h.Log, Departments: departments},
 			&ingress.Ingester{Publishing: pub, DeadLetters: router, Index: ingStore, Topics: topics, Audit: h.Audit}, h.Broker, ingStore, h.Registry))
+	}
+
+	// Kafka principals: each department with Kafka ingress and each
+	// Kafka-egress subscription gets its own SCRAM principal; the
+	// reconciler keeps the cluster's ACLs under the topic prefix equal to
+	// what departments, subscriptions and grants imply.
+	{
+		scope := kafkaacl.Scope{Prefix: h.Cfg.TopicPrefix, Hub: h.kafkaPrincipal()}
+		topics := exchange.Topics{Prefix: h.Cfg.TopicPrefix}
+		admin := &kafkaadmin.Admin{Client: h.kafkaAdmin()}
+		creds := kafkaaclsql.New(h.DB)
+		rec := &kafkaacl.Reconciler{Scope: scope, Store: creds, Admin: admin, Topics: topics, Egress: subs.KafkaEgress, Log: h.Log}
+		rec.Register(h.Registry)
+		svc := &kafkaacl.Service{Scope: scope, Store: creds, Admin: admin, Topics: topics, Sync: rec.Sync, Log: h.Log,
+			Brokers: h.BrokerAddrs(), Protocol: h.kafkaProtocol(),
+			Department: func(ctx context.Context, code string) error {
+				_, err := h.Auth.Store().Department(ctx, code)
+				return err
+			}}
+		subs.Kafka = svc
+		h.modules = append(h.modules, kafkaaclapi.New(svc, subs))
+		h.workers = append(h.workers, rec)
 	}
 
 	// Audit: reviewer queries, anomalies, reuse statistics, citizens' access

@@ -107,6 +107,20 @@ func TestAPIPolicyMatrix(t *testing.T) {
 		{officer, "POST", "/api/v1/subscriptions", false},
 		{catalog, "GET", "/api/v1/exchange/status", true},
 		{officer, "GET", "/api/v1/exchange/status", false},
+		// Kafka principals: admins manage a department's Kafka ingress
+		// credentials; systems rotate their egress subscription's.
+		{catalog, "POST", "/api/v1/departments/:code/kafka-ingress", true},
+		{admin, "POST", "/api/v1/departments/:code/kafka-ingress", true},
+		{admin, "POST", "/api/v1/departments/:code/kafka-ingress/rotate", true},
+		{admin, "DELETE", "/api/v1/departments/:code/kafka-ingress", true},
+		{catalog, "GET", "/api/v1/departments/:code/kafka-ingress", true},
+		{system, "POST", "/api/v1/departments/:code/kafka-ingress", false},
+		{system, "GET", "/api/v1/departments/:code/kafka-ingress", false},
+		{officer, "POST", "/api/v1/departments/:code/kafka-ingress", false},
+		{reviewer, "DELETE", "/api/v1/departments/:code/kafka-ingress", false},
+		{citizen, "GET", "/api/v1/departments/:code/kafka-ingress", false},
+		{system, "POST", "/api/v1/subscriptions/:id/kafka-credentials/rotate", true},
+		{officer, "POST", "/api/v1/subscriptions/:id/kafka-credentials/rotate", false},
 		// Dead letters: the publishing department's systems and admins.
 		{system, "GET", "/api/v1/dead-letters", true},
 		{system, "POST", "/api/v1/dead-letters/:id/replay", true},

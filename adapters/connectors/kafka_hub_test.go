@@ -28,7 +28,7 @@ func topicMessages(t *testing.T, h *hubtest.Hub, topic string) []kafka.Message {
 		if end == 0 {
 			continue
 		}
-		r := kafka.NewReader(kafka.ReaderConfig{Brokers: h.Brokers, Topic: topic, Partition: p, MaxWait: 100 * time.Millisecond})
+		r := h.Broker.NewReader(kafka.ReaderConfig{Topic: topic, Partition: p, MaxWait: 100 * time.Millisecond})
 		for {
 			m, err := r.FetchMessage(ctx)
 			if err != nil {
@@ -51,7 +51,7 @@ func ingressDrained(t *testing.T, h *hubtest.Hub, topic string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	cl := &kafka.Client{Addr: kafka.TCP(h.Brokers...)}
+	cl := h.Broker.Admin()
 	group := h.Cfg.TopicPrefix + ".ingress"
 	for {
 		ends, err := h.Broker.EndOffsets(ctx, topic)
@@ -108,7 +108,7 @@ func TestKafkaIngressSinkThroughHub(t *testing.T) {
 	}
 	civil := hubClient(t, h, "civil-system")
 	s, err := NewKafkaSink(KafkaSinkConfig{Resource: "marriage-registration", KeyField: "id_number", DeleteReason: "婚姻登记系统删除记录"},
-		adapters.Env{KafkaBrokers: h.Brokers, TopicPrefix: h.Cfg.TopicPrefix, Department: "lx-civil", Hub: civil})
+		adapters.Env{KafkaBrokers: h.Brokers, KafkaSecurity: h.Kafka.Security, TopicPrefix: h.Cfg.TopicPrefix, Department: "lx-civil", Hub: civil})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"yiku/adapters"
 	"yiku/adapters/client"
+	"yiku/broker"
 )
 
 const kafkaSinkDoc = `hub_kafka — produce records to the department's Kafka ingress topic of the hub.
@@ -22,8 +23,10 @@ const kafkaSinkDoc = `hub_kafka — produce records to the department's Kafka in
   key_field: id_number              # record field used as the message key (the subject key)
   delete_reason: 源系统删除          # reason sent with deletes (tombstones)
 
-Brokers and the topic prefix come from the config's hub.kafka block; the
-topic is <prefix>.ingress.<department>. Messages carry the record as JSON,
+Brokers, the topic prefix and the department's Kafka login (sasl_mechanism,
+username, password_file or password_env, tls, ca_file, cert_file and
+key_file) come from the config's hub.kafka block; the topic is
+<prefix>.ingress.<department>. Messages carry the record as JSON,
 the subject key as the message key and the headers yiku-resource,
 yiku-schema-version and yiku-idempotency-key; they are written with
 acks=all. The hub validates ingress records asynchronously: refused ones go
@@ -44,6 +47,9 @@ type KafkaSinkConfig struct {
 	DeleteReason string `yaml:"delete_reason"`
 }
 
+// kafkaClientID names the adapter's connections in the brokers' logs.
+const kafkaClientID = "yiku-adapter"
+
 // Headers of ingress messages.
 const (
 	HeaderResource       = "yiku-resource"
@@ -57,6 +63,7 @@ type kafkaSink struct {
 	topic  string
 	w      *kafka.Writer
 	broker []string
+	sec    broker.Security
 	dept   string
 	hub    *client.Client
 }
@@ -85,17 +92,19 @@ func NewKafkaSink(cfg KafkaSinkConfig, env adapters.Env) (adapters.Sink, error) 
 	if len(env.KafkaBrokers) == 0 || env.TopicPrefix == "" || env.Department == "" {
 		return nil, adapters.Fieldf("resource", "the Kafka ingress needs hub.kafka.brokers, hub.kafka.topic_prefix and department in the config")
 	}
-	return &kafkaSink{cfg: cfg, topic: env.TopicPrefix + ".ingress." + env.Department, broker: env.KafkaBrokers, dept: env.Department, hub: env.Hub}, nil
+	return &kafkaSink{cfg: cfg, topic: env.TopicPrefix + ".ingress." + env.Department, broker: env.KafkaBrokers, sec: env.KafkaSecurity, dept: env.Department, hub: env.Hub}, nil
 }
 
 func (k *kafkaSink) Connect(ctx context.Context) error {
-	conn, err := (&kafka.Dialer{Timeout: 10 * time.Second}).DialContext(ctx, "tcp", k.broker[0])
+	d := k.sec.Dialer(kafkaClientID)
+	d.Timeout = 10 * time.Second
+	conn, err := d.DialContext(ctx, "tcp", k.broker[0])
 	if err != nil {
-		return fmt.Errorf("hub_kafka: reach %s: %w", k.broker[0], err)
+		return fmt.Errorf("hub_kafka: reach %s (%s): %w", k.broker[0], k.sec, err)
 	}
 	_ = conn.Close()
 	k.w = &kafka.Writer{
-		Addr: kafka.TCP(k.broker...), Topic: k.topic, Balancer: &kafka.Murmur2Balancer{},
+		Addr: kafka.TCP(k.broker...), Transport: k.sec.Transport(kafkaClientID), Topic: k.topic, Balancer: &kafka.Murmur2Balancer{},
 		RequiredAcks: kafka.RequireAll, BatchSize: 5000, BatchBytes: 16 << 20, BatchTimeout: 5 * time.Millisecond,
 		MaxAttempts: 3, AllowAutoTopicCreation: false,
 	}

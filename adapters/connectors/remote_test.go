@@ -15,7 +15,6 @@ import (
 
 	"yiku/adapters"
 	"yiku/adapters/adaptertest"
-	"yiku/broker"
 	"yiku/broker/brokertest"
 	"yiku/exchange/subscription"
 )
@@ -178,16 +177,15 @@ func TestWebhookStatusHandling(t *testing.T) {
 // by subject, with the headers the hub's ingress reads; a re-sent batch
 // carries the same idempotency keys, so the ingress can drop repeats.
 func TestKafkaIngressSink(t *testing.T) {
-	brokers := brokertest.Brokers(t)
+	k := brokertest.Start(t)
 	prefix := brokertest.Prefix(t)
-	bc := broker.New(broker.Config{Brokers: brokers})
-	defer bc.Close()
+	bc := k.Client(t)
 	topic := prefix + ".ingress.lx-civil"
 	if err := bc.EnsureTopicsWith(context.Background(), 1, topic); err != nil {
 		t.Fatal(err)
 	}
 	s, err := NewKafkaSink(KafkaSinkConfig{Resource: "marriage-registration", KeyField: "id_number"},
-		adapters.Env{KafkaBrokers: brokers, TopicPrefix: prefix, Department: "lx-civil"})
+		adapters.Env{KafkaBrokers: k.Brokers, KafkaSecurity: k.Security, TopicPrefix: prefix, Department: "lx-civil"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,7 +213,7 @@ func TestKafkaIngressSink(t *testing.T) {
 			t.Fatalf("written %d rejected %+v", res.Written, res.Rejected)
 		}
 	}
-	r := kafka.NewReader(kafka.ReaderConfig{Brokers: brokers, Topic: topic, Partition: 0, MaxWait: 100 * time.Millisecond})
+	r := bc.NewReader(kafka.ReaderConfig{Topic: topic, Partition: 0, MaxWait: 100 * time.Millisecond})
 	defer r.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()

@@ -23,6 +23,7 @@ import (
 	// The standard connectors register themselves.
 	_ "yiku/adapters/connectors"
 	"yiku/adapters/mapping"
+	"yiku/broker"
 )
 
 // Config is an adapter.yaml.
@@ -59,10 +60,55 @@ type CredentialsRef struct {
 	Principal string `yaml:"principal"`
 }
 
-// KafkaConfig locates the hub's Kafka for the hub_kafka sink.
+// KafkaConfig locates the hub's Kafka for the hub_kafka sink and holds the
+// department's login there: a SASL user (the hub's admin creates it) with
+// its password from a file or an environment variable, over TLS with an
+// optional CA and client certificate.
 type KafkaConfig struct {
-	Brokers     []string `yaml:"brokers"`
-	TopicPrefix string   `yaml:"topic_prefix"`
+	Brokers       []string `yaml:"brokers"`
+	TopicPrefix   string   `yaml:"topic_prefix"`
+	SASLMechanism string   `yaml:"sasl_mechanism"`
+	Username      string   `yaml:"username"`
+	PasswordFile  string   `yaml:"password_file"`
+	PasswordEnv   string   `yaml:"password_env"`
+	TLS           bool     `yaml:"tls"`
+	CAFile        string   `yaml:"ca_file"`
+	CertFile      string   `yaml:"cert_file"`
+	KeyFile       string   `yaml:"key_file"`
+	ServerName    string   `yaml:"server_name"`
+}
+
+// Security builds the department's Kafka login, with paths relative to
+// dir. With readEnv false (lint) a password_env is not read: the variable
+// may be set only where the adapter runs. Errors never contain the password.
+func (k *KafkaConfig) Security(dir string, readEnv bool) (broker.Security, error) {
+	path := func(p string) string {
+		if p == "" || filepath.IsAbs(p) {
+			return p
+		}
+		return filepath.Join(dir, p)
+	}
+	s := broker.SecuritySettings{Mechanism: strings.ToUpper(k.SASLMechanism), Username: k.Username, PasswordFile: path(k.PasswordFile),
+		TLS: k.TLS, CAFile: path(k.CAFile), CertFile: path(k.CertFile), KeyFile: path(k.KeyFile), ServerName: k.ServerName}
+	if s.Mechanism == broker.Plain && !s.TLS {
+		return broker.Security{}, errors.New("hub.kafka: PLAIN sends the password as it is: use it only with tls: true")
+	}
+	if k.PasswordEnv != "" {
+		if k.PasswordFile != "" {
+			return broker.Security{}, errors.New("hub.kafka: set password_file or password_env, not both")
+		}
+		s.Password = "lint-only"
+		if readEnv {
+			if s.Password = os.Getenv(k.PasswordEnv); s.Password == "" {
+				return broker.Security{}, fmt.Errorf("hub.kafka: environment variable %s (password_env) is empty", k.PasswordEnv)
+			}
+		}
+	}
+	sec, err := broker.NewSecurity(s)
+	if err != nil {
+		return broker.Security{}, fmt.Errorf("hub.kafka: %s", strings.TrimPrefix(err.Error(), "broker: "))
+	}
+	return sec, nil
 }
 
 // Pipeline is one source → mapping → sink.
@@ -299,6 +345,11 @@ func (c *Config) check() Errors {
 		if h.Kafka != nil && (len(h.Kafka.Brokers) == 0 || h.Kafka.TopicPrefix == "") {
 			errs = append(errs, c.errAt("$.hub.kafka", "hub.kafka needs brokers and topic_prefix"))
 		}
+		if h.Kafka != nil {
+			if _, err := h.Kafka.Security(c.Dir(), false); err != nil {
+				errs = append(errs, c.errAt("$.hub.kafka", "%v", err))
+			}
+		}
 	}
 	if len(c.Pipelines) == 0 {
 		errs = append(errs, c.errAt("$.pipelines", "pipelines: at least one pipeline is required"))
@@ -366,6 +417,7 @@ func (c *Config) lintEnv() adapters.Env {
 		}
 		if c.Hub.Kafka != nil {
 			env.KafkaBrokers, env.TopicPrefix = c.Hub.Kafka.Brokers, c.Hub.Kafka.TopicPrefix
+			env.KafkaSecurity, _ = c.Hub.Kafka.Security(c.Dir(), false)
 		}
 	}
 	return env

@@ -2,6 +2,9 @@ package runtime
 
 import (
 	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -25,6 +28,12 @@ func TestLintNamesTheLine(t *testing.T) {
 		{"two credentials", "department: d\nhub:\n  url: http://h\n  token: a\n  token_env: B\npipelines:\n  - name: a\n    source: {type: filedrop, dir: in}\n    sink: {type: file, dir: out}\n", 3, "exactly one"},
 		{"batch too big", "department: d\npipelines:\n  - name: a\n    source: {type: filedrop, dir: in}\n    sink: {type: file, dir: out}\n    batch_size: 100000\n", 6, "batch_size"},
 		{"not yaml", "department: [\n", 1, ""},
+		{"kafka: unknown mechanism", fmt.Sprintf("department: d\nhub:\n  url: http://h\n  token: a\n  kafka:\n    brokers: [127.0.0.1:9092]\n    topic_prefix: yiku\n%s\npipelines:\n  - name: a\n    source: {type: filedrop, dir: in}\n    sink: {type: file, dir: out}\n", "    sasl_mechanism: GSSAPI\n    username: u\n    password_env: P"), 6, "not one of"},
+		{"kafka: password file and env", fmt.Sprintf("department: d\nhub:\n  url: http://h\n  token: a\n  kafka:\n    brokers: [127.0.0.1:9092]\n    topic_prefix: yiku\n%s\npipelines:\n  - name: a\n    source: {type: filedrop, dir: in}\n    sink: {type: file, dir: out}\n", "    sasl_mechanism: SCRAM-SHA-512\n    username: u\n    password_env: P\n    password_file: pw"), 6, "not both"},
+		{"kafka: no password", fmt.Sprintf("department: d\nhub:\n  url: http://h\n  token: a\n  kafka:\n    brokers: [127.0.0.1:9092]\n    topic_prefix: yiku\n%s\npipelines:\n  - name: a\n    source: {type: filedrop, dir: in}\n    sink: {type: file, dir: out}\n", "    sasl_mechanism: SCRAM-SHA-512\n    username: u"), 6, "needs a password"},
+		{"kafka: missing password file", fmt.Sprintf("department: d\nhub:\n  url: http://h\n  token: a\n  kafka:\n    brokers: [127.0.0.1:9092]\n    topic_prefix: yiku\n%s\npipelines:\n  - name: a\n    source: {type: filedrop, dir: in}\n    sink: {type: file, dir: out}\n", "    sasl_mechanism: scram-sha-512\n    username: u\n    password_file: no-such-file"), 6, "read password file"},
+		{"kafka: CA without TLS", fmt.Sprintf("department: d\nhub:\n  url: http://h\n  token: a\n  kafka:\n    brokers: [127.0.0.1:9092]\n    topic_prefix: yiku\n%s\npipelines:\n  - name: a\n    source: {type: filedrop, dir: in}\n    sink: {type: file, dir: out}\n", "    ca_file: ca.pem"), 6, "needs TLS"},
+		{"kafka: PLAIN without TLS", fmt.Sprintf("department: d\nhub:\n  url: http://h\n  token: a\n  kafka:\n    brokers: [127.0.0.1:9092]\n    topic_prefix: yiku\n%s\npipelines:\n  - name: a\n    source: {type: filedrop, dir: in}\n    sink: {type: file, dir: out}\n", "    sasl_mechanism: PLAIN\n    username: u\n    password_env: P"), 6, "only with tls"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -38,6 +47,33 @@ func TestLintNamesTheLine(t *testing.T) {
 				t.Fatalf("got %q (line %d), want line %d mentioning %q", e.Error(), e.Line, tc.line, tc.want)
 			}
 		})
+	}
+}
+
+// TestKafkaLogin: the hub.kafka login resolves files against the config's
+// folder and reads password_env only when the adapter runs.
+func TestKafkaLogin(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "kafka-password"), []byte("from-file\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	k := &KafkaConfig{Brokers: []string{"127.0.0.1:9092"}, TopicPrefix: "yiku", SASLMechanism: "SCRAM-SHA-512", Username: "lx-civil-ingress", PasswordFile: "kafka-password"}
+	sec, err := k.Security(dir, true)
+	if err != nil || sec.Protocol() != "SASL_PLAINTEXT" || sec.Principal() != "User:lx-civil-ingress" {
+		t.Fatalf("password_file: %v %v", sec, err)
+	}
+	k.PasswordFile, k.PasswordEnv = "", "YIKU_TEST_ADAPTER_KAFKA_PASSWORD"
+	if _, err := k.Security(dir, false); err != nil {
+		t.Fatalf("lint must not need the variable: %v", err)
+	}
+	t.Setenv("YIKU_TEST_ADAPTER_KAFKA_PASSWORD", "")
+	if _, err := k.Security(dir, true); err == nil || !strings.Contains(err.Error(), "YIKU_TEST_ADAPTER_KAFKA_PASSWORD") {
+		t.Fatalf("empty password_env: %v", err)
+	}
+	t.Setenv("YIKU_TEST_ADAPTER_KAFKA_PASSWORD", "from-env")
+	k.TLS = true
+	if sec, err := k.Security(dir, true); err != nil || sec.Protocol() != "SASL_SSL" {
+		t.Fatalf("password_env with TLS: %v %v", sec, err)
 	}
 }
 

@@ -24,6 +24,7 @@ hub:
   kafka:
     brokers: [%s]
     topic_prefix: %s
+%s
 state_dir: state
 pipelines:
   - name: business-licences-kafka
@@ -58,7 +59,7 @@ func TestKafkaSenderAndReceiverInOneRun(t *testing.T) {
 	base := libraryBaseline(t, h, "business-licence")
 
 	dir := t.TempDir()
-	body := fmt.Sprintf(kafkaExportConfig, h.URL, h.Secret("amr-system"), strings.Join(h.Brokers, ", "), h.Cfg.TopicPrefix,
+	body := fmt.Sprintf(kafkaExportConfig, h.URL, h.Secret("amr-system"), strings.Join(h.Brokers, ", "), h.Cfg.TopicPrefix, kafkaLogin(h),
 		filepath.Join(h.Dir, "legacy", "amr-export"))
 	cfg := loadConfigText(t, dir, body)
 	sender, err := NewRunner(cfg, Options{Once: true, MinBackoff: 20 * time.Millisecond, MaxBackoff: time.Second})
@@ -179,4 +180,18 @@ func (p *ingressProbe) Ingested(ctx context.Context) (bool, error) {
 		p.t.Error("the library was asked before the ingress")
 	}
 	return p.in.check(ctx)
+}
+
+// kafkaLogin is the hub.kafka block's login lines for the test hub's Kafka
+// (its super user: the test is about the adapter, not the ACLs).
+func kafkaLogin(h *hubtest.Hub) string {
+	s := h.Kafka.Settings
+	var b strings.Builder
+	if s.Mechanism != "" {
+		fmt.Fprintf(&b, "    sasl_mechanism: %s\n    username: %s\n    password_file: %s\n", s.Mechanism, s.Username, s.PasswordFile)
+	}
+	if s.TLS {
+		fmt.Fprintf(&b, "    tls: true\n    ca_file: %s\n", s.CAFile)
+	}
+	return strings.TrimSuffix(b.String(), "\n")
 }

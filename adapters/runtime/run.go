@@ -110,6 +110,9 @@ func NewRunner(cfg *Config, opt Options) (*Runner, error) {
 		r.env.Hub = hc
 		if h.Kafka != nil {
 			r.env.KafkaBrokers, r.env.TopicPrefix = h.Kafka.Brokers, h.Kafka.TopicPrefix
+			if r.env.KafkaSecurity, err = h.Kafka.Security(cfg.Dir(), true); err != nil {
+				return nil, fmt.Errorf("adapter: %w", err)
+			}
 		}
 	}
 	if err := os.MkdirAll(r.stateDir(), 0o750); err != nil {

@@ -1,12 +1,15 @@
 // Package brokertest gives tests a Kafka broker: the real one named by
-// YIKU_TEST_KAFKA_BROKERS (as `make test` sets it), otherwise an embedded
-// broker of the test's own; and topic names no other test uses.
+// YIKU_TEST_KAFKA_BROKERS (as `make test` sets it, with the SASL and TLS
+// settings of the YIKU_TEST_KAFKA_* variables next to it), otherwise an
+// embedded broker of the test's own that requires SASL/SCRAM-SHA-512 and
+// enforces ACLs like the real one; and topic names no other test uses.
 package brokertest
 
 import (
 	"crypto/rand"
 	"encoding/hex"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -14,29 +17,113 @@ import (
 	"yiku/broker/embedded"
 )
 
-// EnvBrokers names the variable that points tests at a real Kafka cluster.
-const EnvBrokers = "YIKU_TEST_KAFKA_BROKERS"
+// The variables that point tests at a real Kafka cluster; kafka-up.sh
+// prints them. Without EnvBrokers tests start an embedded broker. TLS is
+// on when EnvCAFile is set.
+const (
+	EnvBrokers      = "YIKU_TEST_KAFKA_BROKERS"
+	EnvMechanism    = "YIKU_TEST_KAFKA_SASL_MECHANISM"
+	EnvUsername     = "YIKU_TEST_KAFKA_USERNAME"
+	EnvPasswordFile = "YIKU_TEST_KAFKA_PASSWORD_FILE"
+	EnvCAFile       = "YIKU_TEST_KAFKA_CA_FILE"
+)
 
-// Brokers returns bootstrap addresses for this test.
-func Brokers(t testing.TB) []string {
+// Kafka is the broker a test runs on and the super user's credentials,
+// who may create topics, ACLs and SCRAM credentials.
+type Kafka struct {
+	Brokers []string
+	// Settings are the super user's, always with PasswordFile (not
+	// Password) set when SASL is on, so they map onto the hub's settings.
+	Settings broker.SecuritySettings
+	Security broker.Security
+	// Embedded is true for a broker of the test's own.
+	Embedded bool
+}
+
+// Start returns the broker for this test: the real one of the environment,
+// or a new embedded broker with SASL and ACLs that stops when t ends.
+func Start(t testing.TB) *Kafka {
 	t.Helper()
-	if env := os.Getenv(EnvBrokers); env != "" {
-		return strings.Split(env, ",")
+	if k, ok := fromEnv(t); ok {
+		return k
 	}
-	b, err := embedded.Start("127.0.0.1:0", "", 3)
+	dir := t.TempDir()
+	pw := randomHex(16)
+	pwFile := filepath.Join(dir, "kafka-password")
+	if err := os.WriteFile(pwFile, []byte(pw+"\n"), 0o600); err != nil {
+		t.Fatalf("brokertest: %v", err)
+	}
+	b, err := embedded.Start("127.0.0.1:0", "", 3, embedded.Superuser(broker.SCRAMSHA512, "yiku", pw))
 	if err != nil {
 		t.Fatalf("brokertest: %v", err)
 	}
 	t.Cleanup(b.Close)
-	return []string{b.Addr()}
+	k := &Kafka{Brokers: []string{b.Addr()}, Embedded: true,
+		Settings: broker.SecuritySettings{Mechanism: broker.SCRAMSHA512, Username: "yiku", PasswordFile: pwFile}}
+	k.Security = security(t, k.Settings)
+	return k
 }
 
-// Client returns a broker client on this test's brokers.
-func Client(t testing.TB) *broker.Client {
+// fromEnv reads the real cluster's settings from the environment.
+func fromEnv(t testing.TB) (*Kafka, bool) {
+	env := os.Getenv(EnvBrokers)
+	if env == "" {
+		return nil, false
+	}
+	k := &Kafka{Brokers: strings.Split(env, ","), Settings: broker.SecuritySettings{
+		Mechanism:    os.Getenv(EnvMechanism),
+		Username:     os.Getenv(EnvUsername),
+		PasswordFile: os.Getenv(EnvPasswordFile),
+		CAFile:       os.Getenv(EnvCAFile),
+	}}
+	k.Settings.TLS = k.Settings.CAFile != ""
+	k.Security = security(t, k.Settings)
+	return k, true
+}
+
+func security(t testing.TB, s broker.SecuritySettings) broker.Security {
 	t.Helper()
-	c := broker.New(broker.Config{Brokers: Brokers(t), Partitions: 3, Replication: 1})
+	sec, err := broker.NewSecurity(s)
+	if err != nil {
+		t.Fatalf("brokertest: Kafka settings from %s etc.: %v", EnvMechanism, err)
+	}
+	return sec
+}
+
+// Config is a broker.Config on this Kafka as its super user.
+func (k *Kafka) Config() broker.Config {
+	return broker.Config{Brokers: k.Brokers, Security: k.Security, Partitions: 3, Replication: 1}
+}
+
+// Client returns a broker client on this Kafka as its super user, closed
+// when t ends.
+func (k *Kafka) Client(t testing.TB) *broker.Client {
+	t.Helper()
+	c := broker.New(k.Config())
 	t.Cleanup(func() { _ = c.Close() })
 	return c
+}
+
+// Args are the `yiku serve` flags that reach this Kafka as its super user.
+func (k *Kafka) Args() []string {
+	args := []string{"--kafka-brokers", strings.Join(k.Brokers, ",")}
+	s := k.Settings
+	if s.Mechanism != "" {
+		args = append(args, "--kafka-sasl-mechanism", s.Mechanism, "--kafka-username", s.Username, "--kafka-password-file", s.PasswordFile)
+	}
+	if s.TLS {
+		args = append(args, "--kafka-tls")
+		if s.CAFile != "" {
+			args = append(args, "--kafka-ca-file", s.CAFile)
+		}
+	}
+	return args
+}
+
+// Client returns a broker client on this test's Kafka as its super user.
+func Client(t testing.TB) *broker.Client {
+	t.Helper()
+	return Start(t).Client(t)
 }
 
 // Prefix returns a topic prefix unique to this test, so tests sharing a real
@@ -44,11 +131,15 @@ func Client(t testing.TB) *broker.Client {
 // topics are deleted when it ends (an embedded broker goes away with it).
 func Prefix(t testing.TB) string {
 	t.Helper()
-	b := make([]byte, 4)
-	_, _ = rand.Read(b)
-	prefix := "t" + hex.EncodeToString(b)
-	if env := os.Getenv(EnvBrokers); env != "" {
-		t.Cleanup(func() { deleteTopicsWithPrefix(t, strings.Split(env, ","), prefix) })
+	prefix := "t" + randomHex(4)
+	if k, ok := fromEnv(t); ok {
+		t.Cleanup(func() { deleteTopicsWithPrefix(t, k, prefix) })
 	}
 	return prefix
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -17,7 +18,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/segmentio/kafka-go"
+	"yiku/broker"
 )
 
 // TestDevQuickStart runs the real binary the way the README says: it must
@@ -51,16 +52,13 @@ func TestDevQuickStart(t *testing.T) {
 	if data, err := os.ReadFile(pidFile); err != nil || strings.TrimSpace(string(data)) != pid {
 		t.Fatalf("%s = %q, %v; want %s", pidFile, data, err, pid)
 	}
-	conn, err := kafka.Dial("tcp", kafkaAddr)
-	if err != nil {
-		t.Fatalf("kafka dial: %v", err)
-	}
-	brokers, err := conn.Brokers()
-	conn.Close()
-	if err != nil || len(brokers) != 1 {
-		t.Fatalf("kafka metadata: %v %v", brokers, err)
-	}
 	creds := readCreds(t, dataDir)
+	kc := creds["yiku"]
+	if kc.Kind != "kafka_sasl" || kc.SASLMechanism != "SCRAM-SHA-512" || kc.SecurityProtocol != "SASL_PLAINTEXT" ||
+		len(kc.Brokers) != 1 || kc.Brokers[0] != kafkaAddr {
+		t.Fatalf("Kafka credential in credentials.json: %+v", kc)
+	}
+	checkKafkaLogin(t, kafkaAddr, kc.Secret)
 	departments := countDepartments(t, httpAddr, creds)
 	first.stop(t)
 	if _, err := os.Stat(pidFile); !os.IsNotExist(err) {
@@ -74,10 +72,11 @@ func TestDevQuickStart(t *testing.T) {
 	}
 	creds2 := readCreds(t, dataDir)
 	for name, c := range creds {
-		if c.Kind == "api_key" && creds2[name].Secret != c.Secret {
-			t.Errorf("api key of %s changed across restart", name)
+		if (c.Kind == "api_key" || c.Kind == "kafka_sasl") && creds2[name].Secret != c.Secret {
+			t.Errorf("%s of %s changed across restart", c.Kind, name)
 		}
 	}
+	checkKafkaLogin(t, kafkaAddr, creds2["yiku"].Secret)
 	if n := countDepartments(t, httpAddr, creds2); n != departments {
 		t.Fatalf("departments after restart = %d, want %d (seeded twice?)", n, departments)
 	}
@@ -183,7 +182,35 @@ func (p *devProc) stop(t *testing.T) {
 
 type cred struct {
 	Principal, Kind, Role, Secret string
-	DepartmentCode                string `json:"department_code"`
+	DepartmentCode                string   `json:"department_code"`
+	Brokers                       []string `json:"brokers"`
+	SecurityProtocol              string   `json:"security_protocol"`
+	SASLMechanism                 string   `json:"sasl_mechanism"`
+}
+
+// checkKafkaLogin: the embedded broker answers the Kafka login of
+// credentials.json and refuses an anonymous client and a wrong password.
+func checkKafkaLogin(t *testing.T, kafkaAddr, password string) {
+	t.Helper()
+	ping := func(sec broker.Security) error {
+		c := broker.New(broker.Config{Brokers: []string{kafkaAddr}, Security: sec})
+		defer c.Close()
+		return c.Ping(context.Background())
+	}
+	login := func(pw string) broker.Security {
+		return broker.MustSecurity(broker.SecuritySettings{Mechanism: broker.SCRAMSHA512, Username: "yiku", Password: pw})
+	}
+	if err := ping(login(password)); err != nil {
+		t.Fatalf("Kafka metadata with the login of credentials.json: %v", err)
+	}
+	if err := ping(broker.Security{}); err == nil {
+		t.Fatal("the embedded broker answered an anonymous client")
+	}
+	// The embedded broker drops the connection of a failed login (Apache
+	// Kafka answers SASL_AUTHENTICATION_FAILED first).
+	if err := ping(login(password + "x")); err == nil {
+		t.Fatal("the embedded broker answered a wrong password")
+	}
 }
 
 func readCreds(t *testing.T, dataDir string) map[string]cred {
@@ -207,6 +234,10 @@ func readCreds(t *testing.T, dataDir string) map[string]cred {
 	out := map[string]cred{}
 	roles := map[string]bool{}
 	for _, c := range list {
+		if c.Kind == "kafka_sasl" && c.Principal != "" && c.Secret != "" {
+			out[c.Principal] = c
+			continue
+		}
 		if c.Principal == "" || c.Secret == "" || c.DepartmentCode == "" || (c.Kind != "api_key" && c.Kind != "token") {
 			t.Fatalf("incomplete credential %+v", c)
 		}

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Stop the test Kafka broker started by kafka-up.sh.
-#   --purge   also delete its topics and logs (the next up formats afresh)
+#   --purge   also delete its topics, logs, certificates and passwords (the
+#             next up makes new ones and formats afresh)
 set -euo pipefail
 YIKU_COMPONENT=kafka
 # shellcheck source=lib.sh

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Start every service the integration tests use and print one KEY=value line
-# each on stdout:
+# Start every service the integration tests use and print their KEY=value
+# lines on stdout (Kafka prints several: brokers and the SASL/TLS login):
 #
 #   export $(deployments/local/services-up.sh)            # plain KEY=value
 #   deployments/local/services-up.sh >>"$GITHUB_ENV"     # CI env files
@@ -46,11 +46,13 @@ if ((${#failed[@]})); then
 fi
 
 for s in "${services[@]}"; do
-	line=$(grep -E '^YIKU_[A-Z_]+=' "$out/$s" | tail -n1) || die "$s-up.sh printed no KEY=value line"
-	if [[ -n $shell ]]; then
-		value=${line#*=}
-		printf "export %s='%s'\n" "${line%%=*}" "${value//\'/\'\\\'\'}"
-	else
-		printf '%s\n' "$line"
-	fi
+	lines=$(grep -E '^YIKU_[A-Z_]+=' "$out/$s") || die "$s-up.sh printed no KEY=value line"
+	while IFS= read -r line; do
+		if [[ -n $shell ]]; then
+			value=${line#*=}
+			printf "export %s='%s'\n" "${line%%=*}" "${value//\'/\'\\\'\'}"
+		else
+			printf '%s\n' "$line"
+		fi
+	done <<<"$lines"
 done

@@ -69,11 +69,11 @@ func TestSIGKILLDuringSinkBatchesLosesAndDuplicatesNothing(t *testing.T) {
 	dir := t.TempDir()
 	bin := buildYiku(t, dir)
 	hubtest.WriteKeys(t, dir, cryptosuite.Default)
-	dbURL, brokers, prefix := storagetest.NewURL(t), brokertest.Brokers(t), brokertest.Prefix(t)
-	hub := &hubProc{t: t, bin: bin, dir: dir, args: []string{"bench", "hub",
-		"--database-url", dbURL, "--kafka-brokers", strings.Join(brokers, ","), "--topic-prefix", prefix,
+	dbURL, kafka, prefix := storagetest.NewURL(t), brokertest.Start(t), brokertest.Prefix(t)
+	hub := &hubProc{t: t, bin: bin, dir: dir, args: append([]string{"bench", "hub",
+		"--database-url", dbURL, "--topic-prefix", prefix,
 		"--http-addr", "127.0.0.1:0", "--jwt-key-file", filepath.Join(dir, "jwt.pem"), "--secret-key-file", filepath.Join(dir, "secret.key"),
-		"--data-dir", dir, "--log-level", "warn"}}
+		"--data-dir", dir, "--log-level", "warn"}, kafka.Args()...)}
 	hub.start(ctx)
 	t.Cleanup(hub.stop)
 

@@ -268,7 +268,7 @@ func readEgressFor(t *testing.T, h *hubtest.Hub, topic string, want int, wait ti
 	defer cancel()
 	var parts []kafka.Partition
 	for ctx.Err() == nil && len(parts) == 0 {
-		if conn, err := kafka.DialContext(ctx, "tcp", h.BrokerAddrs()[0]); err == nil {
+		if conn, err := h.Broker.Dialer().DialContext(ctx, "tcp", h.BrokerAddrs()[0]); err == nil {
 			parts, _ = conn.ReadPartitions(topic)
 			conn.Close()
 		}
@@ -285,7 +285,7 @@ func readEgressFor(t *testing.T, h *hubtest.Hub, topic string, want int, wait ti
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			r := kafka.NewReader(kafka.ReaderConfig{Brokers: h.BrokerAddrs(), Topic: topic, Partition: p.ID, MaxWait: 100 * time.Millisecond})
+			r := h.Broker.NewReader(kafka.ReaderConfig{Topic: topic, Partition: p.ID, MaxWait: 100 * time.Millisecond})
 			defer r.Close()
 			for {
 				m, err := r.ReadMessage(ctx)

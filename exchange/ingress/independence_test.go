@@ -41,12 +41,13 @@ func produce(t *testing.T, ctx context.Context, h *hubtest.Hub, topic, resource 
 			{Key: ingress.HeaderSchemaVersion, Value: []byte(fmt.Sprint(version))},
 		}}
 	}
-	// A transport of its own: kafka-go's default one is shared by the
-	// whole test binary and answers from metadata cached up to 6 s, so a
-	// topic created since an earlier test used it would be unknown to it.
-	tr := &kafka.Transport{}
+	// A transport of its own (with the hub's login): kafka-go's default
+	// one is shared by the whole test binary and answers from metadata
+	// cached up to 6 s, so a topic created since an earlier test used it
+	// would be unknown to it.
+	tr := h.Broker.Transport()
 	defer tr.CloseIdleConnections()
-	w := &kafka.Writer{Addr: kafka.TCP(h.Brokers...), Topic: topic, Balancer: &kafka.Murmur2Balancer{}, RequiredAcks: kafka.RequireAll, BatchTimeout: time.Millisecond, Transport: tr}
+	w := &kafka.Writer{Addr: h.Broker.Addr(), Topic: topic, Balancer: &kafka.Murmur2Balancer{}, RequiredAcks: kafka.RequireAll, BatchTimeout: time.Millisecond, Transport: tr}
 	defer w.Close()
 	if err := w.WriteMessages(ctx, msgs...); err != nil {
 		t.Fatal(err)
@@ -111,7 +112,7 @@ func TestPoisonVersionDeadLettersAndOthersFlow(t *testing.T) {
 	for _, rec := range []map[string]any{p1, p2} {
 		waitLibrary(t, lib, "population", rec["id_number"].(string))
 	}
-	dead := readTopic(t, ctx, h.Brokers, topics.DeadLetters(demo.DeptCivil), 1)
+	dead := readTopic(t, ctx, h.Broker, topics.DeadLetters(demo.DeptCivil), 1)
 	rule, msg := header(dead[0], ingress.HeaderDLQRule), header(dead[0], ingress.HeaderDLQMessage)
 	if rule != "schema_version_unusable" || !strings.Contains(msg, "exceeds the budget") {
 		t.Fatalf("dead letter rule %q message %q, want schema_version_unusable naming the budget", rule, msg)
@@ -172,10 +173,10 @@ func TestOneDepartmentStalledOthersApplied(t *testing.T) {
 	records := exchange.Topics{Prefix: h.Cfg.TopicPrefix}
 	own := exchange.Topics{Prefix: h.Cfg.TopicPrefix + "-stall"}
 	lib := library.NewStore(h.DB)
-	router := exchange.NewRouter(h.Brokers, h.Broker)
+	router := exchange.NewRouter(h.Broker)
 	pub := exchange.NewPublisher(exchange.PublishConfig{MaxRecords: 1000}, h.Catalog, router, records, lib, lib, nil)
 	stall := &stallOn{Publishing: pub, dept: demo.DeptCivil, entered: make(chan struct{}, 1), released: make(chan struct{})}
-	w := ingress.NewWorker(ingress.WorkerConfig{Brokers: h.Brokers, GroupID: own.Prefix + ".ingress", DepartmentPoll: 500 * time.Millisecond,
+	w := ingress.NewWorker(ingress.WorkerConfig{Kafka: h.Broker, GroupID: own.Prefix + ".ingress", DepartmentPoll: 500 * time.Millisecond,
 		Departments: func(context.Context) ([]string, error) { return []string{demo.DeptCivil, demo.DeptPSB}, nil }},
 		&ingress.Ingester{Publishing: stall, DeadLetters: router, Index: ingress.NewStore(h.DB), Topics: own}, h.Broker, nil, nil)
 	wctx, stop := context.WithCancel(ctx)
@@ -212,7 +213,7 @@ func TestOneDepartmentStalledOthersApplied(t *testing.T) {
 	}
 
 	close(stall.released)
-	dead := readTopic(t, ctx, h.Brokers, own.DeadLetters(demo.DeptCivil), 1)
+	dead := readTopic(t, ctx, h.Broker, own.DeadLetters(demo.DeptCivil), 1)
 	if header(dead[0], ingress.HeaderDLQRule) == "" || header(dead[0], ingress.HeaderDLQTopic) != own.Ingress(demo.DeptCivil) {
 		t.Fatalf("civil affairs' dead letter headers %v", dead[0].Headers)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
+	"yiku/broker"
 	"yiku/exchange"
 	"yiku/exchange/ingress"
 	"yiku/exchange/library"
@@ -67,12 +68,7 @@ func TestIngressRoutesValidAndDeadLettersInvalid(t *testing.T) {
 	if err := h.Broker.EnsureTopics(ctx, ingressTopic); err != nil {
 		t.Fatal(err)
 	}
-	// A transport of its own: kafka-go's default one is shared by the
-	// whole test binary and answers from metadata cached up to 6 s, so a
-	// topic created since an earlier test used it would be unknown to it.
-	tr := &kafka.Transport{}
-	defer tr.CloseIdleConnections()
-	w := &kafka.Writer{Addr: kafka.TCP(h.Brokers...), Topic: ingressTopic, Balancer: &kafka.Murmur2Balancer{}, RequiredAcks: kafka.RequireAll, BatchTimeout: time.Millisecond, Transport: tr}
+	w := &kafka.Writer{Addr: h.Broker.Addr(), Transport: h.Broker.Transport(), Topic: ingressTopic, Balancer: &kafka.Murmur2Balancer{}, RequiredAcks: kafka.RequireAll, BatchTimeout: time.Millisecond}
 	defer w.Close()
 	if err := w.WriteMessages(ctx, msgs...); err != nil {
 		t.Fatal(err)
@@ -87,7 +83,7 @@ func TestIngressRoutesValidAndDeadLettersInvalid(t *testing.T) {
 	}
 
 	// The dead-letter topic holds the three refused records with reasons.
-	dead := readTopic(t, ctx, h.Brokers, topics.DeadLetters("lx-psb"), 3)
+	dead := readTopic(t, ctx, h.Broker, topics.DeadLetters("lx-psb"), 3)
 	want := map[string][2]string{ // subject key -> pointer, rule
 		badCheck["id_number"].(string): {"/id_number", "format"},
 		entity["credit_code"].(string): {"", "not_provider"},
@@ -220,15 +216,15 @@ func waitLibrary(t *testing.T, lib *library.Store, resource, subject string) lib
 	}
 }
 
-func readTopic(t *testing.T, ctx context.Context, brokers []string, topic string, n int) []kafka.Message {
+func readTopic(t *testing.T, ctx context.Context, bc *broker.Client, topic string, n int) []kafka.Message {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(ctx, 45*time.Second)
 	defer cancel()
 	var out []kafka.Message
 	// Dead letters go to any partition; read each from the start.
 	for p := 0; p < 3 && len(out) < n; p++ {
-		r := kafka.NewReader(kafka.ReaderConfig{Brokers: brokers, Topic: topic, Partition: p, MaxWait: 100 * time.Millisecond})
-		end := waitEnd(t, ctx, brokers, topic, p, n)
+		r := bc.NewReader(kafka.ReaderConfig{Topic: topic, Partition: p, MaxWait: 100 * time.Millisecond})
+		end := waitEnd(t, ctx, bc, topic, p, n)
 		for int64(len(out)) < int64(n) && end > 0 {
 			m, err := r.FetchMessage(ctx)
 			if err != nil {
@@ -249,9 +245,9 @@ func readTopic(t *testing.T, ctx context.Context, brokers []string, topic string
 
 // waitEnd waits until the topic's partitions together hold n messages and
 // returns partition p's end offset.
-func waitEnd(t *testing.T, ctx context.Context, brokers []string, topic string, p, n int) int64 {
+func waitEnd(t *testing.T, ctx context.Context, bc *broker.Client, topic string, p, n int) int64 {
 	t.Helper()
-	c := &kafka.Client{Addr: kafka.TCP(brokers...)}
+	c := bc.Admin()
 	for {
 		req := &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{topic: {kafka.LastOffsetOf(0), kafka.LastOffsetOf(1), kafka.LastOffsetOf(2)}}}
 		resp, err := c.ListOffsets(ctx, req)

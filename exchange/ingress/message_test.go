@@ -28,6 +28,9 @@ func TestParseMessage(t *testing.T) {
 		tombstone bool
 	}{
 		{"record", kafka.Message{Key: []byte("k"), Value: []byte(`{"a":1}`), Headers: hdr(HeaderResource, "population", HeaderSchemaVersion, "2", HeaderIdempotencyKey, "b-1")}, nil, 2, false},
+		// The department is the topic's (only its Kafka principal may write
+		// it), never a header's.
+		{"a header naming another department", kafka.Message{Value: []byte(`{}`), Headers: hdr(HeaderResource, "population", "yiku-publisher", "lx-amr", "yiku-department", "lx-amr")}, nil, 0, false},
 		{"latest version when absent", kafka.Message{Value: []byte(`{}`), Headers: hdr(HeaderResource, "population")}, nil, 0, false},
 		{"empty version header", kafka.Message{Value: []byte(`{}`), Headers: hdr(HeaderResource, "population", HeaderSchemaVersion, "")}, nil, 0, false},
 		{"tombstone", kafka.Message{Key: []byte("k"), Headers: hdr(HeaderResource, "population", HeaderDeleteReason, "moved away")}, nil, 0, true},

@@ -9,6 +9,7 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
+	"yiku/broker"
 	"yiku/exchange"
 	"yiku/fault"
 	"yiku/identity"
@@ -182,12 +183,13 @@ func (s *Service) Replay(ctx context.Context, p identity.Principal, id, trace st
 	return ReplayResult{DeadLetter: dl, Publish: res}, nil
 }
 
-// KafkaReader reads single messages back from Kafka.
-type KafkaReader struct{ Brokers []string }
+// KafkaReader reads single messages back from Kafka through the hub's
+// broker client (its brokers and security).
+type KafkaReader struct{ Kafka *broker.Client }
 
 // ReadMessage reads the message at topic/partition/offset.
 func (k KafkaReader) ReadMessage(ctx context.Context, topic string, partition int, offset int64) (kafka.Message, error) {
-	r := kafka.NewReader(kafka.ReaderConfig{Brokers: k.Brokers, Topic: topic, Partition: partition, MinBytes: 1, MaxBytes: 4 << 20, MaxWait: 100 * time.Millisecond})
+	r := k.Kafka.NewReader(kafka.ReaderConfig{Topic: topic, Partition: partition, MinBytes: 1, MaxBytes: 4 << 20, MaxWait: 100 * time.Millisecond})
 	defer r.Close()
 	if err := r.SetOffset(offset); err != nil {
 		return kafka.Message{}, fmt.Errorf("ingress: seek %s/%d@%d: %w", topic, partition, offset, err)

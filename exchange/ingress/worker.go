@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/segmentio/kafka-go"
 
+	"yiku/broker"
 	"yiku/periodic"
 )
 
@@ -21,7 +22,9 @@ type TopicCreator interface {
 
 // WorkerConfig configures the ingress worker.
 type WorkerConfig struct {
-	Brokers []string
+	// Kafka is the hub's broker client: the worker's consumer connects
+	// with its brokers and security.
+	Kafka *broker.Client
 	// GroupID is the consumer group all hub instances share.
 	GroupID string
 	// Departments lists the department codes whose ingress topics to read.
@@ -195,8 +198,8 @@ func (w *Worker) runDepartment(ctx context.Context, dept string) {
 // its department alone and the committed offsets (and the LagMeter's view
 // of them) are those of a single shared group.
 func (w *Worker) consume(ctx context.Context, dept string) error {
-	r := kafka.NewReader(kafka.ReaderConfig{
-		Brokers: w.cfg.Brokers, GroupID: w.cfg.GroupID, GroupTopics: []string{w.ing.Topics.Ingress(dept)},
+	r := w.cfg.Kafka.NewReader(kafka.ReaderConfig{
+		GroupID: w.cfg.GroupID, GroupTopics: []string{w.ing.Topics.Ingress(dept)},
 		StartOffset: kafka.FirstOffset, MinBytes: 1, MaxBytes: 16 << 20, MaxWait: 250 * time.Millisecond,
 		QueueCapacity: w.cfg.BatchRecords, CommitInterval: 0,
 		HeartbeatInterval: time.Second, SessionTimeout: 10 * time.Second, RebalanceTimeout: 10 * time.Second,

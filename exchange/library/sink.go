@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/segmentio/kafka-go"
 
+	"yiku/broker"
 	"yiku/exchange"
 	"yiku/periodic"
 )
@@ -24,7 +25,9 @@ type EndOffsets interface {
 
 // SinkConfig configures the library sink.
 type SinkConfig struct {
-	Brokers []string
+	// Kafka is the hub's broker client: the sink's readers and consumer
+	// group connect with its brokers and security.
+	Kafka *broker.Client
 	// GroupID is the Kafka consumer group that spreads partitions over hub
 	// instances; offsets are kept in the database, not in the group.
 	GroupID string
@@ -124,7 +127,7 @@ func (s *Sink) runGroup(ctx context.Context, topics map[string]string) error {
 	gctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	cg, err := kafka.NewConsumerGroup(kafka.ConsumerGroupConfig{
-		ID: s.cfg.GroupID, Brokers: s.cfg.Brokers, Topics: names,
+		ID: s.cfg.GroupID, Brokers: s.cfg.Kafka.Config().Brokers, Dialer: s.cfg.Kafka.Dialer(), Topics: names,
 		StartOffset: kafka.FirstOffset, HeartbeatInterval: time.Second, SessionTimeout: 10 * time.Second,
 		RebalanceTimeout: 10 * time.Second, JoinGroupBackoff: 500 * time.Millisecond, WatchPartitionChanges: true,
 		PartitionWatchInterval: 5 * time.Second,
@@ -204,8 +207,8 @@ func (s *Sink) consumeFromStored(ctx context.Context, resource, topic string, pa
 	if err != nil {
 		return err
 	}
-	r := kafka.NewReader(kafka.ReaderConfig{
-		Brokers: s.cfg.Brokers, Topic: topic, Partition: partition,
+	r := s.cfg.Kafka.NewReader(kafka.ReaderConfig{
+		Topic: topic, Partition: partition,
 		MinBytes: 1, MaxBytes: 16 << 20, MaxWait: 100 * time.Millisecond, QueueCapacity: s.cfg.BatchRecords,
 		ReadBackoffMin: 20 * time.Millisecond, ReadBackoffMax: 200 * time.Millisecond,
 	})

@@ -40,9 +40,10 @@ func BenchmarkSinkAgainstRawUpsert(b *testing.B) {
 	)
 	ctx := context.Background()
 	db, dbURL := storagetest.OpenURL(b)
-	brokers := brokertest.Brokers(b)
+	kafkaCfg := brokertest.Start(b).Config()
+	kafkaCfg.Partitions = partitions
 	prefix := brokertest.Prefix(b)
-	bc := broker.New(broker.Config{Brokers: brokers, Partitions: partitions, Replication: 1})
+	bc := broker.New(kafkaCfg)
 	b.Cleanup(func() { _ = bc.Close() })
 	store := library.NewStore(db)
 
@@ -60,7 +61,7 @@ func BenchmarkSinkAgainstRawUpsert(b *testing.B) {
 		if err := bc.EnsureTopics(ctx, topic); err != nil {
 			b.Fatal(err)
 		}
-		w := &kafka.Writer{Addr: kafka.TCP(brokers...), Topic: topic, Balancer: &kafka.Murmur2Balancer{}, RequiredAcks: kafka.RequireAll,
+		w := &kafka.Writer{Addr: bc.Addr(), Transport: bc.Transport(), Topic: topic, Balancer: &kafka.Murmur2Balancer{}, RequiredAcks: kafka.RequireAll,
 			BatchSize: 5000, BatchBytes: 16 << 20, BatchTimeout: 2 * time.Millisecond, Compression: kafka.Lz4}
 		msgs := make([]kafka.Message, len(sample.Records))
 		for j := range sample.Records {
@@ -87,7 +88,7 @@ func BenchmarkSinkAgainstRawUpsert(b *testing.B) {
 
 		b.StartTimer()
 		sctx, cancel := context.WithCancel(ctx)
-		sink := library.NewSink(library.SinkConfig{Brokers: brokers, GroupID: topic + ".library", TopicPoll: 100 * time.Millisecond}, store, bc, topics, nil)
+		sink := library.NewSink(library.SinkConfig{Kafka: bc, GroupID: topic + ".library", TopicPoll: 100 * time.Millisecond}, store, bc, topics, nil)
 		done := make(chan struct{})
 		go func() { defer close(done); _ = sink.Run(sctx) }()
 		// The clock starts at the first applied batch, so joining the

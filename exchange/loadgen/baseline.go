@@ -17,6 +17,7 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"github.com/segmentio/kafka-go"
 
+	"yiku/broker"
 	"yiku/exchange"
 	"yiku/exchange/library"
 	"yiku/schemas"
@@ -95,8 +96,8 @@ func Validation(s Sample) (Stage, error) {
 // KafkaProduce measures records/s producing the sample's messages (same
 // keys, values and headers as the hub) with a plain kafka-go Writer,
 // acks=all, lz4, in batches of batch records from clients goroutines.
-func KafkaProduce(ctx context.Context, brokers []string, topic string, s Sample, batch, clients int) (Stage, error) {
-	w := &kafka.Writer{Addr: kafka.TCP(brokers...), Topic: topic, Balancer: &kafka.Murmur2Balancer{}, RequiredAcks: kafka.RequireAll,
+func KafkaProduce(ctx context.Context, bc *broker.Client, topic string, s Sample, batch, clients int) (Stage, error) {
+	w := &kafka.Writer{Addr: bc.Addr(), Transport: bc.Transport(), Topic: topic, Balancer: &kafka.Murmur2Balancer{}, RequiredAcks: kafka.RequireAll,
 		BatchSize: batch, BatchBytes: 16 << 20, BatchTimeout: 2 * time.Millisecond, Compression: kafka.Lz4, AllowAutoTopicCreation: true}
 	defer w.Close()
 	msgs := make([]kafka.Message, len(s.Records))

@@ -57,6 +57,16 @@ func (s *Store) ByDepartment(ctx context.Context, dept string) ([]Subscription, 
 	return out, nil
 }
 
+// WithEgress lists every subscription with an egress topic, active or
+// cancelled, for the Kafka ACL reconciler.
+func (s *Store) WithEgress(ctx context.Context) ([]Subscription, error) {
+	var out []Subscription
+	if err := s.db.WithContext(ctx).Where("egress_topic <> ''").Find(&out).Error; err != nil {
+		return nil, fmt.Errorf("subscription: with egress: %w", err)
+	}
+	return out, nil
+}
+
 // ErrLeaseLost: a delivery's cursor or state update found the
 // subscription leased by another instance or its cursor moved; the
 // delivery's outcome is not recorded and the other instance carries on.

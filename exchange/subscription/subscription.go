@@ -17,6 +17,7 @@ import (
 	"yiku/exchange/library"
 	"yiku/fault"
 	"yiku/identity"
+	"yiku/kafkaacl"
 	"yiku/objection"
 	"yiku/policies/sharing"
 )
@@ -89,6 +90,19 @@ type Service struct {
 	// Objections flags deliveries whose record is under open objection
 	// (nil: no flags).
 	Objections objection.Flags
+	// Kafka issues and revokes egress subscriptions' Kafka credentials;
+	// nil issues none.
+	Kafka KafkaCredentials
+}
+
+// KafkaCredentials gives each Kafka-egress subscription its own Kafka
+// principal (kafkaacl.Service).
+type KafkaCredentials interface {
+	// IssueEgress issues the subscription's credentials before it is
+	// stored; the password is in the Login only.
+	IssueEgress(ctx context.Context, subscription, department string) (kafkaacl.Login, error)
+	// RevokeEgress deletes them and their ACLs when it is cancelled.
+	RevokeEgress(ctx context.Context, subscription string) error
 }
 
 // NewService builds the service. principals looks up the principal a
@@ -119,10 +133,12 @@ type Filter struct {
 	Prefix string `json:"prefix"`
 }
 
-// Created is a new subscription with its webhook signing key, shown once.
+// Created is a new subscription with its webhook signing key and, for
+// Kafka egress, its Kafka login, both shown once.
 type Created struct {
 	Subscription
-	WebhookSecret string `json:"webhook_secret,omitempty"`
+	WebhookSecret string          `json:"webhook_secret,omitempty"`
+	Kafka         *kafkaacl.Login `json:"kafka,omitempty"`
 }
 
 // Create subscribes p's department to a resource after the Gate allows it.
@@ -178,10 +194,19 @@ func (s *Service) Create(ctx context.Context, p identity.Principal, req CreateRe
 	}
 	now := s.now().UTC()
 	sub.CreatedAt, sub.UpdatedAt = now, now
+	out := Created{Subscription: sub}
+	if sub.EgressTopic != "" && s.Kafka != nil {
+		// Issued first: if storing the subscription fails, the
+		// reconciler revokes credentials whose subscription is missing.
+		login, err := s.Kafka.IssueEgress(ctx, sub.ID, sub.DepartmentCode)
+		if err != nil {
+			return Created{}, err
+		}
+		out.Kafka = &login
+	}
 	if err := s.store.Create(ctx, sub); err != nil {
 		return Created{}, err
 	}
-	out := Created{Subscription: sub}
 	if sub.WebhookURL != "" {
 		out.WebhookSecret = hex.EncodeToString(WebhookKey(s.secret, sub.ID))
 	}
@@ -214,7 +239,66 @@ func (s *Service) Cancel(ctx context.Context, p identity.Principal, id string) (
 	if err := s.store.SetStatus(ctx, sub.ID, StatusCancelled); err != nil {
 		return Subscription{}, err
 	}
+	if sub.EgressTopic != "" && s.Kafka != nil {
+		// The read ACLs go now; should this fail, the Kafka ACL
+		// reconciler revokes a cancelled subscription's credentials.
+		_ = s.Kafka.RevokeEgress(ctx, sub.ID)
+	}
 	return s.store.Get(ctx, sub.ID)
+}
+
+// KafkaEgress lists the Kafka-egress subscriptions for the Kafka ACL
+// reconciler: cancelled ones lose their credentials, and one is readable
+// only while it would be delivered to (its principal enabled, the gate
+// allowing it, its filter on plain fields), so a revoked grant takes the
+// Kafka read away as it stops delivery.
+func (s *Service) KafkaEgress(ctx context.Context) ([]kafkaacl.Subscription, error) {
+	subs, err := s.store.WithEgress(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]kafkaacl.Subscription, 0, len(subs))
+	for _, sub := range subs {
+		ks := kafkaacl.Subscription{ID: sub.ID, Cancelled: sub.Status != StatusActive}
+		if !ks.Cancelled {
+			ok, err := s.readable(ctx, sub)
+			if err != nil {
+				return nil, err
+			}
+			ks.Readable = ok
+		}
+		out = append(out, ks)
+	}
+	return out, nil
+}
+
+// readable asks what delivery asks before every egress batch.
+func (s *Service) readable(ctx context.Context, sub Subscription) (bool, error) {
+	p, err := s.principals.Principal(ctx, sub.PrincipalID)
+	if fault.KindOf(err) == fault.NotFound {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("subscription %s: principal: %w", sub.ID, err)
+	}
+	if p.DisabledAt != nil {
+		return false, nil
+	}
+	res, err := s.dir.Resource(ctx, sub.ResourceID)
+	if fault.KindOf(err) == fault.NotFound {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("subscription %s: resource: %w", sub.ID, err)
+	}
+	dec, err := Decide(ctx, s.gate, p, res, sub.Purpose, sub.CaseNumber)
+	if k := fault.KindOf(err); err != nil && (k == fault.Forbidden || k == fault.Invalid) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("subscription %s: gate: %w", sub.ID, err)
+	}
+	return CheckFilter(sub, dec) == nil, nil
 }
 
 // ResumePush takes a parked (or retrying) webhook back into delivery now.

@@ -35,10 +35,13 @@ type Hub struct {
 	// DatabaseURL and Brokers let a test start a second instance on the same backing.
 	DatabaseURL string
 	Brokers     []string
-	Dir         string
-	t           testing.TB
-	cancel      context.CancelFunc
-	done        chan error
+	// Kafka is the broker with its super user's security; test clients
+	// of their own connect through it (Kafka.Client, h.Broker.NewReader).
+	Kafka  *brokertest.Kafka
+	Dir    string
+	t      testing.TB
+	cancel context.CancelFunc
+	done   chan error
 }
 
 // EnvCrypto names the variable that runs test hubs with another
@@ -79,29 +82,32 @@ func Start(t testing.TB) *Hub { return StartWith(t, Options{}) }
 func StartWith(t testing.TB, opt Options) *Hub {
 	t.Helper()
 	var (
-		dbURL   string
-		brokers []string
-		dir     string
-		prefix  string
+		dbURL  string
+		kafka  *brokertest.Kafka
+		dir    string
+		prefix string
 	)
 	if opt.Share != nil {
-		dbURL, brokers, dir, prefix = opt.Share.DatabaseURL, opt.Share.Brokers, opt.Share.Dir, opt.Share.Cfg.TopicPrefix
+		dbURL, kafka, dir, prefix = opt.Share.DatabaseURL, opt.Share.Kafka, opt.Share.Dir, opt.Share.Cfg.TopicPrefix
 	} else {
 		dbURL = storagetest.NewURL(t)
-		brokers = brokertest.Brokers(t)
+		kafka = brokertest.Start(t)
 		dir = t.TempDir()
 		prefix = brokertest.Prefix(t)
 		WriteKeys(t, dir, suiteOf(opt))
 	}
 	cfg := &config.Config{
 		Mode: config.ModeServe, HTTPAddr: "127.0.0.1:0", MaxBodyBytes: 16 << 20, ShutdownTimeout: 10 * time.Second,
-		DatabaseURL: dbURL, KafkaBrokers: brokers, TopicPartitions: 3, TopicReplication: 1, TopicPrefix: prefix,
+		DatabaseURL: dbURL, KafkaBrokers: kafka.Brokers, TopicPartitions: 3, TopicReplication: 1, TopicPrefix: prefix,
 		JWTKeyFile: filepath.Join(dir, "jwt.pem"), SecretKeyFile: filepath.Join(dir, "secret.key"), TokenTTL: time.Hour,
 		MaxBatchRecords: 5000, ShareDecisionDays: 10, ObjectionDays: 5, LogLevel: "warn", LogFormat: "text", ConnectRetry: 10 * time.Second,
 		Crypto: string(suiteOf(opt)),
 		// Test receivers listen on loopback over plain http.
 		WebhookAllowPrivate: true,
 	}
+	s := kafka.Settings
+	cfg.KafkaSASLMechanism, cfg.KafkaUsername, cfg.KafkaPasswordFile = s.Mechanism, s.Username, s.PasswordFile
+	cfg.KafkaTLS, cfg.KafkaCAFile, cfg.KafkaCertFile, cfg.KafkaKeyFile, cfg.KafkaTLSServerName = s.TLS, s.CAFile, s.CertFile, s.KeyFile, s.ServerName
 	if opt.Configure != nil {
 		opt.Configure(cfg)
 	}
@@ -123,7 +129,7 @@ func StartWith(t testing.TB, opt Options) *Hub {
 		t.Fatalf("hubtest: seed: %v", err)
 	}
 	ready := make(chan string, 1)
-	th := &Hub{Hub: h, Creds: creds, DatabaseURL: dbURL, Brokers: brokers, Dir: dir, t: t, cancel: cancel, done: make(chan error, 1)}
+	th := &Hub{Hub: h, Creds: creds, DatabaseURL: dbURL, Brokers: kafka.Brokers, Kafka: kafka, Dir: dir, t: t, cancel: cancel, done: make(chan error, 1)}
 	go func() { th.done <- h.Run(ctx, ready) }()
 	select {
 	case addr := <-ready:
