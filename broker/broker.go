@@ -235,25 +235,37 @@ func (c *Client) EndOffsets(ctx context.Context, topic string) (map[int]int64, e
 	return out, nil
 }
 
-// Ping checks that a broker of the cluster answers a request now. kafka-go's
-// transport serves metadata requests from its cache, so a metadata request
-// would keep answering while every broker is dead; an ApiVersions request
-// always goes over the wire.
+// Ping checks that a broker of the cluster answers an authenticated request
+// now. It dials a fresh connection with the client's security (TLS, SASL)
+// and asks for the brokers' metadata: kafka-go's transport answers metadata
+// requests from its cache, so one through it would keep answering while
+// every broker is dead, and an ApiVersions request is answered before any
+// login, so it would not show a refused one.
 func (c *Client) Ping(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
 	var errs []error
 	for _, addr := range c.cfg.Brokers {
-		resp, err := c.admin.ApiVersions(ctx, &kafka.ApiVersionsRequest{Addr: kafka.TCP(addr)})
-		if err == nil && resp.Error != nil {
-			err = resp.Error
-		}
+		err := c.pingOne(ctx, addr)
 		if err == nil {
 			return nil
 		}
 		errs = append(errs, fmt.Errorf("%s: %w", addr, err))
 	}
 	return fmt.Errorf("broker: ping: %w", errors.Join(errs...))
+}
+
+func (c *Client) pingOne(ctx context.Context, addr string) error {
+	conn, err := c.Dialer().DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if dl, ok := ctx.Deadline(); ok {
+		_ = conn.SetDeadline(dl)
+	}
+	_, err = conn.Brokers()
+	return err
 }
 
 // PingRetry calls Ping until it succeeds or wait is over. A refused SASL

@@ -46,6 +46,12 @@ type Enforcer struct {
 	// loading is either in the load or shows as a difference later.
 	loadedMu sync.Mutex
 	loaded   ruleFingerprint
+
+	// changeMu orders role changes and reloads: a reload reads the
+	// database and then replaces the rules in memory, so a role written
+	// between the two would be dropped from memory until the next reload,
+	// and a principal created a moment before would be refused.
+	changeMu sync.Mutex
 }
 
 type apiCall struct{ sub, dom, route, method string }
@@ -195,6 +201,8 @@ func (en *Enforcer) forget() {
 
 // AssignRole gives p its role in its department.
 func (en *Enforcer) AssignRole(p identity.Principal) error {
+	en.changeMu.Lock()
+	defer en.changeMu.Unlock()
 	defer en.forget()
 	if _, err := en.e.AddGroupingPolicy(p.Subject(), "role:"+string(p.Role), p.DepartmentCode); err != nil {
 		return fmt.Errorf("policies: assign role: %w", err)
@@ -204,6 +212,8 @@ func (en *Enforcer) AssignRole(p identity.Principal) error {
 
 // RemoveRoles takes every role from p.
 func (en *Enforcer) RemoveRoles(p identity.Principal) error {
+	en.changeMu.Lock()
+	defer en.changeMu.Unlock()
 	defer en.forget()
 	if _, err := en.e.RemoveFilteredGroupingPolicy(0, p.Subject()); err != nil {
 		return fmt.Errorf("policies: remove roles: %w", err)
@@ -216,6 +226,8 @@ func (en *Enforcer) RemoveRoles(p identity.Principal) error {
 func (en *Enforcer) Reload() error { return en.reload(context.Background()) }
 
 func (en *Enforcer) reload(ctx context.Context) error {
+	en.changeMu.Lock()
+	defer en.changeMu.Unlock()
 	defer en.forget()
 	fp, err := en.fingerprint(ctx)
 	if err != nil {
