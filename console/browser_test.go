@@ -464,6 +464,19 @@ func TestBrowser(t *testing.T) {
 		}
 		b.checkPage(ctx, "audit search")
 		b.shot(ctx, "reviewer-audit-search")
+		// Each row links to its event's detail with its place in the chain.
+		href := eval[string](b, ctx, `document.querySelector('tr[data-action=lookup] a.event-link').getAttribute('href')`)
+		if !strings.HasPrefix(href, "/console/audit/events/") {
+			t.Fatalf("event link %q", href)
+		}
+		b.open(ctx, href, "section.chain-position", "")
+		if seq := b.text(ctx, "section.chain-position dd.seq"); seq == "" || seq == "0" {
+			t.Errorf("chain seq %q", seq)
+		}
+		if cov := b.text(ctx, "section.chain-position dd.coverage"); cov == "" {
+			t.Error("no checkpoint coverage shown")
+		}
+		b.shot(ctx, "reviewer-event-detail")
 		b.open(ctx, "/console/anomalies", "main h1", "reviewer-anomalies")
 		// The reviewer does not look applicants up: the lookup page is the 403 page.
 		b.open(ctx, "/console/lookup", `section.error-page[data-status="403"]`, "")

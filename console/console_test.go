@@ -295,6 +295,9 @@ func TestConsoleReadsAuditedLikeAPI(t *testing.T) {
 		method, path string
 		body         any
 	}
+	// An event to open: the reviewer's own query leaves one.
+	events(t, h, url.Values{})
+	anEvent := events(t, h, url.Values{"action": {"audit.query"}})[0].ID
 	cases := []struct {
 		who  string
 		page string
@@ -306,6 +309,7 @@ func TestConsoleReadsAuditedLikeAPI(t *testing.T) {
 		{"citizen-demo", "/console/my-data", nil, []apiCall{{"GET", "/api/v1/my-data-access", nil}, {"GET", "/api/v1/catalog/departments", nil}}},
 		{"reviewer", "/console/audit?subject=" + lookupdemo.Citizen + "&outcome=allowed", nil, []apiCall{{"GET", "/api/v1/audit/events?limit=50&outcome=allowed&subject=" + lookupdemo.Citizen, nil}}},
 		{"reviewer", "/console/anomalies", nil, []apiCall{{"GET", "/api/v1/audit/anomalies", nil}}},
+		{"reviewer", "/console/audit/events/" + anEvent, nil, []apiCall{{"GET", "/api/v1/audit/events/" + anEvent, nil}}},
 		{"admin-hrss", "/console/share-requests", nil, []apiCall{{"GET", "/api/v1/share-requests/to-me?limit=200", nil}, {"GET", "/api/v1/share-requests/mine?limit=200", nil}}},
 		{"admin-gsc", "/console/access", nil, []apiCall{{"GET", "/api/v1/access", nil}}},
 		{"catalog-admin", "/console/resources?share_type=conditional", nil, []apiCall{{"GET", "/api/v1/catalog/resources?limit=200&share_type=conditional", nil}}},

@@ -120,3 +120,29 @@ func (c *Console) anomalies(v *visit) {
 	body = anomaliesPage{From: raw.From, To: raw.To, EventsExamined: raw.EventsExamined, Anomalies: raw.Anomalies, Rules: raw.Rules}
 	c.render(v, http.StatusOK, "anomalies", "anomalies.title", body, nil)
 }
+
+// eventPage is one audit event with its place in the hash chain.
+type eventPage struct {
+	Event    audit.Event `json:"event"`
+	Position struct {
+		Chain      string `json:"chain"`
+		Seq        int64  `json:"seq"`
+		PrevHash   string `json:"prev_hash"`
+		Hash       string `json:"hash"`
+		Covered    bool   `json:"covered"`
+		Checkpoint *struct {
+			Seq  int64     `json:"seq"`
+			Hash string    `json:"hash"`
+			Time time.Time `json:"time"`
+		} `json:"checkpoint"`
+	} `json:"position"`
+}
+
+func (c *Console) auditEvent(v *visit) {
+	var body eventPage
+	if err := c.call(v, http.MethodGet, "/api/v1/audit/events/"+url.PathEscape(v.r.PathValue("id")), nil, &body); err != nil {
+		c.fail(v, err)
+		return
+	}
+	c.render(v, http.StatusOK, "auditevent", "auditevent.title", body, nil)
+}

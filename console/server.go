@@ -41,6 +41,7 @@ func (c *Console) routes() {
 	m.HandleFunc("GET /console/my-data", c.signedIn(c.myData))
 	m.HandleFunc("GET /console/audit", c.signedIn(c.auditSearch))
 	m.HandleFunc("GET /console/audit/export", c.signedIn(c.auditExport))
+	m.HandleFunc("GET /console/audit/events/{id}", c.signedIn(c.auditEvent))
 	m.HandleFunc("GET /console/anomalies", c.signedIn(c.anomalies))
 	m.HandleFunc("GET /console/share-requests", c.signedIn(c.shareRequests))
 	m.HandleFunc("GET /console/share-requests/{id}", c.signedIn(c.shareRequest))

@@ -153,6 +153,8 @@ func TestAPIPolicyMatrix(t *testing.T) {
 		{admin, "GET", "/api/v1/audit/events", false},
 		{officer, "GET", "/api/v1/audit/events", false},
 		{reviewer, "POST", "/api/v1/audit/events", false},
+		{reviewer, "GET", "/api/v1/audit/events/ev-1", true},
+		{officer, "GET", "/api/v1/audit/events/ev-1", false},
 		{catalog, "GET", "/api/v1/stats/reuse", true},
 		{officer, "GET", "/api/v1/stats/reuse", false},
 		{citizen, "GET", "/api/v1/my-data-access", true},

@@ -10,6 +10,7 @@ import (
 	"context"
 	_ "embed"
 	"encoding/csv"
+	"encoding/hex"
 	"encoding/json"
 	"net/http"
 	"strconv"
@@ -35,6 +36,7 @@ type Trail interface {
 	Query(ctx context.Context, f store.Filter) ([]audit.Entry, error)
 	Scan(ctx context.Context, f store.Filter, fn func(audit.Entry) error) error
 	Count(ctx context.Context, f store.Filter) (int64, error)
+	Event(ctx context.Context, id string) (audit.Entry, *audit.Checkpoint, bool, error)
 }
 
 // API serves the audit routes.
@@ -61,6 +63,7 @@ func New(trail Trail, key audit.SubjectKey) *API {
 // Routes registers the audit routes.
 func (a *API) Routes(api *gin.RouterGroup) {
 	api.GET("/audit/events", a.events)
+	api.GET("/audit/events/:id", a.event)
 	api.GET("/audit/anomalies", a.anomalies)
 	api.GET("/stats/reuse", a.reuse)
 	api.GET("/my-data-access", a.myDataAccess)
@@ -193,6 +196,49 @@ func (a *API) events(c *gin.Context) {
 	body["events"] = out
 	n.Count = len(out)
 	c.JSON(http.StatusOK, body)
+}
+
+// Position is an event's place in its hash chain and whether a signed
+// checkpoint covers it.
+type Position struct {
+	Chain    string `json:"chain"`
+	Seq      int64  `json:"seq"`
+	PrevHash string `json:"prev_hash"`
+	Hash     string `json:"hash"`
+	// Covered: the chain's latest checkpoint is at or after the event, so
+	// the signature vouches for it.
+	Covered    bool            `json:"covered"`
+	Checkpoint *CheckpointInfo `json:"checkpoint,omitempty"`
+}
+
+// CheckpointInfo is the chain's latest signed checkpoint.
+type CheckpointInfo struct {
+	Seq  int64     `json:"seq"`
+	Hash string    `json:"hash"`
+	Time time.Time `json:"time"`
+}
+
+func (a *API) event(c *gin.Context) {
+	n := httpapi.Note(c)
+	n.Action = "audit.event"
+	id := c.Param("id")
+	n.Purpose = c.Query("reason")
+	e, cp, ok, err := a.trail.Event(c.Request.Context(), id)
+	if err != nil {
+		httpapi.Fail(c, err)
+		return
+	}
+	if !ok {
+		httpapi.Fail(c, fault.NotFoundf("event_not_found", "audit event %q not found", id))
+		return
+	}
+	pos := Position{Chain: e.Chain, Seq: e.Seq, PrevHash: hex.EncodeToString(e.PrevHash), Hash: hex.EncodeToString(e.Hash)}
+	if cp != nil {
+		pos.Covered = cp.Seq >= e.Seq
+		pos.Checkpoint = &CheckpointInfo{Seq: cp.Seq, Hash: hex.EncodeToString(cp.Hash), Time: time.UnixMicro(cp.AtMicros).UTC()}
+	}
+	n.Count = 1
+	c.JSON(http.StatusOK, gin.H{"event": e.Event(), "position": pos})
 }
 
 var csvHeader = []string{"id", "time", "request_id", "principal_id", "principal_name", "department", "role", "action", "resource",

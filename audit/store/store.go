@@ -128,3 +128,25 @@ func (s *Store) Checkpoints(ctx context.Context) ([]audit.Checkpoint, error) {
 	}
 	return out, nil
 }
+
+// Event returns the event with id and the latest checkpoint of its chain
+// (nil when the chain has none); ok is false when no event has that id.
+func (s *Store) Event(ctx context.Context, id string) (e audit.Entry, cp *audit.Checkpoint, ok bool, err error) {
+	var rows []eventRow
+	if err := s.db.WithContext(ctx).Where("id = ?", id).Limit(1).Find(&rows).Error; err != nil {
+		return e, nil, false, fmt.Errorf("audit: event %s: %w", id, err)
+	}
+	if len(rows) == 0 {
+		return e, nil, false, nil
+	}
+	e = rows[0].entry()
+	var cps []checkpointRow
+	if err := s.db.WithContext(ctx).Where("chain_id = ?", e.Chain).Order("seq DESC, id DESC").Limit(1).Find(&cps).Error; err != nil {
+		return e, nil, false, fmt.Errorf("audit: checkpoint of %s: %w", e.Chain, err)
+	}
+	if len(cps) > 0 {
+		r := cps[0]
+		cp = &audit.Checkpoint{ID: r.ID, Chain: r.ChainID, Seq: r.Seq, Hash: r.Hash, AtMicros: r.AtUs, PublicKey: r.PublicKey, Signature: r.Signature}
+	}
+	return e, cp, true, nil
+}
