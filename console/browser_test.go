@@ -477,6 +477,19 @@ func TestBrowser(t *testing.T) {
 			t.Error("no checkpoint coverage shown")
 		}
 		b.shot(ctx, "reviewer-event-detail")
+		// A verification started from the page reloads itself until its result.
+		b.open(ctx, "/console/audit/verify", "form.verify-start", "")
+		b.run(ctx, "start verification",
+			chromedp.Click(chromedp.CSS("form.verify-start button[type=submit]")),
+			chromedp.WaitVisible(chromedp.CSS(`section.verify-run[data-state="done"]`)))
+		if ok := eval[string](b, ctx, `document.querySelector('section.verify-run p.result').getAttribute('data-ok')`); ok != "true" {
+			t.Errorf("verification of an intact trail: data-ok=%q: %s", ok, b.text(ctx, "section.verify-run"))
+		}
+		if chains := b.text(ctx, "section.verify-run dd.chains"); chains == "" || chains == "0" {
+			t.Errorf("chains verified: %q", chains)
+		}
+		b.checkPage(ctx, "verification")
+		b.shot(ctx, "reviewer-verification")
 		b.open(ctx, "/console/anomalies", "main h1", "reviewer-anomalies")
 		// The reviewer does not look applicants up: the lookup page is the 403 page.
 		b.open(ctx, "/console/lookup", `section.error-page[data-status="403"]`, "")

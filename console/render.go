@@ -228,7 +228,7 @@ func (c *Console) nav(v *visit) []navItem {
 var rolePages = map[identity.Role][]navItem{
 	identity.RoleOfficer:      {{Path: "/console/lookup", Title: "nav.lookup"}},
 	identity.RoleCitizen:      {{Path: "/console/my-data", Title: "nav.mydata"}},
-	identity.RoleReviewer:     {{Path: "/console/audit", Title: "nav.audit"}, {Path: "/console/anomalies", Title: "nav.anomalies"}},
+	identity.RoleReviewer:     {{Path: "/console/audit", Title: "nav.audit"}, {Path: "/console/anomalies", Title: "nav.anomalies"}, {Path: "/console/audit/verify", Title: "nav.verify"}},
 	identity.RoleDeptAdmin:    {{Path: "/console/share-requests", Title: "nav.sharerequests"}, {Path: "/console/access", Title: "nav.access"}, {Path: "/console/resources", Title: "nav.resources"}, {Path: "/console/exchange", Title: "nav.exchange"}, {Path: "/console/principals", Title: "nav.principals"}},
 	identity.RoleCatalogAdmin: {{Path: "/console/resources", Title: "nav.resources"}, {Path: "/console/departments", Title: "nav.departments"}, {Path: "/console/share-requests", Title: "nav.sharerequests"}, {Path: "/console/reuse", Title: "nav.reuse"}, {Path: "/console/principals", Title: "nav.principals"}},
 	identity.RoleSystem:       {{Path: "/console/access", Title: "nav.access"}},

@@ -146,3 +146,92 @@ func (c *Console) auditEvent(v *visit) {
 	}
 	c.render(v, http.StatusOK, "auditevent", "auditevent.title", body, nil)
 }
+
+// verifyPage is a chain verification run, as GET
+// /api/v1/audit/verifications/{id} answers it (or none yet, on the start
+// page).
+type verifyPage struct {
+	Run *struct {
+		ID           string     `json:"id"`
+		State        string     `json:"state"`
+		StartedBy    string     `json:"started_by"`
+		StartedAt    time.Time  `json:"started_at"`
+		FinishedAt   *time.Time `json:"finished_at"`
+		Total        int64      `json:"total"`
+		Verified     int64      `json:"verified"`
+		OK           *bool      `json:"ok"`
+		ProblemCount int64      `json:"problem_count"`
+		Error        string     `json:"error"`
+		Report       *struct {
+			Chains        int             `json:"chains"`
+			Events        int64           `json:"events"`
+			Checkpoints   int             `json:"checkpoints"`
+			IndexRows     int64           `json:"index_rows"`
+			IndexProblems int64           `json:"index_problems"`
+			Unanchored    int64           `json:"unanchored"`
+			Suites        map[string]int  `json:"suites"`
+			Problems      []verifyProblem `json:"problems"`
+		} `json:"report"`
+	}
+	// Percent is the share of events verified so far.
+	Percent int64
+	// Intact: the run is done and found no problem (the API's ok);
+	// ProblemCount is the API's problem_count.
+	Intact       bool
+	ProblemCount int64
+}
+
+type verifyProblem struct {
+	Kind        string `json:"kind"`
+	Chain       string `json:"chain"`
+	Seq         int64  `json:"seq"`
+	EventID     string `json:"event_id"`
+	PrevEventID string `json:"prev_event_id"`
+	Detail      string `json:"detail"`
+}
+
+// verifyRefresh is how often a running verification's page reloads itself
+// (the Refresh header; a link does the same without it).
+const verifyRefresh = "2"
+
+func (c *Console) auditVerifyForm(v *visit) {
+	c.render(v, http.StatusOK, "auditverify", "verify.title", verifyPage{}, nil)
+}
+
+// auditVerifyStart starts a run and shows it; while one runs, it shows the
+// running one.
+func (c *Console) auditVerifyStart(v *visit) {
+	var run struct {
+		ID string `json:"id"`
+	}
+	err := c.call(v, http.MethodPost, "/api/v1/audit/verifications", nil, &run)
+	var ae *APIError
+	if errors.As(err, &ae) && ae.Status == http.StatusConflict && ae.Code == "verification_running" && len(ae.Details) == 1 {
+		c.seeOther(v, "/console/audit/verify/"+url.PathEscape(ae.Details[0].Reason), "verify.done.running")
+		return
+	}
+	if err != nil {
+		c.fail(v, err)
+		return
+	}
+	c.seeOther(v, "/console/audit/verify/"+url.PathEscape(run.ID), "verify.done.started")
+}
+
+func (c *Console) auditVerifyRun(v *visit) {
+	var page verifyPage
+	if err := c.call(v, http.MethodGet, "/api/v1/audit/verifications/"+url.PathEscape(v.r.PathValue("id")), nil, &page.Run); err != nil {
+		c.fail(v, err)
+		return
+	}
+	if r := page.Run; r.Total > 0 {
+		page.Percent = min(100, r.Verified*100/r.Total)
+	}
+	if r := page.Run; r.OK != nil && r.Report != nil {
+		page.Intact = *r.OK
+		page.ProblemCount = r.ProblemCount
+	}
+	if page.Run.State == "running" {
+		v.w.Header().Set("Refresh", verifyRefresh)
+	}
+	c.render(v, http.StatusOK, "auditverify", "verify.title", page, nil)
+}

@@ -26,6 +26,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"yiku/audit"
+	"yiku/audit/auditapi"
 	"yiku/audit/auditmw"
 	"yiku/audit/journal"
 	auditstore "yiku/audit/store"
@@ -78,6 +79,9 @@ type Hub struct {
 	// Audit is this instance's audit journal (its own hash chain); the audit
 	// middleware records every /api/v1 call through it.
 	Audit *journal.Journal
+	// AuditVerifier runs the chain verifications reviewers start from the
+	// API, in this instance.
+	AuditVerifier *auditapi.Verifier
 
 	// DevKafka is the embedded broker's super user login (dev mode only),
 	// for the banner and credentials.json.

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"yiku/adapters/examples"
+	"yiku/audit"
 	"yiku/audit/auditapi"
 	auditstore "yiku/audit/store"
 	"yiku/catalog"
@@ -13,6 +14,7 @@ import (
 	"yiku/catalog/seed"
 	"yiku/catalog/sqlstore"
 	"yiku/config"
+	"yiku/cryptosuite"
 	"yiku/exchange"
 	"yiku/exchange/exchangeapi"
 	"yiku/exchange/ingress"
@@ -152,6 +154,15 @@ func (h *Hub) addParts(ctx context.Context) error {
 			}
 			return ids, err
 		}
+		// Chain verifications reviewers start run in this instance, with
+		// the checkpoint keys of the hub's secret, until shutdown.
+		keys, err := audit.DeriveKeys(h.Secret, cryptosuite.Default)
+		if err != nil {
+			return err
+		}
+		trail.Verifier = &auditapi.Verifier{DB: h.DB.SQL(), Trusted: keys.Trusted}
+		h.AuditVerifier = trail.Verifier
+		h.workers = append(h.workers, trail.Verifier)
 		h.modules = append(h.modules, trail)
 	}
 

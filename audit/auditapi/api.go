@@ -50,6 +50,8 @@ type API struct {
 	// reuse statistics count its records supplied to other departments
 	// as well as the materials it was supplied (nil: the latter only).
 	Provided func(ctx context.Context, department string) ([]string, error)
+	// Verifier runs the chain verifications reviewers start (nil: none).
+	Verifier *Verifier
 	// MaxExport caps one export.
 	MaxExport int
 	now       func() time.Time
@@ -65,6 +67,8 @@ func (a *API) Routes(api *gin.RouterGroup) {
 	api.GET("/audit/events", a.events)
 	api.GET("/audit/events/:id", a.event)
 	api.GET("/audit/anomalies", a.anomalies)
+	api.POST("/audit/verifications", a.startVerification)
+	api.GET("/audit/verifications/:id", a.verification)
 	api.GET("/stats/reuse", a.reuse)
 	api.GET("/my-data-access", a.myDataAccess)
 }
