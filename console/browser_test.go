@@ -451,6 +451,9 @@ func TestBrowser(t *testing.T) {
 		b.run(ctx, "search by subject",
 			chromedp.SendKeys(chromedp.ID("#f-subject"), lookupdemo.Citizen),
 			chromedp.Click(chromedp.CSS("form.filters button[type=submit]")),
+			// The unfiltered page before it lists lookups too: wait for the
+			// search's answer, whose export link carries the subject.
+			chromedp.WaitVisible(chromedp.CSS(`a[download][href*="subject="]`)),
 			chromedp.WaitVisible(chromedp.CSS(`tr[data-action="lookup"]`)))
 		var rows []string
 		rows = eval[[]string](b, ctx, `Array.from(document.querySelectorAll('tr[data-action=lookup]')).map(function (r) { return r.cells[1].textContent; })`)

@@ -216,8 +216,17 @@ func (c *Console) forbidden(v *visit) {
 func (c *Console) nav(v *visit) []navItem {
 	var out []navItem
 	if v.SignedIn() {
-		for _, p := range rolePages[v.Principal.Role] {
-			out = append(out, navItem{Path: p.Path, Title: p.Title, Active: v.r.URL.Path == p.Path || strings.HasPrefix(v.r.URL.Path, p.Path+"/")})
+		// The page holding the path, the most specific one when pages nest
+		// (/console/audit and /console/audit/verify).
+		active := -1
+		for i, p := range rolePages[v.Principal.Role] {
+			if (v.r.URL.Path == p.Path || strings.HasPrefix(v.r.URL.Path, p.Path+"/")) && (active < 0 || len(p.Path) > len(out[active].Path)) {
+				active = i
+			}
+			out = append(out, navItem{Path: p.Path, Title: p.Title})
+		}
+		if active >= 0 {
+			out[active].Active = true
 		}
 	}
 	out = append(out, navItem{Path: "/docs", Title: "nav.docs", Active: v.r.URL.Path == "/docs"})

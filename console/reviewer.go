@@ -179,6 +179,8 @@ type verifyPage struct {
 	// ProblemCount is the API's problem_count.
 	Intact       bool
 	ProblemCount int64
+	// Done confirms the start (or names the run already going).
+	Done string
 }
 
 type verifyProblem struct {
@@ -218,7 +220,7 @@ func (c *Console) auditVerifyStart(v *visit) {
 }
 
 func (c *Console) auditVerifyRun(v *visit) {
-	var page verifyPage
+	page := verifyPage{Done: c.doneOf(v)}
 	if err := c.call(v, http.MethodGet, "/api/v1/audit/verifications/"+url.PathEscape(v.r.PathValue("id")), nil, &page.Run); err != nil {
 		c.fail(v, err)
 		return
