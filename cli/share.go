@@ -88,15 +88,15 @@ func shareApplyCmd(cl *shareClient) *cobra.Command {
 func shareListCmd(cl *shareClient) *cobra.Command {
 	var status string
 	cmd := &cobra.Command{
-		Use:       "list mine|to-me|overdue",
-		Short:     "List requests your department made, those addressed to it, or those overdue",
+		Use:       "list mine|to-me|overdue|all",
+		Short:     "List requests your department made, those addressed to it, those overdue, or (e-government office, reviewers) every department's",
 		Args:      cobra.ExactArgs(1),
-		ValidArgs: []string{"mine", "to-me", "overdue"},
+		ValidArgs: []string{"mine", "to-me", "overdue", "all"},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			switch args[0] {
-			case "mine", "to-me", "overdue":
+			case "mine", "to-me", "overdue", "all":
 			default:
-				return usageError{fmt.Errorf("list %q: use mine, to-me or overdue", args[0])}
+				return usageError{fmt.Errorf("list %q: use mine, to-me, overdue or all", args[0])}
 			}
 			q := url.Values{}
 			if status != "" {

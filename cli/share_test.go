@@ -31,11 +31,18 @@ func TestShareCommands(t *testing.T) {
 		t.Fatalf("apply output %s: %v", out, err)
 	}
 	// Without its argument, list says which arguments it takes.
-	if out, code := run("admin-hrss", "list"); code != 2 || !strings.Contains(out, "list mine|to-me|overdue") {
+	if out, code := run("admin-hrss", "list"); code != 2 || !strings.Contains(out, "list mine|to-me|overdue|all") {
 		t.Fatalf("list without an argument: %d %s", code, out)
 	}
 	if out, code := run("admin-hrss", "list", "to-me"); code != 0 || !strings.Contains(out, req.ID) {
 		t.Fatalf("list to-me: %d %s", code, out)
+	}
+	// Every department's requests: the e-government office's, not a department admin's.
+	if out, code := run("catalog-admin", "list", "all", "--status", "pending"); code != 0 || !strings.Contains(out, req.ID) || !strings.Contains(out, `"overdue": false`) {
+		t.Fatalf("list all: %d %s", code, out)
+	}
+	if out, code := run("admin-hrss", "list", "all"); code != 1 || !strings.Contains(out, "forbidden") {
+		t.Fatalf("list all as a department admin: %d %s", code, out)
 	}
 	if out, code := run("admin-hrss", "approve", req.ID, "--fields", "insured_status"); code != 0 || !strings.Contains(out, `"insured_status"`) {
 		t.Fatalf("approve: %d %s", code, out)

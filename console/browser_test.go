@@ -542,7 +542,23 @@ func TestBrowser(t *testing.T) {
 		if bars == 0 {
 			t.Error("the reuse dashboard draws no bars after lookups")
 		}
-		b.open(ctx, "/console/share-requests", "main h1", "catalog-share-requests")
+		// Every department's requests, a pending one past its deadline
+		// highlighted as overdue.
+		r := h.Do("POST", "/api/v1/share-requests", "admin-hrss", map[string]any{"resource_id": "marriage-registration", "fields": []string{"id_number"},
+			"purposes": []string{"生育登记"}, "legal_basis": "《婚姻登记条例》", "service_items": []string{"生育登记"},
+			"valid_until": time.Now().AddDate(0, 1, 0).Format(time.RFC3339)})
+		if r.Status != 201 {
+			t.Fatalf("apply: %d %s", r.Status, r.Body)
+		}
+		var late struct{ ID string }
+		r.JSON(t, &late)
+		if err := h.DB.Gorm.Exec("UPDATE share_requests SET deadline = ? WHERE id = ?", time.Now().Add(-time.Hour).UTC(), late.ID).Error; err != nil {
+			t.Fatal(err)
+		}
+		b.open(ctx, "/console/share-requests", `tr.overdue[data-request="`+late.ID+`"]`, "catalog-share-requests")
+		if n := eval[int](b, ctx, `document.querySelectorAll('table.requests tbody tr').length`); n < 2 {
+			t.Errorf("all requests lists %d rows", n)
+		}
 
 		// A resource's detail, and the compatibility dry run of a proposed
 		// schema: the latest schema unchanged is compatible (the same

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"yiku/identity"
@@ -13,41 +14,46 @@ import (
 // Department administrators' share requests: incoming requests to approve
 // (possibly with fewer fields or purposes than asked), reject with a
 // reason, or revoke once granted; outgoing requests and their state; and
-// "what may we read?". The e-government office sees the overdue requests
-// of every department. All are /api/v1/share-requests, /grants and /access
-// calls.
+// "what may we read?". The e-government office (and reviewers) page through
+// every department's requests, the overdue ones highlighted. All are
+// /api/v1/share-requests, /grants and /access calls.
 
 type shareListPage struct {
-	ToMe, Mine, Overdue []sharing.Request
-	ShowToMe, ShowMine  bool
-	ShowOverdue         bool
+	ToMe, Mine, All    []sharing.Request
+	ShowToMe, ShowMine bool
+	ShowAll            bool
+	// Every department's requests: the status filter and paging links.
+	Status               string
+	Statuses             []sharing.RequestStatus
+	PrevQuery, NextQuery string
+}
+
+// allPageSize is the console's page of /api/v1/share-requests/all.
+const allPageSize = 50
+
+// pageQuery is the query of the all-requests page at offset.
+func pageQuery(status string, offset int) string {
+	q := url.Values{}
+	if status != "" {
+		q.Set("status", status)
+	}
+	if offset > 0 {
+		q.Set("offset", strconv.Itoa(offset))
+	}
+	return q.Encode()
 }
 
 func (c *Console) shareRequests(v *visit) {
 	var page shareListPage
-	boxes := []struct {
+	if v.Principal.Role != identity.RoleDeptAdmin {
+		c.allShareRequests(v, &page)
+		return
+	}
+	for _, b := range []struct {
 		box  string
 		into *[]sharing.Request
 		show *bool
-	}{}
-	if v.Principal.Role == identity.RoleDeptAdmin {
-		boxes = append(boxes, struct {
-			box  string
-			into *[]sharing.Request
-			show *bool
-		}{"to-me", &page.ToMe, &page.ShowToMe}, struct {
-			box  string
-			into *[]sharing.Request
-			show *bool
-		}{"mine", &page.Mine, &page.ShowMine})
-	} else {
-		boxes = append(boxes, struct {
-			box  string
-			into *[]sharing.Request
-			show *bool
-		}{"overdue", &page.Overdue, &page.ShowOverdue})
-	}
-	for _, b := range boxes {
+	}{{"to-me", &page.ToMe, &page.ShowToMe}, {"mine", &page.Mine, &page.ShowMine}} {
 		var body struct {
 			Requests []sharing.Request `json:"requests"`
 		}
@@ -58,6 +64,41 @@ func (c *Console) shareRequests(v *visit) {
 		*b.into, *b.show = body.Requests, true
 	}
 	c.render(v, http.StatusOK, "sharerequests", "sharerequests.title", page, nil)
+}
+
+// allShareRequests pages through every department's requests (the
+// e-government office's view). The API checks the status and offset (a
+// bad one is its 400) and says which requests are overdue.
+func (c *Console) allShareRequests(v *visit, page *shareListPage) {
+	status, off := v.r.URL.Query().Get("status"), v.r.URL.Query().Get("offset")
+	q := url.Values{"limit": {strconv.Itoa(allPageSize + 1)}}
+	if status != "" {
+		q.Set("status", status)
+	}
+	if off != "" {
+		q.Set("offset", off)
+	}
+	var body struct {
+		Requests []sharing.Request `json:"requests"`
+	}
+	if err := c.call(v, http.MethodGet, "/api/v1/share-requests/all?"+q.Encode(), nil, &body); err != nil {
+		c.fail(v, err)
+		return
+	}
+	offset, _ := strconv.Atoi(off) // the API accepted it
+	page.All, page.ShowAll, page.Status = body.Requests, true, status
+	page.Statuses = []sharing.RequestStatus{sharing.RequestPending, sharing.RequestApproved, sharing.RequestRejected, sharing.RequestWithdrawn}
+	if len(page.All) > allPageSize {
+		page.All = page.All[:allPageSize]
+		page.NextQuery = pageQuery(status, offset+allPageSize)
+	}
+	if offset > 0 {
+		page.PrevQuery = pageQuery(status, max(offset-allPageSize, 0))
+		if page.PrevQuery == "" {
+			page.PrevQuery = "offset=0"
+		}
+	}
+	c.render(v, http.StatusOK, "sharerequests", "sharerequests.title", *page, nil)
 }
 
 type shareDetailPage struct {

@@ -112,6 +112,9 @@ const (
 	BoxMine    Box = "mine"    // made by the caller's department
 	BoxToMe    Box = "to-me"   // addressed to the caller's department as provider
 	BoxOverdue Box = "overdue" // pending past their deadline, for the e-government office
+	// BoxAll is every department's requests, for the e-government office
+	// and reviewers only; each says whether it is overdue (Request.Overdue).
+	BoxAll Box = "all"
 )
 
 // List lists a box of requests for p.
@@ -130,8 +133,12 @@ func (s *Service) List(ctx context.Context, p identity.Principal, box Box, statu
 		if !mayView(p) {
 			f.ProviderCode = p.DepartmentCode
 		}
+	case BoxAll:
+		if !mayView(p) {
+			return nil, fault.Forbiddenf("not_overseer", "only the e-government office and security reviewers list every department's share requests")
+		}
 	default:
-		return nil, fault.Invalidf("invalid_box", "unknown list %q: use mine, to-me or overdue", box)
+		return nil, fault.Invalidf("invalid_box", "unknown list %q: use mine, to-me, overdue or all", box)
 	}
 	switch status {
 	case "", RequestPending, RequestApproved, RequestRejected, RequestWithdrawn:

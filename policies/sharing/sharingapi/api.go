@@ -43,6 +43,7 @@ func (a *API) Routes(api *gin.RouterGroup) {
 	api.GET("/share-requests/mine", a.list(sharing.BoxMine))
 	api.GET("/share-requests/to-me", a.list(sharing.BoxToMe))
 	api.GET("/share-requests/overdue", a.list(sharing.BoxOverdue))
+	api.GET("/share-requests/all", a.list(sharing.BoxAll))
 	api.GET("/share-requests/:id", a.get)
 	api.GET("/share-requests/:id/history", a.history)
 	api.POST("/share-requests/:id/approve", a.approve)
