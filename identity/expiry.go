@@ -29,7 +29,7 @@ func (k APIKey) NewExpiry(at, now time.Time) (time.Time, error) {
 		at = now
 	}
 	if at.Before(now.Add(-ExpiryTolerance)) {
-		return time.Time{}, fault.Invalidf("invalid_expiry", "expiry %s lies in the past: use a time from now on, or none for now", at.UTC().Format(time.RFC3339)).
+		return time.Time{}, fault.Invalidf("expiry_in_past", "expiry %s lies in the past: use a time from now on, or none for now", at.UTC().Format(time.RFC3339)).
 			WithDetails(fault.Detail{Field: "at", Reason: "not before now"})
 	}
 	if at.Before(now) {

@@ -29,7 +29,7 @@ func TestNewExpiry(t *testing.T) {
 		{name: "no expiry yet, far ahead", key: open, at: now.AddDate(5, 0, 0), want: now.AddDate(5, 0, 0)},
 		{name: "within the clock tolerance before now: now", key: open, at: now.Add(-30 * time.Second), want: now},
 		{name: "exactly the tolerance before now: now", key: open, at: now.Add(-identity.ExpiryTolerance), want: now},
-		{name: "beyond the tolerance in the past", key: open, at: now.Add(-identity.ExpiryTolerance - time.Second), kind: fault.Invalid, code: "invalid_expiry"},
+		{name: "beyond the tolerance in the past", key: open, at: now.Add(-identity.ExpiryTolerance - time.Second), kind: fault.Invalid, code: "expiry_in_past"},
 		{name: "shorten an expiring key", key: expiring, at: now.Add(time.Hour), want: now.Add(time.Hour)},
 		{name: "expire an expiring key now", key: expiring, want: now},
 		{name: "keep the same expiry", key: expiring, at: later, want: later},
@@ -119,4 +119,25 @@ func codeOf(err error) string {
 		return fe.Code
 	}
 	return ""
+}
+
+func TestKeyState(t *testing.T) {
+	now := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	later, past := now.Add(time.Hour), now.Add(-time.Hour)
+	tests := []struct {
+		key  identity.APIKey
+		want identity.KeyState
+	}{
+		{identity.APIKey{}, identity.KeyActive},
+		{identity.APIKey{ExpiresAt: &later}, identity.KeyActive},
+		{identity.APIKey{ExpiresAt: &now}, identity.KeyExpired},
+		{identity.APIKey{ExpiresAt: &past}, identity.KeyExpired},
+		{identity.APIKey{RevokedAt: &past}, identity.KeyRevoked},
+		{identity.APIKey{ExpiresAt: &past, RevokedAt: &past}, identity.KeyRevoked},
+	}
+	for i, tt := range tests {
+		if got := tt.key.State(now); got != tt.want {
+			t.Errorf("%d: %s, want %s", i, got, tt.want)
+		}
+	}
 }

@@ -122,7 +122,7 @@ func TestExpireAPIKey(t *testing.T) {
 		{"not a time", "admin-psb", map[string]string{"at": "tomorrow"}, http.StatusBadRequest, "invalid_expiry"},
 		{"a date without time", "admin-psb", map[string]string{"at": "2030-01-01"}, http.StatusBadRequest, "invalid_expiry"},
 		{"an unknown field", "admin-psb", map[string]string{"when": "now"}, http.StatusBadRequest, "invalid_json"},
-		{"in the past", "admin-psb", map[string]string{"at": time.Now().Add(-time.Hour).Format(time.RFC3339)}, http.StatusBadRequest, "invalid_expiry"},
+		{"in the past", "admin-psb", map[string]string{"at": time.Now().Add(-time.Hour).Format(time.RFC3339)}, http.StatusBadRequest, "expiry_in_past"},
 		{"beyond the current expiry", "admin-psb", map[string]string{"at": time.Now().Add(1000 * time.Hour).Format(time.RFC3339)}, http.StatusConflict, "expiry_extension"},
 		{"shorten, in China Standard Time", "admin-psb", map[string]string{"at": in2h.In(time.FixedZone("CST", 8*3600)).Format(time.RFC3339)}, http.StatusOK, ""},
 	}
