@@ -289,9 +289,11 @@ func (a *API) expireKey(c *gin.Context) {
 		httpapi.Fail(c, err)
 		return
 	}
-	if _, ok := a.target(c, k.PrincipalID); !ok {
+	p, ok := a.target(c, k.PrincipalID)
+	if !ok {
 		return
 	}
+	httpapi.Note(c).Reason = "api key " + k.ID + " of " + p.Name
 	var req expireRequest
 	if err := httpapi.BindJSON(c, &req); err != nil {
 		httpapi.Fail(c, err)

@@ -179,4 +179,12 @@ func TestExpireAPIKey(t *testing.T) {
 	if n != 9 {
 		t.Fatalf("%d apikey.expire events by admin-psb, want 9", n)
 	}
+	if err := h.DB.Gorm.Raw(`SELECT count(*) FROM audit_events WHERE action = ? AND reason = ?`, "apikey.expire", "api key "+k.ID+" of psb-system").Scan(&n).Error; err != nil {
+		t.Fatal(err)
+	}
+	// The department admin's six calls that reached the key's principal,
+	// the catalog admin's and the one on the expired key.
+	if n != 8 {
+		t.Fatalf("%d apikey.expire events name key %s, want 8", n, k.ID)
+	}
 }
