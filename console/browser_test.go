@@ -628,9 +628,44 @@ func TestBrowser(t *testing.T) {
 		}
 		keyID := secret[len("yk_"):]
 		keyID = keyID[:strings.Index(keyID, "_")]
-		b.run(ctx, "revoke", chromedp.Click(chromedp.CSS(`tr[data-key="`+keyID+`"] button`)), chromedp.WaitVisible(chromedp.CSS(`tr[data-key="`+keyID+`"] .badge.revoked`)))
+		row := `tr[data-key="` + keyID + `"]`
+		// Expiry: a time an hour ago is refused beside the key's field; one
+		// two hours ahead (China Standard Time) is taken and the key still works.
+		cst := time.FixedZone("CST", 8*3600)
+		b.run(ctx, "expire in the past", chromedp.SetValue(chromedp.ID("x-"+keyID), time.Now().Add(-time.Hour).In(cst).Format("2006-01-02T15:04")),
+			chromedp.Click(chromedp.CSS(row+" form.expire-key button")), chromedp.WaitVisible(chromedp.ID("x-"+keyID+"-error")))
+		if s := b.text(ctx, "#x-"+keyID+"-error"); !strings.Contains(s, "不能早于现在") {
+			t.Errorf("the past expiry's field error: %q", s)
+		}
+		b.shot(ctx, "catalog-key-expiry-error")
+		soon := time.Now().Add(2 * time.Hour).In(cst)
+		b.run(ctx, "expire in two hours", chromedp.SetValue(chromedp.ID("x-"+keyID), soon.Format("2006-01-02T15:04")),
+			chromedp.Click(chromedp.CSS(row+" form.expire-key button")), chromedp.WaitVisible(chromedp.CSS("p.notice")))
+		if s := b.text(ctx, row+" td:nth-child(4)"); !strings.Contains(s, soon.Format("15:04")) {
+			t.Errorf("the key's expiry shows %q, want %s", s, soon.Format("2006-01-02 15:04"))
+		}
+		if r := h.DoSecret("GET", "/api/v1/me", secret, nil); r.Status != 200 {
+			t.Errorf("a key expiring in two hours does not work: %d", r.Status)
+		}
+		b.run(ctx, "revoke", chromedp.Click(chromedp.CSS(row+" form.revoke-key button")), chromedp.WaitVisible(chromedp.CSS(row+" .badge.revoked")))
 		if r := h.DoSecret("GET", "/api/v1/me", secret, nil); r.Status != 401 {
 			t.Errorf("a revoked key still works: %d", r.Status)
+		}
+		// A second key, expired now (the field left empty).
+		b.run(ctx, "issue another key", chromedp.SetValue(chromedp.ID("k-label"), "到期测试"),
+			chromedp.Click(chromedp.CSS("form.issue-key button[type=submit]")), chromedp.WaitVisible(chromedp.CSS("[data-secret]")))
+		secret = b.text(ctx, "[data-secret]")
+		keyID = secret[len("yk_"):]
+		keyID = keyID[:strings.Index(keyID, "_")]
+		row = `tr[data-key="` + keyID + `"]`
+		if r := h.DoSecret("GET", "/api/v1/me", secret, nil); r.Status != 200 {
+			t.Fatalf("the second key does not work: %d", r.Status)
+		}
+		b.run(ctx, "expire now", chromedp.Click(chromedp.CSS(row+" form.expire-key button")), chromedp.WaitVisible(chromedp.CSS(row+" .badge.expired")))
+		b.checkPage(ctx, "principal after expiry")
+		b.shot(ctx, "catalog-key-expired")
+		if r := h.DoSecret("GET", "/api/v1/me", secret, nil); r.Status != 401 {
+			t.Errorf("an expired key still works: %d", r.Status)
 		}
 		b.open(ctx, "/docs", "section.doc-group", "api-docs")
 	})

@@ -15,6 +15,7 @@ import (
 	"yiku/audit"
 	"yiku/exchange/library"
 	"yiku/hub/hubtest"
+	"yiku/identity"
 	"yiku/lookup/lookupdemo"
 )
 
@@ -375,4 +376,136 @@ func sameEvent(a, b audit.Event) bool {
 		strings.Join(a.Fields, ",") == strings.Join(b.Fields, ",") && a.Purpose == b.Purpose && a.CaseNumber == b.CaseNumber &&
 		a.Outcome == b.Outcome && a.Reason == b.Reason && a.PrincipalID == b.PrincipalID && a.PrincipalName == b.PrincipalName &&
 		a.Department == b.Department && a.Role == b.Role && a.ClientAddr == b.ClientAddr && a.Count == b.Count
+}
+
+// TestConsoleExpiresKey: a department admin sets a key's expiry from the
+// principal page: CSRF is required, an unreadable time, a past time and a
+// later expiry are shown beside the key's field, a time in China Standard
+// Time is stored as that instant, an empty field expires the key now and it
+// stops working; the console's call is audited like the API's.
+func TestConsoleExpiresKey(t *testing.T) {
+	h := hubtest.Start(t)
+	sys, err := h.Auth.Store().PrincipalByName(t.Context(), "psb-system")
+	if err != nil {
+		t.Fatal(err)
+	}
+	issue := func() identity.IssuedKey {
+		t.Helper()
+		r := h.Do("POST", "/api/v1/admin/principals/"+sys.ID+"/api-keys", "admin-psb", map[string]string{"expires_in": "720h"})
+		if r.Status != http.StatusCreated {
+			t.Fatalf("issue: %d %s", r.Status, r.Body)
+		}
+		var k identity.IssuedKey
+		r.JSON(t, &k)
+		return k
+	}
+	stored := func(id string) identity.APIKey {
+		t.Helper()
+		k, err := h.Auth.APIKey(t.Context(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return k
+	}
+	k, other := issue(), issue()
+	c := newClient(t, h.URL)
+	c.signIn(h, "admin-psb")
+	pagePath := "/console/principals/" + sys.ID
+	code, page := c.get(pagePath)
+	if code != 200 || !strings.Contains(page, `data-key="`+k.ID+`" data-state="active"`) || !strings.Contains(page, `id="x-`+k.ID+`" name="at"`) {
+		t.Fatalf("principal page: %d %.1500s", code, page)
+	}
+	token := csrf(t, page)
+	expirePath := pagePath + "/api-keys/" + k.ID + "/expire"
+	cst := time.FixedZone("CST", 8*3600)
+	local := func(d time.Duration) string { return time.Now().Add(d).In(cst).Format("2006-01-02T15:04") }
+	refusals := []struct {
+		name, at, want string
+	}{
+		{"unreadable", "明天", "请填写日期和时间"},
+		{"an hour ago", local(-time.Hour), "到期时间不能早于现在"},
+		{"after the key's expiry", local(1000 * time.Hour), "不能晚于密钥现有的到期时间"},
+	}
+	for _, r := range refusals {
+		code, page := c.post(expirePath, url.Values{"csrf": {token}, "at": {r.at}})
+		errShown := regexp.MustCompile(`<p class="error" id="x-` + k.ID + `-error">([^<]*)</p>`).FindStringSubmatch(page)
+		if code != http.StatusUnprocessableEntity || errShown == nil || !strings.Contains(errShown[1], r.want) || !strings.Contains(page, `value="`+r.at+`"`) {
+			t.Fatalf("%s: %d, field error %q, want %q beside the key's field and the value kept\n%.2000s", r.name, code, errShown, r.want, page)
+		}
+		if strings.Contains(page, `id="x-`+other.ID+`-error"`) {
+			t.Fatalf("%s: the error is also shown beside another key", r.name)
+		}
+	}
+	if code, _ := c.post(expirePath, url.Values{"at": {""}}); code != http.StatusForbidden {
+		t.Fatalf("without the CSRF token: %d", code)
+	}
+	if got := stored(k.ID); got.ExpiresAt == nil || got.ExpiresAt.Sub(got.CreatedAt) != 720*time.Hour {
+		t.Fatalf("a refused expiry changed the key: %+v", got)
+	}
+
+	// Two hours ahead, typed in China Standard Time.
+	at := local(2 * time.Hour)
+	code, page = c.post(expirePath, url.Values{"csrf": {token}, "at": {at}})
+	if code != 200 || !strings.Contains(page, "已设置密钥到期时间") {
+		t.Fatalf("expire in 2h: %d %.1500s", code, page)
+	}
+	want, _ := time.ParseInLocation("2006-01-02T15:04", at, cst)
+	if got := stored(k.ID); got.ExpiresAt == nil || !got.ExpiresAt.Equal(want) {
+		t.Fatalf("stored expiry %v, want %v", got.ExpiresAt, want)
+	}
+	if r := h.DoSecret("GET", "/api/v1/me", k.Secret, nil); r.Status != 200 {
+		t.Fatalf("a key expiring in 2h: %d", r.Status)
+	}
+
+	// Now (empty field), without following the redirect so the answer's
+	// request id is the call's; then the same through the API on the other key.
+	c.hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	if code, _ := c.post(expirePath, url.Values{"csrf": {token}, "at": {""}}); code != http.StatusSeeOther {
+		t.Fatalf("expire now: %d", code)
+	}
+	consoleID := c.header.Get("X-Request-ID")
+	c.hc.CheckRedirect = nil
+	if r := h.DoSecret("GET", "/api/v1/me", k.Secret, nil); r.Status != http.StatusUnauthorized {
+		t.Fatalf("an expired key: %d", r.Status)
+	}
+	if r := h.Do("POST", "/api/v1/admin/api-keys/"+other.ID+"/expire", "admin-psb", map[string]string{}, "X-Request-ID", "api-expire"); r.Status != 200 {
+		t.Fatalf("api expire: %d %s", r.Status, r.Body)
+	}
+	var got, api []audit.Event
+	for _, e := range events(t, h, url.Values{"action": {"apikey.expire"}}) {
+		switch e.RequestID {
+		case consoleID:
+			got = append(got, comparable(e))
+		case "api-expire":
+			api = append(api, comparable(e))
+		}
+	}
+	if len(got) != 1 || len(api) != 1 || got[0].Reason != "api key "+k.ID+" of psb-system" || api[0].Reason != "api key "+other.ID+" of psb-system" {
+		t.Fatalf("expiry events: console %+v, api %+v", got, api)
+	}
+	got[0].Reason = api[0].Reason
+	if !sameEvent(got[0], api[0]) {
+		t.Fatalf("console %+v\napi     %+v", got[0], api[0])
+	}
+	_, page = c.get(pagePath)
+	for _, id := range []string{k.ID, other.ID} {
+		row := regexp.MustCompile(`(?s)<tr data-key="` + id + `" data-state="(\w+)">.*?</tr>`).FindStringSubmatch(page)
+		if row == nil || row[1] != "expired" || !strings.Contains(row[0], "已到期") || strings.Contains(row[0], "/expire") {
+			t.Fatalf("key %s after expiry: %q", id, row)
+		}
+	}
+
+	// Another department's admin can neither see nor expire the key.
+	amr := newClient(t, h.URL)
+	amrPage := amr.signIn(h, "admin-amr")
+	if code, _ := amr.get(pagePath); code != http.StatusNotFound {
+		t.Fatalf("another department's principal page: %d", code)
+	}
+	third := issue()
+	if code, _ := amr.post(pagePath+"/api-keys/"+third.ID+"/expire", url.Values{"csrf": {csrf(t, amrPage)}, "at": {""}}); code != http.StatusForbidden {
+		t.Fatalf("another department's admin expires a key: %d", code)
+	}
+	if got := stored(third.ID); got.State(time.Now()) != identity.KeyActive {
+		t.Fatalf("a key another department's admin tried to expire: %+v", got)
+	}
 }

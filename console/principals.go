@@ -1,17 +1,20 @@
 package console
 
 import (
+	"errors"
 	"net/http"
 	"net/url"
 	"sort"
 	"strings"
+	"time"
 
 	"yiku/identity"
 )
 
 // Principals and their credentials, for the e-government office (every
 // department) and department administrators (their own): list, create,
-// disable; a system's API keys — issue (the secret is shown once), revoke.
+// disable; a system's API keys — issue (the secret is shown once), expire,
+// revoke.
 // All are /api/v1/admin calls; identity decides who may manage whom.
 
 type principalsPage struct {
@@ -91,7 +94,7 @@ func (c *Console) principalCreate(v *visit) {
 
 type principalPage struct {
 	Principal identity.Principal
-	Keys      []identity.APIKey
+	Keys      []keyRow
 	Issued    *identity.IssuedKey
 	Form      map[string]string
 	Done      string
@@ -130,7 +133,10 @@ func (c *Console) showPrincipal(v *visit, status int, page principalPage, errs m
 			c.fail(v, err)
 			return
 		}
-		page.Keys = keys.Keys
+		now := time.Now()
+		for _, k := range keys.Keys {
+			page.Keys = append(page.Keys, keyRow{APIKey: k, State: k.State(now)})
+		}
 	}
 	if page.Form == nil {
 		page.Form = map[string]string{}
@@ -160,6 +166,61 @@ func (c *Console) keyRevoke(v *visit) {
 		return
 	}
 	c.seeOther(v, "/console/principals/"+url.PathEscape(v.r.PathValue("id")), "principal.done.revoked")
+}
+
+// keyRow is an API key as the page lists it, with its state now.
+type keyRow struct {
+	identity.APIKey
+	State identity.KeyState
+}
+
+// expiryLayouts are what a datetime-local input sends (with seconds when
+// its step asks for them); the console reads them in China Standard Time.
+var expiryLayouts = []string{"2006-01-02T15:04", "2006-01-02T15:04:05"}
+
+// keyExpire sets a key's expiry from the row's form: a China Standard
+// Time, or nothing for now. The API decides whether the expiry is allowed;
+// its refusals are shown beside that key's field.
+func (c *Console) keyExpire(v *visit) {
+	key := v.r.PathValue("key")
+	form := map[string]string{"expire_key": key, "at": strings.TrimSpace(v.r.PostFormValue("at"))}
+	errs := map[string]string{}
+	body := map[string]string{}
+	if form["at"] != "" {
+		at, ok := parseLocalTime(form["at"])
+		if !ok {
+			errs["at"] = v.T("principal.k.at.invalid_expiry")
+			c.showPrincipal(v, http.StatusUnprocessableEntity, principalPage{Form: form}, errs)
+			return
+		}
+		body["at"] = at.Format(time.RFC3339)
+	}
+	err := c.call(v, http.MethodPost, "/api/v1/admin/api-keys/"+url.PathEscape(key)+"/expire", body, nil)
+	if c.formFailed(v, err, errs) {
+		var ae *APIError
+		if errors.As(err, &ae) && c.msgs.Has(Languages[0], "principal.k.at."+ae.Code) {
+			// The translated reason beside the field says it all.
+			errs["at"] = v.T("principal.k.at." + ae.Code)
+			delete(errs, "form")
+		}
+		c.showPrincipal(v, http.StatusUnprocessableEntity, principalPage{Form: form}, errs)
+		return
+	}
+	if err != nil {
+		c.fail(v, err)
+		return
+	}
+	c.seeOther(v, "/console/principals/"+url.PathEscape(v.r.PathValue("id")), "principal.done.expired")
+}
+
+// parseLocalTime reads a datetime-local value as China Standard Time.
+func parseLocalTime(s string) (time.Time, bool) {
+	for _, layout := range expiryLayouts {
+		if t, err := time.ParseInLocation(layout, s, china); err == nil {
+			return t, true
+		}
+	}
+	return time.Time{}, false
 }
 
 func (c *Console) principalDisable(v *visit) {

@@ -66,6 +66,7 @@ func (c *Console) routes() {
 	m.HandleFunc("POST /console/principals/{id}/disable", c.signedIn(c.principalDisable))
 	m.HandleFunc("POST /console/principals/{id}/api-keys", c.signedIn(c.keyIssue))
 	m.HandleFunc("POST /console/principals/{id}/api-keys/{key}/revoke", c.signedIn(c.keyRevoke))
+	m.HandleFunc("POST /console/principals/{id}/api-keys/{key}/expire", c.signedIn(c.keyExpire))
 	m.HandleFunc("GET /console/exchange", c.signedIn(c.exchange))
 	m.HandleFunc("POST /console/exchange/dead-letters/{id}/replay", c.signedIn(c.replay))
 	m.HandleFunc("GET /console/departments", c.signedIn(c.departments))

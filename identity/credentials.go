@@ -135,6 +135,12 @@ func (a *Authenticator) RevokeAPIKey(ctx context.Context, id string) error {
 	if err := a.store.revokeAPIKey(ctx, id); err != nil {
 		return err
 	}
+	a.forgetKey(id)
+	return nil
+}
+
+// forgetKey drops key id's cached authentications.
+func (a *Authenticator) forgetKey(id string) {
 	a.mu.Lock()
 	for k := range a.cache {
 		if strings.HasPrefix(k, apiKeyPrefix+id+"_") {
@@ -142,7 +148,6 @@ func (a *Authenticator) RevokeAPIKey(ctx context.Context, id string) error {
 		}
 	}
 	a.mu.Unlock()
-	return nil
 }
 
 // APIKey returns a key's metadata.

@@ -173,6 +173,28 @@ func (k APIKey) Active(now time.Time) bool {
 	return k.ExpiresAt == nil || now.Before(*k.ExpiresAt)
 }
 
+// KeyState is where an API key stands at a moment.
+type KeyState string
+
+// The states of an API key.
+const (
+	KeyActive  KeyState = "active"
+	KeyExpired KeyState = "expired"
+	KeyRevoked KeyState = "revoked"
+)
+
+// State tells whether k is active, expired or revoked at now; a revoked key
+// is revoked whatever its expiry.
+func (k APIKey) State(now time.Time) KeyState {
+	switch {
+	case k.RevokedAt != nil:
+		return KeyRevoked
+	case !k.Active(now):
+		return KeyExpired
+	}
+	return KeyActive
+}
+
 // errUnauthenticated is the one answer to every failed authentication: the
 // client learns nothing about which part was wrong.
 func errUnauthenticated(why string) error {

@@ -364,6 +364,22 @@ func (s *Store) revokeAPIKey(ctx context.Context, id string) error {
 	return nil
 }
 
+// setAPIKeyExpiry sets row's key to expire at exp if the key is still as
+// row was read (not revoked, same expiry); false when it changed meanwhile.
+func (s *Store) setAPIKeyExpiry(ctx context.Context, row apiKeyRow, exp time.Time) (bool, error) {
+	q := s.db.WithContext(ctx).Model(&apiKeyRow{}).Where("id = ? AND revoked_at IS NULL", row.ID)
+	if row.ExpiresAt == nil {
+		q = q.Where("expires_at IS NULL")
+	} else {
+		q = q.Where("expires_at = ?", *row.ExpiresAt)
+	}
+	res := q.Update("expires_at", exp)
+	if res.Error != nil {
+		return false, fmt.Errorf("identity: expire api key %s: %w", row.ID, res.Error)
+	}
+	return res.RowsAffected == 1, nil
+}
+
 func (s *Store) touchAPIKey(ctx context.Context, id string, at time.Time) error {
 	return s.db.WithContext(ctx).Model(&apiKeyRow{}).Where("id = ?", id).Update("last_used_at", at).Error
 }

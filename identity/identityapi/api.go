@@ -53,6 +53,7 @@ func (a *API) Routes(api *gin.RouterGroup) {
 	api.GET("/admin/principals/:id/api-keys", a.listKeys)
 	api.POST("/admin/principals/:id/api-keys", a.issueKey)
 	api.DELETE("/admin/api-keys/:id", a.revokeKey)
+	api.POST("/admin/api-keys/:id/expire", a.expireKey)
 	api.POST("/admin/principals/:id/tokens", a.issueToken)
 }
 
@@ -275,6 +276,43 @@ func (a *API) revokeKey(c *gin.Context) {
 		return
 	}
 	c.Status(http.StatusNoContent)
+}
+
+type expireRequest struct {
+	At string `json:"at"` // RFC 3339; empty = now
+}
+
+func (a *API) expireKey(c *gin.Context) {
+	httpapi.Note(c).Action = "apikey.expire"
+	k, err := a.auth.APIKey(c.Request.Context(), c.Param("id"))
+	if err != nil {
+		httpapi.Fail(c, err)
+		return
+	}
+	p, ok := a.target(c, k.PrincipalID)
+	if !ok {
+		return
+	}
+	httpapi.Note(c).Reason = "api key " + k.ID + " of " + p.Name
+	var req expireRequest
+	if err := httpapi.BindJSON(c, &req); err != nil {
+		httpapi.Fail(c, err)
+		return
+	}
+	var at time.Time
+	if req.At != "" {
+		if at, err = time.Parse(time.RFC3339, req.At); err != nil {
+			httpapi.Fail(c, fault.Invalidf("invalid_expiry", "at %q: use an RFC 3339 time such as 2026-12-31T18:00:00+08:00, or none for now", req.At).
+				WithDetails(fault.Detail{Field: "at", Reason: "RFC 3339 date-time"}))
+			return
+		}
+	}
+	k, err = a.auth.ExpireAPIKey(c.Request.Context(), k.ID, at)
+	if err != nil {
+		httpapi.Fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, k)
 }
 
 type tokenRequest struct {
