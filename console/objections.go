@@ -116,9 +116,11 @@ func (c *Console) objectionStep(v *visit, step, done string) {
 	err := c.call(v, http.MethodPost, "/api/v1/objections/"+url.PathEscape(id)+"/"+step, map[string]string{"reason": reason}, nil)
 	errs := map[string]string{}
 	if c.formFailed(v, err, errs) {
-		// The field errors belong to the form that was sent.
+		// The field errors belong to the form that was sent; the general
+		// alert only repeats what the field shows.
 		if msg, ok := errs["reason"]; ok {
 			delete(errs, "reason")
+			delete(errs, "form")
 			errs[step+"_reason"] = msg
 		}
 		c.showObjection(v, http.StatusUnprocessableEntity, errs, reason, "")
@@ -164,10 +166,14 @@ func (c *Console) objectionRaise(v *visit) {
 		// The record's own errors (not readable, not the current version,
 		// our own record) are the form's; a field's go beside it.
 		errs := map[string]string{}
+		shown := false
 		for k, reason := range ae.FieldErrors() {
 			errs[k] = c.fieldMessage(v, "objection."+k, reason)
+			shown = shown || k == "fields" || k == "problem" || k == "evidence"
 		}
-		errs["form"] = ae.Message
+		if !shown {
+			errs["form"] = ae.Message
+		}
 		c.render(v, http.StatusUnprocessableEntity, "objectionraise", "objectionraise.title", &form, errs)
 		return
 	}
