@@ -670,6 +670,110 @@ func TestBrowser(t *testing.T) {
 		b.open(ctx, "/docs", "section.doc-group", "api-docs")
 	})
 
+	t.Run("objection raised, rejected, escalated; supervision pages", func(t *testing.T) {
+		b.t = t
+		// The officer disputes the identity record the lookup supplied:
+		// sent without a field chosen, the API's 400 comes back beside the
+		// fields; with one, the objection is raised.
+		octx := b.tab()
+		b.signIn(octx, h.Secret("officer-gsc"))
+		b.lookup(octx, lookupdemo.Citizen, lookupdemo.ItemSocialSecurity, "LX-SB-2025-0200")
+		b.run(octx, "open the objection form",
+			chromedp.Click(chromedp.CSS(`[data-material=identity] details.raise summary`)),
+			chromedp.WaitVisible(chromedp.CSS(`[data-material=identity] form.raise-objection textarea[name=problem]`)))
+		b.shot(octx, "officer-raise-objection-form")
+		b.run(octx, "raise without a field",
+			chromedp.SetValue(chromedp.CSS(`[data-material=identity] form.raise-objection textarea[name=problem]`), "姓名与户籍底册不符"),
+			chromedp.Click(chromedp.CSS(`[data-material=identity] form.raise-objection button[type=submit]`)),
+			chromedp.WaitVisible(chromedp.CSS(`form.raise-objection fieldset.has-error`)))
+		b.checkPage(octx, "raise form with errors")
+		b.shot(octx, "officer-raise-objection-field-error")
+		b.run(octx, "raise",
+			chromedp.Click(chromedp.CSS(`form.raise-objection input[name=fields][value="name"]`)),
+			chromedp.SetValue(chromedp.CSS(`form.raise-objection textarea[name=evidence]`), "户籍底册第12页"),
+			chromedp.Click(chromedp.CSS(`form.raise-objection button[type=submit]`)),
+			chromedp.WaitVisible(chromedp.CSS(`dl.objection-facts [data-status="open"]`)))
+		loc := value(b, octx, "location", chromedp.Location())
+		id := loc[strings.LastIndex(loc, "/")+1:]
+		if i := strings.Index(id, "?"); i >= 0 {
+			id = id[:i]
+		}
+		if !strings.HasPrefix(id, "obj-") {
+			t.Fatalf("after raising: %s", loc)
+		}
+		if s := b.text(octx, "p.notice"); !strings.Contains(s, "疑义已提出") {
+			t.Errorf("after raising: %q", s)
+		}
+		b.checkPage(octx, "objection (raiser)")
+		b.shot(octx, "officer-objection-raised")
+		b.open(octx, "/console/objections", `section.mine tr[data-objection="`+id+`"]`, "")
+		// The officer's role has no supervision page: the API's 403.
+		b.open(octx, "/console/supervision/reports", `section.error-page[data-status="403"]`, "")
+
+		// The provider's administrator finds it in the queue and rejects
+		// it: without a reason the API's 400 comes back beside the field.
+		ctx := b.tab()
+		b.signIn(ctx, h.Secret("admin-psb"))
+		b.open(ctx, "/console/objections", `section.to-me tr[data-objection="`+id+`"]`, "deptadmin-objections")
+		b.run(ctx, "open the objection", chromedp.Click(chromedp.CSS(`section.to-me tr[data-objection="`+id+`"] a`)), chromedp.WaitVisible(chromedp.CSS("form.reject")))
+		if n := eval[int](b, ctx, `document.querySelectorAll('table.history tr[data-step="raised"]').length`); n != 1 {
+			t.Errorf("history shows %d raised steps", n)
+		}
+		if n := eval[int](b, ctx, `document.querySelectorAll('section.correct a[href="/console/resources/population"]').length`); n != 1 {
+			t.Error("no instructions to correct by publishing")
+		}
+		b.checkPage(ctx, "objection (provider)")
+		b.run(ctx, "reject without a reason", chromedp.Click(chromedp.CSS("form.reject button[type=submit]")), chromedp.WaitVisible(chromedp.CSS(".has-error #reject-reason")))
+		if s := b.text(ctx, "#reject-reason-error"); !strings.Contains(s, "理由") {
+			t.Errorf("reject without a reason: %q", s)
+		}
+		b.shot(ctx, "deptadmin-objection-reject-error")
+		b.run(ctx, "reject",
+			chromedp.SetValue(chromedp.ID("reject-reason"), "经核对户籍底册，姓名无误"),
+			chromedp.Click(chromedp.CSS("form.reject button[type=submit]")),
+			chromedp.WaitVisible(chromedp.CSS(`dl.objection-facts [data-status="rejected"]`)))
+		if n := eval[int](b, ctx, `document.querySelectorAll('table.history tr[data-step="rejected"]').length`); n != 1 {
+			t.Errorf("history shows %d rejected steps", n)
+		}
+		b.shot(ctx, "deptadmin-objection-rejected")
+		b.open(ctx, "/console/supervision/freshness", "table.freshness", "deptadmin-freshness")
+		b.open(ctx, "/console/supervision/reports", "table.assessment", "deptadmin-assessment")
+		if rows := eval[[]string](b, ctx, `Array.from(document.querySelectorAll('table.assessment tbody tr[data-department]')).map(function (r) { return r.dataset.department; })`); len(rows) != 1 || rows[0] != "lx-psb" {
+			t.Errorf("a department admin's report shows the lines of %v", rows)
+		}
+
+		// Another objection, left unanswered past its deadline: the
+		// sweep escalates it onto the e-government office's list.
+		late := raiseObjection(t, h, "officer-gsc", "population", lookupdemo.Citizen2, "name")
+		if err := h.Objections.Service.Sweep(context.Background(), time.Now().AddDate(0, 1, 0)); err != nil {
+			t.Fatal(err)
+		}
+		cctx := b.tab()
+		b.signIn(cctx, h.Secret("catalog-admin"))
+		b.open(cctx, "/console/objections", `tr.overdue[data-objection="`+late+`"] .badge.escalated`, "catalog-overdue-objections")
+		if n := eval[int](b, cctx, `document.querySelectorAll('tr[data-objection="`+id+`"]').length`); n != 0 {
+			t.Error("the rejected objection is on the overdue list")
+		}
+		b.open(cctx, "/console/supervision/freshness", "table.freshness", "catalog-freshness")
+		if n := eval[int](b, cctx, `document.querySelectorAll('table.freshness tbody tr[data-resource]').length`); n == 0 {
+			t.Error("the freshness page lists no resource")
+		}
+		b.open(cctx, "/console/supervision/reports", "table.assessment", "catalog-assessment")
+		if n := eval[int](b, cctx, `document.querySelectorAll('table.assessment tbody tr[data-department]').length`); n < 2 {
+			t.Errorf("the office's report has %d department lines", n)
+		}
+		// The downloads go through the console: the session authenticates them.
+		for _, format := range []string{"csv", "xlsx"} {
+			got := eval[string](b, cctx, `(function () { var x = new XMLHttpRequest(); x.open('GET', document.querySelector('a.download-`+format+`').getAttribute('href'), false); x.send();
+				return x.status + ' ' + x.getResponseHeader('Content-Type') + ' ' + x.getResponseHeader('Content-Disposition'); })()`)
+			if !strings.HasPrefix(got, "200 ") || !strings.Contains(got, "assessment-") || !strings.Contains(got, "."+format) {
+				t.Errorf("%s download: %s", format, got)
+			}
+		}
+		b.run(cctx, "a bad period", chromedp.Navigate(b.base+"/console/supervision/reports?period=2026-13"), chromedp.WaitVisible(chromedp.CSS(".has-error #period")))
+		b.checkPage(cctx, "report with a bad period")
+	})
+
 	t.Run("no request leaves the hub", func(t *testing.T) {
 		b.t = t
 		b.sameOrigin()

@@ -299,6 +299,8 @@ func TestConsoleReadsAuditedLikeAPI(t *testing.T) {
 	// An event to open: the reviewer's own query leaves one.
 	events(t, h, url.Values{})
 	anEvent := events(t, h, url.Values{"action": {"audit.query"}})[0].ID
+	// An objection of the service centre's officer to a population record.
+	obj := raiseObjection(t, h, "officer-gsc", "population", lookupdemo.Citizen, "name")
 	cases := []struct {
 		who  string
 		page string
@@ -320,6 +322,15 @@ func TestConsoleReadsAuditedLikeAPI(t *testing.T) {
 		{"catalog-admin", "/console/resources/population", nil, []apiCall{{"GET", "/api/v1/catalog/resources/population", nil}, {"GET", "/api/v1/catalog/resources/population/versions", nil}}},
 		{"catalog-admin", "/console/principals", nil, []apiCall{{"GET", "/api/v1/admin/principals", nil}, {"GET", "/api/v1/catalog/departments", nil}}},
 		{"admin-psb", "/console/exchange", nil, []apiCall{{"GET", "/api/v1/exchange/status", nil}, {"GET", "/api/v1/dead-letters?limit=100", nil}}},
+		{"admin-psb", "/console/objections", nil, []apiCall{{"GET", "/api/v1/objections/to-me?limit=200", nil}, {"GET", "/api/v1/objections/mine?limit=200", nil}}},
+		{"officer-gsc", "/console/objections?status=open", nil, []apiCall{{"GET", "/api/v1/objections/to-me?limit=200&status=open", nil}, {"GET", "/api/v1/objections/mine?limit=200&status=open", nil}}},
+		{"admin-psb", "/console/objections/" + obj, nil, []apiCall{{"GET", "/api/v1/objections/" + obj, nil}, {"GET", "/api/v1/objections/" + obj + "/history", nil}}},
+		{"catalog-admin", "/console/objections", nil, []apiCall{{"GET", "/api/v1/objections/overdue?limit=200", nil}}},
+		{"catalog-admin", "/console/supervision/freshness?stale=true", nil, []apiCall{{"GET", "/api/v1/supervision/freshness?stale=true", nil}}},
+		{"admin-psb", "/console/supervision/freshness", nil, []apiCall{{"GET", "/api/v1/supervision/freshness", nil}}},
+		{"catalog-admin", "/console/supervision/reports?period=2026-11", nil, []apiCall{{"GET", "/api/v1/supervision/reports?period=2026-11", nil}}},
+		{"admin-psb", "/console/supervision/reports?period=2026-11", nil, []apiCall{{"GET", "/api/v1/supervision/reports?period=2026-11", nil}}},
+		{"catalog-admin", "/console/supervision/reports/export?period=2026-11&format=xlsx", nil, []apiCall{{"GET", "/api/v1/supervision/reports?format=xlsx&period=2026-11", nil}}},
 	}
 	byRequest := func(id string) []audit.Event {
 		var out []audit.Event
@@ -508,4 +519,27 @@ func TestConsoleExpiresKey(t *testing.T) {
 	if got := stored(third.ID); got.State(time.Now()) != identity.KeyActive {
 		t.Fatalf("a key another department's admin tried to expire: %+v", got)
 	}
+}
+
+// raiseObjection raises, through the API as who, an objection to the
+// current version of a record who may read, and returns its id.
+func raiseObjection(t testing.TB, h *hubtest.Hub, who, resource, subject string, fields ...string) string {
+	t.Helper()
+	q := url.Values{"purpose": {"社会保障卡申领"}, "case_number": {"OBJ-CASE-1"}}
+	r := h.Do("GET", "/api/v1/resources/"+resource+"/records/"+subject+"?"+q.Encode(), who, nil)
+	if r.Status != 200 {
+		t.Fatalf("read %s/%s: %d %s", resource, subject, r.Status, r.Body)
+	}
+	var rec struct {
+		Current struct{ Version int } `json:"current"`
+	}
+	r.JSON(t, &rec)
+	r = h.Do("POST", "/api/v1/objections", who, map[string]any{"resource": resource, "subject": subject, "version": rec.Current.Version,
+		"fields": fields, "problem": "姓名与户籍底册不符", "purpose": "社会保障卡申领", "case_number": "OBJ-CASE-1"})
+	if r.Status != 201 {
+		t.Fatalf("raise: %d %s", r.Status, r.Body)
+	}
+	var o struct{ ID string }
+	r.JSON(t, &o)
+	return o.ID
 }

@@ -34,6 +34,9 @@ type lookupForm struct {
 	Result     *lookup.Result
 	Records    map[string][]kv
 	Summary    map[string]int
+	// Raise holds, per supplied material with a record, the form raising
+	// an objection against it, offering the fields shown.
+	Raise map[string]*raiseForm
 }
 
 type kv struct{ Key, Value string }
@@ -159,9 +162,16 @@ func (c *Console) lookupSubmit(v *visit) {
 	for k, n := range res.Summary {
 		f.Summary[string(k)] = n
 	}
+	f.Raise = map[string]*raiseForm{}
 	for _, m := range res.Materials {
 		if len(m.Record) > 0 {
 			f.Records[m.Code] = recordFields(m.Record)
+			rf := &raiseForm{Material: m.Name, Resource: m.Resource, Subject: res.Applicant, Version: m.Version,
+				Purpose: res.Purpose, CaseNumber: res.CaseNumber}
+			for _, x := range f.Records[m.Code] {
+				rf.Offered = append(rf.Offered, x.Key)
+			}
+			f.Raise[m.Code] = rf
 		}
 	}
 	c.render(v, http.StatusOK, "lookup", "lookup.title", f, nil)

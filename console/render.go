@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"yiku/identity"
+	"yiku/objection"
 	"yiku/policies/sharing"
 )
 
@@ -119,6 +120,22 @@ var funcs = template.FuncMap{
 			V     view
 			Nodes []*deptNode
 		}{v, n}
+	},
+	"objrows": func(v view, r []objection.Objection) any {
+		return struct {
+			V    view
+			Rows []objection.Objection
+		}{v, r}
+	},
+	// raise is the data of the form raising an objection: id prefixes its
+	// controls' ids (a page may hold several).
+	"raise": func(v view, f *raiseForm, id string, errs map[string]string) any {
+		return struct {
+			V      view
+			Form   *raiseForm
+			ID     string
+			Errors map[string]string
+		}{v, f, id, errs}
 	},
 	"rows": func(v view, r []sharing.Request) any {
 		return struct {
@@ -235,11 +252,11 @@ func (c *Console) nav(v *visit) []navItem {
 
 // rolePages are each role's pages, the first being its home.
 var rolePages = map[identity.Role][]navItem{
-	identity.RoleOfficer:      {{Path: "/console/lookup", Title: "nav.lookup"}},
+	identity.RoleOfficer:      {{Path: "/console/lookup", Title: "nav.lookup"}, {Path: "/console/objections", Title: "nav.objections"}},
 	identity.RoleCitizen:      {{Path: "/console/my-data", Title: "nav.mydata"}},
 	identity.RoleReviewer:     {{Path: "/console/audit", Title: "nav.audit"}, {Path: "/console/anomalies", Title: "nav.anomalies"}, {Path: "/console/audit/verify", Title: "nav.verify"}},
-	identity.RoleDeptAdmin:    {{Path: "/console/share-requests", Title: "nav.sharerequests"}, {Path: "/console/access", Title: "nav.access"}, {Path: "/console/resources", Title: "nav.resources"}, {Path: "/console/exchange", Title: "nav.exchange"}, {Path: "/console/principals", Title: "nav.principals"}},
-	identity.RoleCatalogAdmin: {{Path: "/console/resources", Title: "nav.resources"}, {Path: "/console/departments", Title: "nav.departments"}, {Path: "/console/share-requests", Title: "nav.sharerequests"}, {Path: "/console/reuse", Title: "nav.reuse"}, {Path: "/console/principals", Title: "nav.principals"}},
+	identity.RoleDeptAdmin:    {{Path: "/console/share-requests", Title: "nav.sharerequests"}, {Path: "/console/access", Title: "nav.access"}, {Path: "/console/resources", Title: "nav.resources"}, {Path: "/console/exchange", Title: "nav.exchange"}, {Path: "/console/objections", Title: "nav.objections"}, {Path: "/console/supervision/freshness", Title: "nav.freshness"}, {Path: "/console/supervision/reports", Title: "nav.assessment"}, {Path: "/console/principals", Title: "nav.principals"}},
+	identity.RoleCatalogAdmin: {{Path: "/console/resources", Title: "nav.resources"}, {Path: "/console/departments", Title: "nav.departments"}, {Path: "/console/share-requests", Title: "nav.sharerequests"}, {Path: "/console/reuse", Title: "nav.reuse"}, {Path: "/console/objections", Title: "nav.overdueobjections"}, {Path: "/console/supervision/freshness", Title: "nav.freshness"}, {Path: "/console/supervision/reports", Title: "nav.assessment"}, {Path: "/console/principals", Title: "nav.principals"}},
 	identity.RoleSystem:       {{Path: "/console/access", Title: "nav.access"}},
 }
 

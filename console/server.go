@@ -71,6 +71,14 @@ func (c *Console) routes() {
 	m.HandleFunc("POST /console/exchange/dead-letters/{id}/replay", c.signedIn(c.replay))
 	m.HandleFunc("GET /console/departments", c.signedIn(c.departments))
 	m.HandleFunc("GET /console/reuse", c.signedIn(c.reuse))
+	m.HandleFunc("GET /console/objections", c.signedIn(c.objections))
+	m.HandleFunc("POST /console/objections", c.signedIn(c.objectionRaise))
+	m.HandleFunc("GET /console/objections/{id}", c.signedIn(c.objection))
+	m.HandleFunc("POST /console/objections/{id}/reject", c.signedIn(c.objectionReject))
+	m.HandleFunc("POST /console/objections/{id}/withdraw", c.signedIn(c.objectionWithdraw))
+	m.HandleFunc("GET /console/supervision/freshness", c.signedIn(c.freshness))
+	m.HandleFunc("GET /console/supervision/reports", c.signedIn(c.assessment))
+	m.HandleFunc("GET /console/supervision/reports/export", c.signedIn(c.assessmentExport))
 
 	m.HandleFunc("/console/", c.anon(func(v *visit) { c.notFound(v) }))
 }
