@@ -31,7 +31,8 @@
 #                     nodes are a real cluster (each one broker + controller
 #                     of a three-voter quorum): node i (1..3) takes the client
 #                     port YIKU_KAFKA_PORT+2(i-1) and the controller port one
-#                     up, so 59092..59097 by default; topics default to
+#                     up, so 59192..59197 by default (beside the single
+#                     broker's 59092 and 59093); topics default to
 #                     replication factor 3 and min.insync.replicas=2.
 #   YIKU_KAFKA_HEAP   JVM heap options per node (default "-Xms256m -Xmx1g",
 #                     "-Xms192m -Xmx512m" per node of a three-node cluster)
@@ -48,9 +49,10 @@ YIKU_COMPONENT=kafka
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-PORT=${YIKU_KAFKA_PORT:-59092}
-check_port YIKU_KAFKA_PORT "$PORT"
 kafka_layout
+# A cluster defaults to other ports than the single broker, so both can run.
+if ((NODES == 1)); then PORT=${YIKU_KAFKA_PORT:-59092}; else PORT=${YIKU_KAFKA_PORT:-59192}; fi
+check_port YIKU_KAFKA_PORT "$PORT"
 check_port YIKU_KAFKA_PORT "$((PORT + 2 * NODES - 1))"
 if ((NODES == 1)); then
 	HEAP=${YIKU_KAFKA_HEAP:-"-Xms256m -Xmx1g"}
