@@ -113,13 +113,7 @@ func (c *cluster) kill(t *testing.T, node int) {
 // script, which waits until the metadata lists all three brokers again.
 func (c *cluster) restart(t *testing.T) {
 	t.Helper()
-	cmd := exec.Command("../../deployments/local/kafka-up.sh")
-	cmd.Env = append(os.Environ(), "YIKU_KAFKA_NODES=3", "YIKU_KAFKA_PORT="+strconv.Itoa(c.port))
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("restart the cluster's stopped node: %v\n%s", err, stderr.String())
-	}
+	localScript(t, "kafka-up.sh", "YIKU_KAFKA_NODES=3", "YIKU_KAFKA_PORT="+strconv.Itoa(c.port))
 }
 
 // partitions is the records topic's partitions as the metadata shows them.
