@@ -63,9 +63,9 @@ type Config struct {
 	TopicPartitions    int
 	// TopicReplication and TopicMinInSync shape the topics the hub
 	// creates; 0 derives them from the cluster (broker.DeriveTopicShape).
-	TopicReplication   int
-	TopicMinInSync     int
-	TopicPrefix        string
+	TopicReplication int
+	TopicMinInSync   int
+	TopicPrefix      string
 
 	// JWTKeyFile is a PEM Ed25519 private key; tokens are signed and verified with it.
 	JWTKeyFile string

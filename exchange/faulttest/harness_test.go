@@ -322,8 +322,8 @@ type figures struct {
 	// LastErrorAfterFault is from the fault to the end of the last attempt
 	// that failed (0: none failed): after it every publish succeeded.
 	LastErrorAfterFault time.Duration
-	// FirstSuccessAfterFault is from the fault to the first 2xx of an
-	// attempt started after it.
+	// FirstSuccessAfterFault is from the fault to the first 2xx answer
+	// after the last failed one (after the fault itself when none failed).
 	FirstSuccessAfterFault            time.Duration
 	MaxLatency, MaxLatencyDuringFault time.Duration
 	Abandoned                         []*batch // batches never answered 2xx
@@ -333,7 +333,6 @@ func (l *load) figures(faultAt, faultEnd time.Time) figures {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	f := figures{Batches: len(l.batches), Answers: map[string]int{}}
-	firstOK := time.Time{}
 	for _, b := range l.batches {
 		f.Accepted += b.accepted
 		if b.accepted == 0 {
@@ -358,9 +357,6 @@ func (l *load) figures(faultAt, faultEnd time.Time) figures {
 			ok := a.status >= 200 && a.status < 300
 			switch {
 			case ok:
-				if a.start.After(faultAt) && (firstOK.IsZero() || a.end.Before(firstOK)) {
-					firstOK = a.end
-				}
 			case a.status == http.StatusServiceUnavailable || a.status == http.StatusTooManyRequests:
 				if a.retryAfter == "" {
 					f.Missing503RetryAfter++
@@ -372,6 +368,15 @@ func (l *load) figures(faultAt, faultEnd time.Time) figures {
 			}
 			if !ok && a.end.After(faultAt) {
 				f.LastErrorAfterFault = max(f.LastErrorAfterFault, a.end.Sub(faultAt))
+			}
+		}
+	}
+	recovered := faultAt.Add(f.LastErrorAfterFault)
+	firstOK := time.Time{}
+	for _, b := range l.batches {
+		for _, a := range b.attempts {
+			if a.status >= 200 && a.status < 300 && a.end.After(recovered) && (firstOK.IsZero() || a.end.Before(firstOK)) {
+				firstOK = a.end
 			}
 		}
 	}

@@ -20,6 +20,7 @@ func TestKafkaLeaderSIGKILLUnderLoad(t *testing.T) {
 	h, dbURL, prefix, bin := startHub(t, ctx, c)
 	topic := prefix + ".records." + resource
 
+	sub := subscribe(t, ctx, h)
 	l := &load{hub: h, prefix: prefix}
 	// One batch first: the hub creates the records topic on first use.
 	hc := newClient()
@@ -46,6 +47,11 @@ func TestKafkaLeaderSIGKILLUnderLoad(t *testing.T) {
 		l.run(ctx, stop, time.Now().Add(4*time.Minute), uint64(time.Now().UnixNano()))
 		close(done)
 	}()
+	readerDone := make(chan struct{})
+	go func() {
+		sub.run(ctx, stop)
+		close(readerDone)
+	}()
 
 	time.Sleep(5 * time.Second)
 	killAt := time.Now()
@@ -61,6 +67,7 @@ func TestKafkaLeaderSIGKILLUnderLoad(t *testing.T) {
 	time.Sleep(5 * time.Second)
 	close(stop)
 	<-done
+	<-readerDone
 	loadEnd := time.Now()
 
 	catchUp := waitLibrary(t, ctx, h, 2*time.Minute)
@@ -69,10 +76,12 @@ func TestKafkaLeaderSIGKILLUnderLoad(t *testing.T) {
 	t.Logf("load %s; %d batches, %d attempts; answers: %s",
 		loadEnd.Sub(killAt.Add(-5*time.Second)).Round(time.Second), f.Batches, f.Attempts, f.answers())
 	t.Logf("FIGURES records accepted %d, in library exactly once %d, duplicates %d, lost %d, other content %d, false successes %d, batches without 2xx %d; "+
-		"first 2xx after the kill %s, last failed answer %s after the kill, max latency %s (during the fault %s); library caught up %s after the load",
+		"last failed answer %s after the kill, first 2xx after it %s after the kill, max latency %s (during the fault %s); library caught up %s after the load",
 		f.Accepted, census.Exact, len(census.Duplicated), len(census.Missing), len(census.Wrong), len(census.Missing)+len(census.Wrong),
-		len(f.Abandoned), f.FirstSuccessAfterFault.Round(time.Millisecond), f.LastErrorAfterFault.Round(time.Millisecond),
+		len(f.Abandoned), f.LastErrorAfterFault.Round(time.Millisecond), f.FirstSuccessAfterFault.Round(time.Millisecond),
 		f.MaxLatency.Round(time.Millisecond), f.MaxLatencyDuringFault.Round(time.Millisecond), catchUp.Round(time.Millisecond))
+	sub.drain(t, ctx)
+	t.Log(sub.check(t, census.Want))
 	if f.Accepted != census.Want {
 		t.Errorf("2xx answers accepted %d records, the batches hold %d subjects", f.Accepted, census.Want)
 	}

@@ -28,6 +28,7 @@ func TestPostgresFastShutdownUnderLoad(t *testing.T) {
 	defer cancel()
 	h, dbURL, prefix, bin := startHub(t, ctx, c)
 
+	sub := subscribe(t, ctx, h)
 	l := &load{hub: h, prefix: prefix}
 	first := l.newBatch(newRand(2))
 	l.publish(ctx, newClient(), first, time.Now().Add(time.Minute))
@@ -40,6 +41,11 @@ func TestPostgresFastShutdownUnderLoad(t *testing.T) {
 	go func() {
 		l.run(ctx, stop, time.Now().Add(4*time.Minute), uint64(time.Now().UnixNano()))
 		close(done)
+	}()
+	readerDone := make(chan struct{})
+	go func() {
+		sub.run(ctx, stop)
+		close(readerDone)
 	}()
 
 	time.Sleep(5 * time.Second)
@@ -57,6 +63,7 @@ func TestPostgresFastShutdownUnderLoad(t *testing.T) {
 	time.Sleep(10 * time.Second)
 	close(stop)
 	<-done
+	<-readerDone
 	loadEnd := time.Now()
 
 	catchUp := waitLibrary(t, ctx, h, 2*time.Minute)
@@ -65,11 +72,13 @@ func TestPostgresFastShutdownUnderLoad(t *testing.T) {
 	t.Logf("load %s; %d batches, %d attempts; answers: %s",
 		loadEnd.Sub(stopAt.Add(-5*time.Second)).Round(time.Second), f.Batches, f.Attempts, f.answers())
 	t.Logf("FIGURES records accepted %d, in library exactly once %d, duplicates %d, lost %d, other content %d, false successes %d, batches without 2xx %d; "+
-		"database down %s; first 2xx after the stop %s, last failed answer %s after the stop (%s after the start), max latency %s (during the fault %s); library caught up %s after the load",
+		"database down %s; last failed answer %s after the stop (%s after the start), first 2xx after it %s after the stop, max latency %s (during the fault %s); library caught up %s after the load",
 		f.Accepted, census.Exact, len(census.Duplicated), len(census.Missing), len(census.Wrong), len(census.Missing)+len(census.Wrong),
-		len(f.Abandoned), startAt.Sub(stopAt).Round(time.Millisecond), f.FirstSuccessAfterFault.Round(time.Millisecond),
-		f.LastErrorAfterFault.Round(time.Millisecond), (f.LastErrorAfterFault - startAt.Sub(stopAt)).Round(time.Millisecond),
+		len(f.Abandoned), startAt.Sub(stopAt).Round(time.Millisecond), f.LastErrorAfterFault.Round(time.Millisecond),
+		(f.LastErrorAfterFault - startAt.Sub(stopAt)).Round(time.Millisecond), f.FirstSuccessAfterFault.Round(time.Millisecond),
 		f.MaxLatency.Round(time.Millisecond), f.MaxLatencyDuringFault.Round(time.Millisecond), catchUp.Round(time.Millisecond))
+	sub.drain(t, ctx)
+	t.Log(sub.check(t, census.Want))
 	if f.Accepted != census.Want {
 		t.Errorf("2xx answers accepted %d records, the batches hold %d subjects", f.Accepted, census.Want)
 	}
