@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
-# Start a single-node Apache Kafka broker (KRaft, broker+controller in one JVM)
-# for tests, secured as production is, and print on stdout the lines tests read:
+# Start a single-node Apache Kafka broker (KRaft, broker+controller in one JVM),
+# or with YIKU_KAFKA_NODES=3 a three-node cluster, for tests, secured as
+# production is, and print on stdout the lines tests read:
 #
 #   YIKU_TEST_KAFKA_BROKERS=127.0.0.1:59092
 #   YIKU_TEST_KAFKA_SASL_MECHANISM=SCRAM-SHA-512
 #   YIKU_TEST_KAFKA_USERNAME=yiku
 #   YIKU_TEST_KAFKA_PASSWORD_FILE=<checkout>/deployments/local/.run/kafka/sasl/yiku.password
 #   YIKU_TEST_KAFKA_CA_FILE=<checkout>/deployments/local/.run/kafka/tls/ca.crt
+#
+# (A cluster lists its three brokers, keeps its files in .run/kafka-cluster
+# and adds YIKU_TEST_KAFKA_NODE_DIRS, the nodes' directories in node order.)
 #
 # The client port speaks SASL_SSL only (SCRAM-SHA-512 over TLS 1.2+), and the
 # StandardAuthorizer denies whatever no ACL allows. User:yiku is a super user:
