@@ -113,7 +113,9 @@ func (c *cluster) kill(t *testing.T, node int) {
 // script, which waits until the metadata lists all three brokers again.
 func (c *cluster) restart(t *testing.T) {
 	t.Helper()
-	localScript(t, "kafka-up.sh", "YIKU_KAFKA_NODES=3", "YIKU_KAFKA_PORT="+strconv.Itoa(c.port))
+	// Under the load a restarted node takes up to a minute to be listed
+	// on two cores; the script waits 90 s by default.
+	localScript(t, "kafka-up.sh", "YIKU_KAFKA_NODES=3", "YIKU_KAFKA_PORT="+strconv.Itoa(c.port), "YIKU_KAFKA_WAIT=300")
 }
 
 // partitions is the records topic's partitions as the metadata shows them.
