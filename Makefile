@@ -3,7 +3,7 @@ SHELL := /bin/bash
 GO    ?= go
 PKGS  ?= ./...
 
-.PHONY: run test test-sm test-embedded conformance bench fuzz lint services services-down build
+.PHONY: run test test-sm test-faults test-embedded conformance bench fuzz lint services services-down build
 
 build:
 	$(GO) build -o bin/yiku ./cmd/yiku
@@ -34,6 +34,20 @@ test:
 test-sm:
 	@set -euo pipefail; env_lines=$$(deployments/local/services-up.sh --shell); eval "$$env_lines"; \
 	YIKU_TEST_CRYPTO=sm $(GO) test -count=1 -timeout 20m $(PKGS)
+
+# The fault suite (exchange/faulttest, docs/faults.md): PostgreSQL and a
+# three-node Kafka cluster (YIKU_KAFKA_NODES=3, ports 59192..59197 unless
+# YIKU_KAFKA_PORT says otherwise), a hub process under HTTP load, and
+# services killed under it. Not part of make test: it kills and restarts
+# brokers and takes minutes. The cluster keeps running afterwards; stop it
+# with YIKU_KAFKA_NODES=3 deployments/local/kafka-down.sh.
+test-faults:
+	@set -euo pipefail; \
+	pg_lines=$$(deployments/local/postgres-up.sh); \
+	kafka_lines=$$(YIKU_KAFKA_NODES=3 deployments/local/kafka-up.sh); \
+	set -a; eval "$$pg_lines"; eval "$$kafka_lines"; set +a; \
+	echo "fault suite against $$YIKU_TEST_DATABASE_URL and the Kafka cluster $$YIKU_TEST_KAFKA_BROKERS"; \
+	YIKU_TEST_FAULTS=1 $(GO) test -count=1 -v -timeout 30m ./exchange/faulttest/
 
 # Fast local loop on the embedded backends (no services needed).
 test-embedded:

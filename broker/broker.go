@@ -11,6 +11,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strconv"
+	"sync"
 	"time"
 
 	"github.com/segmentio/kafka-go"
@@ -23,9 +25,25 @@ type Config struct {
 	ClientID string
 	// Security applies to every connection the client and the readers,
 	// writers and transports it hands out make; the zero value is PLAINTEXT.
-	Security    Security
-	Partitions  int
+	Security   Security
+	Partitions int
+	// Replication is the replication factor of the topics the client
+	// creates; 0 derives it from the cluster: 3 when it has three or more
+	// brokers, else the number of brokers.
 	Replication int
+	// MinInSync is the min.insync.replicas of the topics the client
+	// creates: how many replicas must hold a write before it is
+	// acknowledged (producers use acks=all). 0 derives it from the
+	// replication factor: 2 for 3 or more, else 1.
+	MinInSync int
+}
+
+// TopicShape is the replication of the topics the client creates, as
+// resolved against the cluster.
+type TopicShape struct {
+	Brokers     int // brokers the cluster's metadata lists
+	Replication int
+	MinInSync   int
 }
 
 // Client holds the connection settings shared by producers, consumers and
@@ -37,6 +55,9 @@ type Client struct {
 	transport *kafka.Transport
 	admin     *kafka.Client
 	writer    *kafka.Writer
+
+	shapeMu sync.Mutex
+	shape   TopicShape // zero until resolved
 }
 
 // New builds a client; it does not dial until used.
@@ -47,9 +68,8 @@ func New(cfg Config) *Client {
 	if cfg.Partitions < 1 {
 		cfg.Partitions = 1
 	}
-	if cfg.Replication < 1 {
-		cfg.Replication = 1
-	}
+	cfg.Replication = max(cfg.Replication, 0)
+	cfg.MinInSync = max(cfg.MinInSync, 0)
 	c := &Client{cfg: cfg}
 	transport := c.Transport()
 	c.transport = transport
@@ -133,8 +153,59 @@ func (c *Client) Produce(ctx context.Context, msgs ...kafka.Message) error {
 // Stats returns the producer's counters since the last call.
 func (c *Client) Stats() kafka.WriterStats { return c.writer.Stats() }
 
+// ResolveTopicShape returns the replication factor and min.insync.replicas
+// of the topics the client creates, deriving what the configuration leaves
+// at 0 from the number of brokers the cluster's metadata lists. The first
+// successful answer is kept. A replication factor above the number of
+// brokers, or a min.insync.replicas above the replication factor, is an
+// error: Kafka would refuse every topic, or every write, later.
+func (c *Client) ResolveTopicShape(ctx context.Context) (TopicShape, error) {
+	c.shapeMu.Lock()
+	defer c.shapeMu.Unlock()
+	if c.shape.Replication > 0 {
+		return c.shape, nil
+	}
+	md, err := c.admin.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{}})
+	if err != nil {
+		return TopicShape{}, fmt.Errorf("broker: metadata for the topic shape: %w", err)
+	}
+	sh, err := DeriveTopicShape(len(md.Brokers), c.cfg.Replication, c.cfg.MinInSync)
+	if err != nil {
+		return TopicShape{}, err
+	}
+	c.shape = sh
+	return sh, nil
+}
+
+// DeriveTopicShape is the rule ResolveTopicShape applies to a cluster of
+// brokers brokers: replication 0 means min(3, brokers), minInSync 0 means 2
+// for a replication of 3 or more and 1 below.
+func DeriveTopicShape(brokers, replication, minInSync int) (TopicShape, error) {
+	if brokers < 1 {
+		return TopicShape{}, errors.New("broker: the cluster's metadata lists no broker")
+	}
+	sh := TopicShape{Brokers: brokers, Replication: replication, MinInSync: minInSync}
+	if sh.Replication <= 0 {
+		sh.Replication = min(3, brokers)
+	}
+	if sh.MinInSync <= 0 {
+		sh.MinInSync = 1
+		if sh.Replication >= 3 {
+			sh.MinInSync = 2
+		}
+	}
+	if sh.Replication > brokers {
+		return TopicShape{}, fmt.Errorf("broker: replication factor %d needs as many brokers, the cluster has %d", sh.Replication, brokers)
+	}
+	if sh.MinInSync > sh.Replication {
+		return TopicShape{}, fmt.Errorf("broker: min.insync.replicas %d is above the replication factor %d: no write could be acknowledged", sh.MinInSync, sh.Replication)
+	}
+	return sh, nil
+}
+
 // EnsureTopics creates the topics that do not exist yet with the configured
-// partitions and replication; existing topics are left as they are.
+// partitions and the resolved replication (ResolveTopicShape); existing
+// topics are left as they are.
 func (c *Client) EnsureTopics(ctx context.Context, topics ...string) error {
 	return c.EnsureTopicsWith(ctx, c.cfg.Partitions, topics...)
 }
@@ -144,9 +215,19 @@ func (c *Client) EnsureTopicsWith(ctx context.Context, partitions int, topics ..
 	if len(topics) == 0 {
 		return nil
 	}
+	sh, err := c.ResolveTopicShape(ctx)
+	if err != nil {
+		return err
+	}
+	// min.insync.replicas is set on replicated topics only: on one broker
+	// it can only be 1, the broker's default.
+	var entries []kafka.ConfigEntry
+	if sh.Replication > 1 {
+		entries = []kafka.ConfigEntry{{ConfigName: "min.insync.replicas", ConfigValue: strconv.Itoa(sh.MinInSync)}}
+	}
 	req := &kafka.CreateTopicsRequest{}
 	for _, t := range topics {
-		req.Topics = append(req.Topics, kafka.TopicConfig{Topic: t, NumPartitions: partitions, ReplicationFactor: c.cfg.Replication})
+		req.Topics = append(req.Topics, kafka.TopicConfig{Topic: t, NumPartitions: partitions, ReplicationFactor: sh.Replication, ConfigEntries: entries})
 	}
 	resp, err := c.admin.CreateTopics(ctx, req)
 	if err != nil {

@@ -61,8 +61,11 @@ type Config struct {
 	KafkaKeyFile       string
 	KafkaTLSServerName string
 	TopicPartitions    int
-	TopicReplication   int
-	TopicPrefix        string
+	// TopicReplication and TopicMinInSync shape the topics the hub
+	// creates; 0 derives them from the cluster (broker.DeriveTopicShape).
+	TopicReplication int
+	TopicMinInSync   int
+	TopicPrefix      string
 
 	// JWTKeyFile is a PEM Ed25519 private key; tokens are signed and verified with it.
 	JWTKeyFile string
@@ -135,7 +138,8 @@ func Flags(fs *pflag.FlagSet, mode Mode) {
 	fs.String("log-format", "json", "json or text")
 	fs.String("crypto", "default", "cryptographic suite: default (SHA-256, Ed25519, AES-GCM) or sm (SM3, SM2, SM4)")
 	fs.Int("topic-partitions", 3, "partitions for topics the hub creates")
-	fs.Int("topic-replication", 1, "replication factor for topics the hub creates")
+	fs.Int("topic-replication", 0, "replication factor for topics the hub creates (0: 3 on a cluster of three or more brokers, else the number of brokers)")
+	fs.Int("topic-min-insync-replicas", 0, "min.insync.replicas for topics the hub creates (0: 2 when the replication factor is 3 or more, else 1)")
 	fs.String("topic-prefix", "yiku", "prefix of every topic name")
 	fs.String("jwt-key-file", "", "PEM Ed25519 private key that signs and verifies bearer tokens")
 	fs.Duration("token-ttl", 12*time.Hour, "lifetime of issued bearer tokens")
@@ -222,6 +226,7 @@ func Load(fs *pflag.FlagSet, mode Mode) (*Config, error) {
 	cfg.Crypto = get("crypto")
 	cfg.TopicPartitions = num("topic-partitions")
 	cfg.TopicReplication = num("topic-replication")
+	cfg.TopicMinInSync = num("topic-min-insync-replicas")
 	cfg.TopicPrefix = get("topic-prefix")
 	cfg.JWTKeyFile = get("jwt-key-file")
 	cfg.TokenTTL = dur("token-ttl")
@@ -316,8 +321,14 @@ func (c *Config) Validate() error {
 	if c.TopicPartitions < 1 || c.TopicPartitions > 1000 {
 		return &Error{Setting: "--topic-partitions", Problem: "must be between 1 and 1000"}
 	}
-	if c.TopicReplication < 1 || c.TopicReplication > 7 {
-		return &Error{Setting: "--topic-replication", Problem: "must be between 1 and 7"}
+	if c.TopicReplication < 0 || c.TopicReplication > 7 {
+		return &Error{Setting: "--topic-replication", Problem: "must be between 1 and 7, or 0 to derive it from the cluster"}
+	}
+	if c.TopicMinInSync < 0 || c.TopicMinInSync > 7 {
+		return &Error{Setting: "--topic-min-insync-replicas", Problem: "must be between 1 and 7, or 0 to derive it from the replication factor"}
+	}
+	if c.TopicReplication > 0 && c.TopicMinInSync > c.TopicReplication {
+		return &Error{Setting: "--topic-min-insync-replicas", Problem: fmt.Sprintf("%d is above --topic-replication %d: no write could be acknowledged", c.TopicMinInSync, c.TopicReplication)}
 	}
 	if !validTopicPart(c.TopicPrefix) {
 		return &Error{Setting: "--topic-prefix", Problem: "use letters, digits, '.', '_' or '-' only"}

@@ -103,8 +103,16 @@ func (r *Router) Produce(ctx context.Context, topic string, msgs []kafka.Message
 		byPart[p] = append(byPart[p], i)
 	}
 	out := make([]Placement, len(msgs))
-	errs := make([]error, n)
-	var wg sync.WaitGroup
+	// The first partition that fails fails the batch: the others stop
+	// rather than hold the answer until their own retries run out (a
+	// leader waiting for a dead replica to leave the in-sync set).
+	pctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		wg       sync.WaitGroup
+		errOnce  sync.Once
+		firstErr error
+	)
 	for p, idx := range byPart {
 		if len(idx) == 0 {
 			continue
@@ -112,14 +120,17 @@ func (r *Router) Produce(ctx context.Context, topic string, msgs []kafka.Message
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[p] = r.producePartition(ctx, topic, p, msgs, idx, out)
+			if err := r.producePartition(pctx, topic, p, msgs, idx, out); err != nil {
+				errOnce.Do(func() {
+					firstErr = err
+					cancel()
+				})
+			}
 		}()
 	}
 	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return nil, err
-		}
+	if firstErr != nil {
+		return nil, firstErr
 	}
 	return out, nil
 }

@@ -156,7 +156,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Hub, erro
 		return nil, &config.Error{Setting: "--database-url", Problem: "database unreachable: " + oneLine(err)}
 	}
 	h.DB = db
-	h.Broker = broker.New(broker.Config{Brokers: brokers, ClientID: "yiku", Security: sec, Partitions: cfg.TopicPartitions, Replication: cfg.TopicReplication})
+	h.Broker = broker.New(broker.Config{Brokers: brokers, ClientID: "yiku", Security: sec, Partitions: cfg.TopicPartitions, Replication: cfg.TopicReplication, MinInSync: cfg.TopicMinInSync})
 	wait := cfg.ConnectRetry
 	if cfg.Mode == config.ModeDev {
 		// The embedded broker is already listening: waiting long helps nothing.
@@ -175,6 +175,11 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Hub, erro
 		}
 		return nil, &config.Error{Setting: "--kafka-brokers", Problem: "Kafka unreachable at " + strings.Join(brokers, ",") + " (" + sec.String() + "): " + oneLine(err)}
 	}
+	shape, err := h.Broker.ResolveTopicShape(ctx)
+	if err != nil {
+		return nil, &config.Error{Setting: "--topic-replication", Problem: oneLine(err)}
+	}
+	log.Info("kafka topics", "brokers", shape.Brokers, "replication", shape.Replication, "min_insync_replicas", shape.MinInSync)
 	if cfg.Mode == config.ModeServe && sec.Protocol() != "SASL_SSL" {
 		log.Warn("the connection to Kafka is not both authenticated and encrypted: set --kafka-sasl-mechanism and --kafka-tls", "kafka_security", sec)
 	}

@@ -153,3 +153,29 @@ stop_pid() {
 	done
 	die "$name (pid $pid) survived SIGKILL"
 }
+
+# kafka_layout: from YIKU_KAFKA_NODES (1 or 3), set NODES, KDIR (the
+# cluster's directory: CA, passwords, cluster id), KLOCK (its lock) and
+# node_dir I (node I's configuration, pid file, data and logs). One node
+# keeps the layout it always had, in .run/kafka.
+kafka_layout() {
+	NODES=${YIKU_KAFKA_NODES:-1}
+	case $NODES in
+	1)
+		KDIR=$RUN_DIR/kafka
+		KLOCK=kafka
+		;;
+	3)
+		KDIR=$RUN_DIR/kafka-cluster
+		KLOCK=kafka-cluster
+		;;
+	*) die "YIKU_KAFKA_NODES=$NODES: want 1 (one broker) or 3 (a three-node cluster)" ;;
+	esac
+}
+node_dir() {
+	if ((NODES == 1)); then
+		printf '%s\n' "$KDIR"
+	else
+		printf '%s/node-%s\n' "$KDIR" "$1"
+	fi
+}

@@ -1,0 +1,479 @@
+package faulttest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	mrand "math/rand/v2"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+
+	"yiku/broker/brokertest"
+	"yiku/cryptosuite"
+	"yiku/exchange"
+	"yiku/exchange/library/librarytest"
+	"yiku/exchange/loadgen"
+	"yiku/httpapi"
+	"yiku/hub/hubtest"
+	"yiku/storage/storagetest"
+)
+
+// The gate and the cluster's description (kafka-up.sh prints the latter
+// with YIKU_KAFKA_NODES=3).
+const (
+	envFaults   = "YIKU_TEST_FAULTS"
+	envNodeDirs = "YIKU_TEST_KAFKA_NODE_DIRS"
+)
+
+const (
+	clients   = 4
+	batchSize = 100
+	// hangAfter is how long a client waits for an answer before it counts
+	// the request as hung. The hub gives up on Kafka after 15 s.
+	hangAfter = 30 * time.Second
+	resource  = "population"
+	provider  = "psb-system"
+)
+
+// cluster is the three-node Kafka cluster of the environment.
+type cluster struct {
+	kafka    *brokertest.Kafka
+	nodeDirs []string // node i's directory is nodeDirs[i-1]
+	port     int      // YIKU_KAFKA_PORT the cluster was started with
+}
+
+// needCluster skips the test unless the fault suite is asked for and the
+// environment has PostgreSQL and a Kafka cluster of three nodes.
+func needCluster(t *testing.T) *cluster {
+	t.Helper()
+	if os.Getenv(envFaults) != "1" {
+		t.Skipf("fault suite: set %s=1 with a three-node Kafka cluster and PostgreSQL (make test-faults)", envFaults)
+	}
+	if !storagetest.Postgres() {
+		t.Skipf("fault suite: needs PostgreSQL; set %s (make test-faults does)", storagetest.EnvURL)
+	}
+	dirs := strings.Split(os.Getenv(envNodeDirs), ",")
+	brokers := strings.Split(os.Getenv(brokertest.EnvBrokers), ",")
+	if len(dirs) != 3 || len(brokers) != 3 {
+		t.Skipf("fault suite: needs a three-node Kafka cluster (%s and %s from YIKU_KAFKA_NODES=3 deployments/local/kafka-up.sh)", brokertest.EnvBrokers, envNodeDirs)
+	}
+	_, p, _ := strings.Cut(brokers[0], ":")
+	port, err := strconv.Atoi(p)
+	if err != nil {
+		t.Fatalf("%s=%s: %v", brokertest.EnvBrokers, os.Getenv(brokertest.EnvBrokers), err)
+	}
+	return &cluster{kafka: brokertest.Start(t), nodeDirs: dirs, port: port}
+}
+
+// pid is node's process id from its pid file.
+func (c *cluster) pid(t *testing.T, node int) int {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(c.nodeDirs[node-1], "kafka.pid"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	if err != nil {
+		t.Fatalf("pid file of node %d: %v", node, err)
+	}
+	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	if err != nil || !bytes.Contains(cmdline, []byte("kafka.Kafka")) || !bytes.Contains(cmdline, []byte(c.nodeDirs[node-1])) {
+		t.Fatalf("pid %d of node %d is not that node's broker", pid, node)
+	}
+	return pid
+}
+
+// kill ends node with SIGKILL and waits until the process is gone.
+func (c *cluster) kill(t *testing.T, node int) {
+	t.Helper()
+	pid := c.pid(t, node)
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatalf("SIGKILL node %d (pid %d): %v", node, pid, err)
+	}
+	for syscall.Kill(pid, 0) == nil {
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// restart starts the nodes that are not running with the project's own
+// script, which waits until the metadata lists all three brokers again.
+func (c *cluster) restart(t *testing.T) {
+	t.Helper()
+	// Under the load a restarted node takes up to a minute to be listed
+	// on two cores; the script waits 90 s by default.
+	localScript(t, "kafka-up.sh", "YIKU_KAFKA_NODES=3", "YIKU_KAFKA_PORT="+strconv.Itoa(c.port), "YIKU_KAFKA_WAIT=300")
+}
+
+// partitions is the records topic's partitions as the metadata shows them.
+func (c *cluster) partitions(ctx context.Context, topic string) ([]kafka.Partition, error) {
+	cl := &kafka.Client{Addr: kafka.TCP(c.kafka.Brokers...), Timeout: 5 * time.Second, Transport: c.kafka.Security.Transport("yiku-faulttest")}
+	defer cl.Transport.(*kafka.Transport).CloseIdleConnections()
+	md, err := cl.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
+	if err != nil {
+		return nil, err
+	}
+	if len(md.Topics) != 1 || md.Topics[0].Error != nil {
+		return nil, fmt.Errorf("metadata of %s: %+v", topic, md.Topics)
+	}
+	return md.Topics[0].Partitions, nil
+}
+
+// fullISR waits until every partition of topic has all three replicas in
+// sync again and returns when that was first seen.
+func (c *cluster) fullISR(t *testing.T, ctx context.Context, topic string, wait time.Duration) time.Time {
+	t.Helper()
+	deadline := time.Now().Add(wait)
+	for {
+		ps, err := c.partitions(ctx, topic)
+		if err == nil {
+			full := len(ps) > 0
+			for _, p := range ps {
+				if len(p.Isr) != 3 {
+					full = false
+				}
+			}
+			if full {
+				return time.Now()
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the partitions of %s did not get three in-sync replicas back within %s: %v %+v", topic, wait, err, ps)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// startHub builds yiku and starts a `yiku bench hub` on a new database of
+// the test PostgreSQL and the cluster, leaving the topic shape to the hub
+// (replication 3, min.insync.replicas 2 on three brokers).
+func startHub(t *testing.T, ctx context.Context, c *cluster) (h *hubtest.Proc, dbURL, prefix, bin string) {
+	t.Helper()
+	dir := t.TempDir()
+	bin = hubtest.BuildYiku(t, dir)
+	hubtest.WriteKeys(t, dir, cryptosuite.Default)
+	dbURL, prefix = storagetest.NewURL(t), brokertest.Prefix(t)
+	h = &hubtest.Proc{T: t, Bin: bin, Dir: dir, Args: append([]string{"bench", "hub",
+		"--database-url", dbURL, "--topic-prefix", prefix,
+		"--http-addr", "127.0.0.1:0", "--jwt-key-file", filepath.Join(dir, "jwt.pem"), "--secret-key-file", filepath.Join(dir, "secret.key"),
+		"--data-dir", dir, "--log-level", "warn"}, c.kafka.Args()...)}
+	h.Start(ctx)
+	t.Cleanup(h.Stop)
+	return h, dbURL, prefix, bin
+}
+
+// attempt is one HTTP publish request and its answer.
+type attempt struct {
+	start, end time.Time
+	status     int // 0: no answer (transport error or hang)
+	retryAfter string
+	code       string // the error body's code
+	hung       bool
+}
+
+// batch is one publish batch: its records' subjects and content hashes,
+// and how its attempts went.
+type batch struct {
+	key      string
+	body     []byte
+	want     map[string]string // subject -> record id
+	attempts []attempt
+	accepted int // records the 2xx answer accepted; 0 until then
+}
+
+// load publishes batches of new subjects from several clients until stop
+// is closed, retrying a batch that got a 503, 429 or no answer with the
+// same Idempotency-Key (after Retry-After) until it is accepted or until
+// giveUp. A batch answered anything else is not retried.
+type load struct {
+	hub    *hubtest.Proc
+	prefix string
+	next   atomic.Int64 // next subject number
+	seq    atomic.Int64 // next batch number
+
+	mu      sync.Mutex
+	batches []*batch
+}
+
+func (l *load) run(ctx context.Context, stop <-chan struct{}, giveUp time.Time, seed uint64) {
+	var wg sync.WaitGroup
+	for c := 0; c < clients; c++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := mrand.New(mrand.NewPCG(seed, uint64(c)))
+			hc := newClient()
+			for {
+				select {
+				case <-stop:
+					return
+				case <-ctx.Done():
+					return
+				default:
+				}
+				b := l.newBatch(r)
+				l.publish(ctx, hc, b, giveUp)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// newClient is an HTTP client that gives up after hangAfter.
+func newClient() *http.Client { return &http.Client{Timeout: hangAfter} }
+
+func newRand(seed uint64) *mrand.Rand { return mrand.New(mrand.NewPCG(seed, 0)) }
+
+func (l *load) newBatch(r *mrand.Rand) *batch {
+	first := int(l.next.Add(batchSize)) - batchSize
+	b := &batch{key: fmt.Sprintf("fault-%s-%d", l.prefix, l.seq.Add(1)), want: make(map[string]string, batchSize)}
+	recs := make([]map[string]any, 0, batchSize)
+	for i := 0; i < batchSize; i++ {
+		rec := loadgen.Person(r, 900000+first+i, 0)
+		raw, _ := json.Marshal(rec)
+		canon, _, err := exchange.Canonical(raw)
+		if err != nil {
+			panic(err) // loadgen makes valid JSON
+		}
+		b.want[rec["id_number"].(string)] = exchange.ContentHash(canon)
+		recs = append(recs, rec)
+	}
+	b.body, _ = json.Marshal(recs)
+	l.mu.Lock()
+	l.batches = append(l.batches, b)
+	l.mu.Unlock()
+	return b
+}
+
+func (l *load) publish(ctx context.Context, hc *http.Client, b *batch, giveUp time.Time) {
+	for time.Now().Before(giveUp) && ctx.Err() == nil {
+		url, tokens := l.hub.Current()
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, url+"/api/v1/resources/"+resource+"/records", bytes.NewReader(b.body))
+		if err != nil {
+			panic(err)
+		}
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+tokens[provider])
+		req.Header.Set("Idempotency-Key", b.key)
+		a := attempt{start: time.Now()}
+		resp, err := hc.Do(req)
+		var data []byte
+		if err == nil {
+			data, err = io.ReadAll(resp.Body)
+			resp.Body.Close()
+			a.status, a.retryAfter = resp.StatusCode, resp.Header.Get("Retry-After")
+		}
+		a.end = time.Now()
+		if err != nil {
+			a.status = 0
+			a.hung = a.end.Sub(a.start) >= hangAfter-time.Second
+		}
+		if a.status >= 400 {
+			var e httpapi.ErrorBody
+			_ = json.Unmarshal(data, &e)
+			a.code = e.Error.Code
+		}
+		l.mu.Lock()
+		b.attempts = append(b.attempts, a)
+		l.mu.Unlock()
+		switch {
+		case a.status >= 200 && a.status < 300:
+			var res exchange.PublishResult
+			if json.Unmarshal(data, &res) == nil {
+				l.mu.Lock()
+				b.accepted = res.Accepted
+				l.mu.Unlock()
+			}
+			return
+		case a.status == http.StatusServiceUnavailable || a.status == http.StatusTooManyRequests:
+			wait := time.Second
+			if s, err := strconv.Atoi(a.retryAfter); err == nil && s > 0 {
+				wait = time.Duration(s) * time.Second
+			}
+			time.Sleep(wait)
+		case a.status == 0:
+			time.Sleep(200 * time.Millisecond)
+		default:
+			return // a client error or a 500: not retried, reported
+		}
+	}
+}
+
+// figures sums up a load run around a fault at faultAt.
+type figures struct {
+	Batches, Attempts int
+	Accepted          int            // records of 2xx answers
+	Answers           map[string]int // attempts by status and error code
+	// Missing503RetryAfter counts 503 and 429 answers without Retry-After,
+	// Hung requests without an answer within hangAfter, Other answers that
+	// are neither 2xx nor 503/429 nor a transport error.
+	Missing503RetryAfter, Hung, Other int
+	// LastErrorAfterFault is from the fault to the end of the last attempt
+	// that failed (0: none failed): after it every publish succeeded.
+	LastErrorAfterFault time.Duration
+	// FirstSuccessAfterFault is from the fault to the first 2xx answer
+	// after the last failed one (after the fault itself when none failed).
+	FirstSuccessAfterFault            time.Duration
+	MaxLatency, MaxLatencyDuringFault time.Duration
+	Abandoned                         []*batch // batches never answered 2xx
+}
+
+func (l *load) figures(faultAt, faultEnd time.Time) figures {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	f := figures{Batches: len(l.batches), Answers: map[string]int{}}
+	for _, b := range l.batches {
+		f.Accepted += b.accepted
+		if b.accepted == 0 {
+			f.Abandoned = append(f.Abandoned, b)
+		}
+		for _, a := range b.attempts {
+			f.Attempts++
+			lat := a.end.Sub(a.start)
+			f.MaxLatency = max(f.MaxLatency, lat)
+			during := a.end.After(faultAt) && a.start.Before(faultEnd)
+			if during {
+				f.MaxLatencyDuringFault = max(f.MaxLatencyDuringFault, lat)
+			}
+			label := strconv.Itoa(a.status)
+			if a.code != "" {
+				label += " " + a.code
+			}
+			if a.status == 0 {
+				label = "no answer"
+			}
+			f.Answers[label]++
+			ok := a.status >= 200 && a.status < 300
+			switch {
+			case ok:
+			case a.status == http.StatusServiceUnavailable || a.status == http.StatusTooManyRequests:
+				if a.retryAfter == "" {
+					f.Missing503RetryAfter++
+				}
+			case a.hung:
+				f.Hung++
+			default:
+				f.Other++
+			}
+			if !ok && a.end.After(faultAt) {
+				f.LastErrorAfterFault = max(f.LastErrorAfterFault, a.end.Sub(faultAt))
+			}
+		}
+	}
+	recovered := faultAt.Add(f.LastErrorAfterFault)
+	firstOK := time.Time{}
+	for _, b := range l.batches {
+		for _, a := range b.attempts {
+			if a.status >= 200 && a.status < 300 && a.end.After(recovered) && (firstOK.IsZero() || a.end.Before(firstOK)) {
+				firstOK = a.end
+			}
+		}
+	}
+	if !firstOK.IsZero() {
+		f.FirstSuccessAfterFault = firstOK.Sub(faultAt)
+	}
+	return f
+}
+
+func (f figures) answers() string {
+	keys := make([]string, 0, len(f.Answers))
+	for k := range f.Answers {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s: %d", k, f.Answers[k])
+	}
+	return strings.Join(parts, ", ")
+}
+
+// accepted is every subject of a batch answered 2xx, with its record id.
+func (l *load) accepted() map[string]string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := map[string]string{}
+	for _, b := range l.batches {
+		if b.accepted > 0 {
+			for k, v := range b.want {
+				out[k] = v
+			}
+		}
+	}
+	return out
+}
+
+// waitLibrary waits until the library has applied everything the records
+// topic holds, and returns how long that took.
+func waitLibrary(t *testing.T, ctx context.Context, h *hubtest.Proc, wait time.Duration) time.Duration {
+	t.Helper()
+	start := time.Now()
+	deadline := start.Add(wait)
+	for {
+		st := h.Status(ctx, provider, resource)
+		if st.End > 0 && st.Lag == 0 {
+			return time.Since(start)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the library did not catch up within %s: %+v", wait, st)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// checkOutcome checks what every fault scenario promises once the load
+// has ended: no 500 and no hang, a Retry-After on every 503, every 2xx
+// publish in the library exactly once, no batch left without a 2xx partly
+// applied, the hub process still the one started and ready, and the audit
+// chain intact. It returns the census.
+func checkOutcome(t *testing.T, ctx context.Context, h *hubtest.Proc, bin, dbURL string, l *load, f figures) librarytest.Census {
+	t.Helper()
+	if f.Other > 0 || f.Hung > 0 || f.Missing503RetryAfter > 0 {
+		t.Errorf("answers: %s; %d hung (no answer within %s), %d neither 2xx nor 503/429, %d 503 without Retry-After",
+			f.answers(), f.Hung, hangAfter, f.Other, f.Missing503RetryAfter)
+	}
+	if !h.Running() {
+		t.Fatal("the hub process exited during the fault")
+	}
+	url, _ := h.Current()
+	resp, err := http.Get(url + "/readyz")
+	if err != nil {
+		t.Fatalf("readyz after the fault: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("readyz after the fault: %d", resp.StatusCode)
+	}
+	census := librarytest.Take(t, ctx, dbURL, resource, l.accepted())
+	if !census.OK() {
+		t.Errorf("library: %s", census)
+	}
+	for _, b := range f.Abandoned {
+		keys := make([]string, 0, len(b.want))
+		for k := range b.want {
+			keys = append(keys, k)
+		}
+		if n := librarytest.Present(t, ctx, dbURL, resource, keys); n != 0 && n != len(keys) {
+			t.Errorf("batch %s got no 2xx (%d attempts) but %d of its %d records are in the library", b.key, len(b.attempts), n, len(keys))
+		}
+	}
+	out, err := exec.CommandContext(ctx, bin, "audit", "verify", "--database-url", dbURL,
+		"--secret-key-file", filepath.Join(h.Dir, "secret.key"), "--quiet").CombinedOutput()
+	if err != nil {
+		t.Errorf("yiku audit verify: %v\n%s", err, out)
+	}
+	return census
+}
