@@ -48,11 +48,15 @@ func BenchmarkPages(b *testing.B) {
 		{"audit-by-subject", "reviewer", "/console/audit?subject=" + lookupdemo.Citizen, nil},
 		{"anomalies", "reviewer", "/console/anomalies", nil},
 		{"share-requests", "admin-hrss", "/console/share-requests", nil},
+		{"all-share-requests", "catalog-admin", "/console/share-requests", nil},
 		{"access", "admin-gsc", "/console/access", nil},
 		{"resources", "catalog-admin", "/console/resources", nil},
 		{"departments", "catalog-admin", "/console/departments", nil},
 		{"reuse", "catalog-admin", "/console/reuse", nil},
 		{"docs", "catalog-admin", "/docs", nil},
+		{"objections", "admin-hrss", "/console/objections", nil},
+		{"freshness", "catalog-admin", "/console/supervision/freshness", nil},
+		{"assessment-report", "catalog-admin", "/console/supervision/reports", nil},
 		// The API calls behind the two slowest pages, alone: what the
 		// console adds is the difference.
 		{"api-my-data-access", "citizen-demo", "api:/api/v1/my-data-access", nil},
