@@ -156,7 +156,18 @@ func (v *Verifier) verify(ctx context.Context, r *run) (verify.Report, error) {
 		return verify.Report{}, err
 	}
 	r.total.Store(total)
-	return verify.Run(ctx, v.DB, verify.Options{Trusted: v.Trusted, Progress: func(done int64) { r.verified.Store(done) }})
+	// Events appended while the run reads are verified too; the total grows
+	// with them so progress never reads "5 of 4".
+	progress := func(done int64) {
+		r.verified.Store(done)
+		for {
+			t := r.total.Load()
+			if done <= t || r.total.CompareAndSwap(t, done) {
+				return
+			}
+		}
+	}
+	return verify.Run(ctx, v.DB, verify.Options{Trusted: v.Trusted, Progress: progress})
 }
 
 // get returns the run id, running or kept.
