@@ -73,6 +73,11 @@ type Config struct {
 	// SecretKeyFile holds 32+ random bytes (hex) from which the hub derives its
 	// keyed hashes (audit subject hashes, pseudonyms, webhook signatures).
 	SecretKeyFile string
+	// DataKeyFile is the key file (package keyring) whose key-encryption
+	// keys wrap the data keys of what the hub encrypts at rest. dev: made in
+	// the data directory; serve: without it, nothing that must be encrypted
+	// at rest (material uploads) is accepted.
+	DataKeyFile string
 
 	// Exchange limits.
 	MaxBatchRecords int
@@ -144,6 +149,7 @@ func Flags(fs *pflag.FlagSet, mode Mode) {
 	fs.String("jwt-key-file", "", "PEM Ed25519 private key that signs and verifies bearer tokens")
 	fs.Duration("token-ttl", 12*time.Hour, "lifetime of issued bearer tokens")
 	fs.String("secret-key-file", "", "file with the hub's secret (hex, at least 32 bytes) for keyed hashes")
+	fs.String("data-key-file", "", "key file (yiku keys init) whose keys wrap the data keys of what is encrypted at rest")
 	fs.Int("max-batch-records", 5000, "most records accepted in one publish batch")
 	fs.Float64("rate-limit-rps", 0, "per-department request rate limit (0 = unlimited)")
 	fs.Int("share-decision-days", 10, "working days a provider has to answer a share request")
@@ -231,6 +237,7 @@ func Load(fs *pflag.FlagSet, mode Mode) (*Config, error) {
 	cfg.JWTKeyFile = get("jwt-key-file")
 	cfg.TokenTTL = dur("token-ttl")
 	cfg.SecretKeyFile = get("secret-key-file")
+	cfg.DataKeyFile = get("data-key-file")
 	cfg.MaxBatchRecords = num("max-batch-records")
 	cfg.ShareDecisionDays = num("share-decision-days")
 	cfg.ObjectionDays = num("objection-days")
@@ -291,7 +298,7 @@ func (c *Config) Validate() error {
 	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
 		return &Error{Setting: "--tls-cert-file", Problem: "HTTPS needs both --tls-cert-file and --tls-key-file"}
 	}
-	for _, f := range []struct{ flag, path string }{{"--tls-cert-file", c.TLSCertFile}, {"--tls-key-file", c.TLSKeyFile}, {"--jwt-key-file", c.JWTKeyFile}, {"--secret-key-file", c.SecretKeyFile}} {
+	for _, f := range []struct{ flag, path string }{{"--tls-cert-file", c.TLSCertFile}, {"--tls-key-file", c.TLSKeyFile}, {"--jwt-key-file", c.JWTKeyFile}, {"--secret-key-file", c.SecretKeyFile}, {"--data-key-file", c.DataKeyFile}} {
 		if f.path == "" {
 			continue
 		}

@@ -41,6 +41,7 @@ import (
 	"yiku/identity"
 	"yiku/identity/identityapi"
 	"yiku/keyfile"
+	"yiku/keyring"
 	"yiku/policies"
 	"yiku/policies/sharing"
 	"yiku/storage"
@@ -76,6 +77,9 @@ type Hub struct {
 	Server     *httpapi.Server
 	// Secret is the hub's key material for keyed hashes and signatures.
 	Secret []byte
+	// Keys wrap the data keys of what the hub encrypts at rest; nil in
+	// serve mode without --data-key-file.
+	Keys *keyring.Ring
 	// Audit is this instance's audit journal (its own hash chain); the audit
 	// middleware records every /api/v1 call through it.
 	Audit *journal.Journal
@@ -199,6 +203,9 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Hub, erro
 		return nil, err
 	}
 	h.Secret = secret
+	if h.Keys, err = loadDataKeys(cfg, log); err != nil {
+		return nil, err
+	}
 	if err := h.build(ctx, suite, key); err != nil {
 		return nil, err
 	}
@@ -338,6 +345,35 @@ func DevTokenKeyFile(suite cryptosuite.Name) string {
 		return "jwt-sm2.pem"
 	}
 	return "jwt-ed25519.pem"
+}
+
+// loadDataKeys loads the key file of the keys that wrap data keys: in dev
+// mode made in the data directory when missing; in serve mode the one
+// --data-key-file names, or none (nil, with a warning).
+func loadDataKeys(cfg *config.Config, log *slog.Logger) (*keyring.Ring, error) {
+	path := cfg.DataKeyFile
+	var (
+		ring *keyring.Ring
+		err  error
+	)
+	switch {
+	case path == "" && cfg.Mode == config.ModeDev:
+		path = filepath.Join(cfg.DataDir, "data-keys.json")
+		ring, err = keyring.LoadOrInit(path, cryptosuite.Name(cfg.Crypto))
+	case path == "":
+		log.Warn("no --data-key-file: nothing that must be encrypted at rest (material uploads) is accepted; create one with yiku keys init")
+		return nil, nil
+	default:
+		ring, err = keyring.Load(path)
+	}
+	if err != nil {
+		return nil, &config.Error{Setting: "--data-key-file", Problem: oneLine(err)}
+	}
+	if s := ring.NewestSuite(); string(s) != cfg.Crypto {
+		log.Warn("the newest data key-encryption key is of another crypto suite than --crypto; new data keys follow the key file (yiku keys rotate --crypto "+cfg.Crypto+")",
+			"key_file", path, "key_suite", s, "crypto", cfg.Crypto)
+	}
+	return ring, nil
 }
 
 // LoadSecret reads the hub's secret (hex, at least 32 bytes) from path; with

@@ -66,7 +66,7 @@ func TestSIGKILLDuringSinkBatchesLosesAndDuplicatesNothing(t *testing.T) {
 	dbURL, kafka, prefix := storagetest.NewURL(t), brokertest.Start(t), brokertest.Prefix(t)
 	hub := &hubProc{Proc: hubtest.Proc{T: t, Bin: bin, Dir: dir, Args: append([]string{"bench", "hub",
 		"--database-url", dbURL, "--topic-prefix", prefix,
-		"--http-addr", "127.0.0.1:0", "--jwt-key-file", filepath.Join(dir, "jwt.pem"), "--secret-key-file", filepath.Join(dir, "secret.key"),
+		"--http-addr", "127.0.0.1:0", "--jwt-key-file", filepath.Join(dir, "jwt.pem"), "--secret-key-file", filepath.Join(dir, "secret.key"), "--data-key-file", filepath.Join(dir, "data-keys.json"),
 		"--data-dir", dir, "--log-level", "warn"}, kafka.Args()...)}}
 	hub.Start(ctx)
 	t.Cleanup(hub.Stop)

@@ -168,7 +168,7 @@ func startHub(t *testing.T, ctx context.Context, c *cluster) (h *hubtest.Proc, d
 	dbURL, prefix = storagetest.NewURL(t), brokertest.Prefix(t)
 	h = &hubtest.Proc{T: t, Bin: bin, Dir: dir, Args: append([]string{"bench", "hub",
 		"--database-url", dbURL, "--topic-prefix", prefix,
-		"--http-addr", "127.0.0.1:0", "--jwt-key-file", filepath.Join(dir, "jwt.pem"), "--secret-key-file", filepath.Join(dir, "secret.key"),
+		"--http-addr", "127.0.0.1:0", "--jwt-key-file", filepath.Join(dir, "jwt.pem"), "--secret-key-file", filepath.Join(dir, "secret.key"), "--data-key-file", filepath.Join(dir, "data-keys.json"),
 		"--data-dir", dir, "--log-level", "warn"}, c.kafka.Args()...)}
 	h.Start(ctx)
 	t.Cleanup(h.Stop)

@@ -24,6 +24,7 @@ import (
 	"yiku/cryptosuite"
 	"yiku/demo"
 	"yiku/hub"
+	"yiku/keyring"
 	"yiku/storage/storagetest"
 )
 
@@ -99,7 +100,7 @@ func StartWith(t testing.TB, opt Options) *Hub {
 	cfg := &config.Config{
 		Mode: config.ModeServe, HTTPAddr: "127.0.0.1:0", MaxBodyBytes: 16 << 20, ShutdownTimeout: 10 * time.Second,
 		DatabaseURL: dbURL, KafkaBrokers: kafka.Brokers, TopicPartitions: 3, TopicReplication: 1, TopicPrefix: prefix,
-		JWTKeyFile: filepath.Join(dir, "jwt.pem"), SecretKeyFile: filepath.Join(dir, "secret.key"), TokenTTL: time.Hour,
+		JWTKeyFile: filepath.Join(dir, "jwt.pem"), SecretKeyFile: filepath.Join(dir, "secret.key"), DataKeyFile: filepath.Join(dir, "data-keys.json"), TokenTTL: time.Hour,
 		MaxBatchRecords: 5000, ShareDecisionDays: 10, ObjectionDays: 5, LogLevel: "warn", LogFormat: "text", ConnectRetry: 10 * time.Second,
 		Crypto: string(suiteOf(opt)),
 		// Test receivers listen on loopback over plain http.
@@ -240,8 +241,9 @@ func (h *Hub) DoSecret(method, path, secret string, body any, headers ...string)
 	return Response{Status: resp.StatusCode, Header: resp.Header, Body: data}
 }
 
-// WriteKeys writes a fresh token signing key of suite (jwt.pem) and hub
-// secret (secret.key) into dir, as an operator provisions them for yiku serve.
+// WriteKeys writes a fresh token signing key of suite (jwt.pem), hub secret
+// (secret.key) and data key file (data-keys.json) into dir, as an operator
+// provisions them for yiku serve.
 func WriteKeys(t testing.TB, dir string, suite cryptosuite.Name) {
 	t.Helper()
 	_, pemBytes, err := cryptosuite.Must(suite).GenerateSigningKey()
@@ -256,6 +258,9 @@ func WriteKeys(t testing.TB, dir string, suite cryptosuite.Name) {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(filepath.Join(dir, "secret.key"), []byte(hex.EncodeToString(sec)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := keyring.Init(filepath.Join(dir, "data-keys.json"), suite); err != nil {
 		t.Fatal(err)
 	}
 }
