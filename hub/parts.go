@@ -170,7 +170,8 @@ func (h *Hub) addParts(ctx context.Context) error {
 	// through the sharing gate, and the lookup demo (items, records,
 	// certificates, grants, the demo citizen's link).
 	{
-		items := &serviceitem.Service{Store: itemstore.New(h.DB.Gorm), Directory: h.Catalog,
+		itemStore := itemstore.New(h.DB.Gorm)
+		items := &serviceitem.Service{Store: itemStore, Types: itemStore, Directory: h.Catalog,
 			Departments: func(ctx context.Context, code string) error {
 				_, err := h.Auth.Store().Department(ctx, code)
 				return err

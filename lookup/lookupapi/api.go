@@ -47,6 +47,9 @@ func (a *API) Routes(api *gin.RouterGroup) {
 	api.POST("/service-items", a.create)
 	api.PUT("/service-items/:code", a.update)
 	api.DELETE("/service-items/:code", a.remove)
+	api.GET("/material-types", a.listTypes)
+	api.GET("/material-types/:code", a.getType)
+	api.PUT("/material-types/:code", a.putType)
 	api.POST("/lookups", a.lookupCall)
 }
 
@@ -58,6 +61,12 @@ type ItemBody struct {
 	DepartmentCode string                    `json:"department_code"`
 	ApplicantType  serviceitem.ApplicantType `json:"applicant_type"`
 	Description    string                    `json:"description"`
+	Category       serviceitem.Category      `json:"category"`
+	Level          serviceitem.Level         `json:"level"`
+	LegalBasis     string                    `json:"legal_basis"`
+	Conditions     string                    `json:"conditions"`
+	TimeLimitDays  int                       `json:"time_limit_days"`
+	Flow           string                    `json:"flow"`
 	Materials      []serviceitem.Material    `json:"materials"`
 	// Revision, on update, is the revision the change is based on (0: the
 	// current one).
@@ -66,7 +75,8 @@ type ItemBody struct {
 
 func (b ItemBody) item() serviceitem.Item {
 	return serviceitem.Item{Code: b.Code, Name: b.Name, ItemCode: b.ItemCode, DepartmentCode: b.DepartmentCode,
-		ApplicantType: b.ApplicantType, Description: b.Description, Materials: b.Materials}
+		ApplicantType: b.ApplicantType, Description: b.Description, Category: b.Category, Level: b.Level, LegalBasis: b.LegalBasis,
+		Conditions: b.Conditions, TimeLimitDays: b.TimeLimitDays, Flow: b.Flow, Materials: b.Materials}
 }
 
 func (a *API) list(c *gin.Context) {
@@ -77,7 +87,7 @@ func (a *API) list(c *gin.Context) {
 		httpapi.Fail(c, err)
 		return
 	}
-	items, err := a.items.List(c.Request.Context(), serviceitem.Filter{Department: c.Query("department"), Resource: c.Query("resource"), Limit: page.Limit, Offset: page.Offset})
+	items, err := a.items.List(c.Request.Context(), serviceitem.Filter{Department: c.Query("department"), Resource: c.Query("resource"), Type: c.Query("type"), Limit: page.Limit, Offset: page.Offset})
 	if err != nil {
 		httpapi.Fail(c, err)
 		return
@@ -143,6 +153,64 @@ func (a *API) remove(c *gin.Context) {
 		return
 	}
 	c.Status(http.StatusNoContent)
+}
+
+// TypeBody is a material type as clients write it.
+type TypeBody struct {
+	Code        string `json:"code"`
+	Name        string `json:"name"`
+	Resource    string `json:"resource"`
+	Description string `json:"description"`
+}
+
+func (a *API) listTypes(c *gin.Context) {
+	n := httpapi.Note(c)
+	n.Action = "material_type.list"
+	page, err := httpapi.PageOf(c, 100, 1000)
+	if err != nil {
+		httpapi.Fail(c, err)
+		return
+	}
+	types, err := a.items.ListTypes(c.Request.Context(), page.Limit, page.Offset)
+	if err != nil {
+		httpapi.Fail(c, err)
+		return
+	}
+	n.Count = len(types)
+	c.JSON(http.StatusOK, gin.H{"material_types": types, "limit": page.Limit, "offset": page.Offset})
+}
+
+func (a *API) getType(c *gin.Context) {
+	httpapi.Note(c).Action = "material_type.read"
+	t, err := a.items.GetType(c.Request.Context(), c.Param("code"))
+	if err != nil {
+		httpapi.Fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, t)
+}
+
+func (a *API) putType(c *gin.Context) {
+	n := httpapi.Note(c)
+	n.Action, n.Reason = "material_type.put", "type="+c.Param("code")
+	var body TypeBody
+	if err := httpapi.BindJSON(c, &body); err != nil {
+		httpapi.Fail(c, err)
+		return
+	}
+	t, created, err := a.items.PutType(c.Request.Context(), httpapi.MustPrincipal(c), c.Param("code"),
+		serviceitem.MaterialType{Code: body.Code, Name: body.Name, Resource: body.Resource, Description: body.Description})
+	if err != nil {
+		httpapi.Fail(c, err)
+		return
+	}
+	n.Reason += " revision=" + strconv.Itoa(t.Revision)
+	if created {
+		c.Header("Location", "/api/v1/material-types/"+t.Code)
+		c.JSON(http.StatusCreated, t)
+		return
+	}
+	c.JSON(http.StatusOK, t)
 }
 
 func (a *API) lookupCall(c *gin.Context) {
