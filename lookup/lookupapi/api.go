@@ -8,6 +8,7 @@
 package lookupapi
 
 import (
+	"context"
 	_ "embed"
 	"net/http"
 	"sort"
@@ -17,8 +18,10 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"yiku/audit"
+	"yiku/casefile"
 	"yiku/fault"
 	"yiku/httpapi"
+	"yiku/identity"
 	"yiku/lookup"
 	"yiku/serviceitem"
 )
@@ -30,6 +33,13 @@ var openapi []byte
 type API struct {
 	items  *serviceitem.Service
 	lookup *lookup.Service
+	// Cases, if set, records the case each lookup names (办件库).
+	Cases Cases
+}
+
+// Cases opens or updates the case a lookup names.
+type Cases interface {
+	Open(ctx context.Context, p identity.Principal, o casefile.Opening) (casefile.Case, error)
 }
 
 // New returns the module.
@@ -231,6 +241,14 @@ func (a *API) lookupCall(c *gin.Context) {
 		httpapi.Fail(c, err)
 		return
 	}
+	if a.Cases != nil {
+		state, err := a.record(c.Request.Context(), httpapi.MustPrincipal(c), res)
+		if err != nil {
+			httpapi.Fail(c, err)
+			return
+		}
+		n.Reason += " case=" + state
+	}
 	n.Extra = events
 	n.Count = res.Summary[lookup.Supplied]
 	n.Fields = returnedFields(res)
@@ -243,6 +261,40 @@ func (a *API) lookupCall(c *gin.Context) {
 		n.Outcome = audit.Denied
 	}
 	c.JSON(http.StatusOK, res)
+}
+
+// record opens or updates the lookup's case, each material with its
+// source: the library when supplied (and, for a certificate, valid), the
+// applicant otherwise. It returns the case's state.
+func (a *API) record(ctx context.Context, p identity.Principal, res lookup.Result) (string, error) {
+	var it serviceitem.Item
+	var err error
+	if a.items.Cache != nil {
+		it, err = a.items.Cache.Get(ctx, res.ServiceItem)
+	} else {
+		it, err = a.items.Get(ctx, res.ServiceItem)
+	}
+	if err != nil {
+		return "", err
+	}
+	types := make(map[string]string, len(it.Materials))
+	for _, m := range it.Materials {
+		types[m.Code] = m.Type
+	}
+	o := casefile.Opening{Number: res.CaseNumber, Applicant: res.Applicant, ApplicantType: string(res.ApplicantType), ServiceItem: it.Code,
+		ItemName: it.Name, Department: it.DepartmentCode, TimeLimitDays: it.TimeLimitDays, Materials: make([]casefile.Material, len(res.Materials))}
+	for i, m := range res.Materials {
+		src := casefile.SourceBrought
+		if m.Status == lookup.Supplied && (m.Certificate == nil || m.Certificate.Validity == lookup.CertValid) {
+			src = casefile.SourceLibrary
+		}
+		o.Materials[i] = casefile.Material{Code: m.Code, Name: m.Name, Type: types[m.Code], Source: src, Status: string(m.Status), Resource: m.Resource}
+	}
+	k, err := a.Cases.Open(ctx, p, o)
+	if err != nil {
+		return "", err
+	}
+	return string(k.State), nil
 }
 
 // returnedFields lists the fields a lookup returned as resource.field.
