@@ -188,7 +188,7 @@ func (s *Service) Open(ctx context.Context, p identity.Principal, o Opening) (Ca
 	c := Case{Number: o.Number, Applicant: o.Applicant, ApplicantHash: s.Hash(o.Applicant), ApplicantType: o.ApplicantType,
 		ServiceItem: o.ServiceItem, ItemName: o.ItemName, Department: o.Department, Officer: p.ID, OfficerDepartment: p.DepartmentCode,
 		State: Opened, TimeLimitDays: o.TimeLimitDays, Revision: 1, Materials: o.Materials, OpenedAt: now, UpdatedAt: now}
-	out, err := s.Store.Open(ctx, c, func(cur Case) (Case, error) {
+	update := func(cur Case) (Case, error) {
 		if cur.Applicant != c.Applicant || cur.ServiceItem != c.ServiceItem {
 			return Case{}, fault.Conflictf("case_number_taken", "case number %s belongs to another applicant or service item", c.Number)
 		}
@@ -198,11 +198,27 @@ func (s *Service) Open(ctx context.Context, p identity.Principal, o Opening) (Ca
 		cur.Materials, cur.Officer, cur.OfficerDepartment, cur.UpdatedAt = c.Materials, c.Officer, c.OfficerDepartment, now
 		cur.Revision++
 		return cur, nil
-	})
+	}
+	// Lookups under one case number may run at once: one that finds the
+	// case changed (or created) under it tries again on the fresh row.
+	var out Case
+	var err error
+	for range openAttempts {
+		if out, err = s.Store.Open(ctx, c, update); !isChanged(err) {
+			break
+		}
+	}
 	if err != nil {
 		return Case{}, err
 	}
 	return s.timed(out), nil
+}
+
+const openAttempts = 5
+
+func isChanged(err error) bool {
+	fe, ok := fault.As(err)
+	return ok && fe.Code == "case_changed"
 }
 
 // MayHandle says whether p may change cases of department dept: the

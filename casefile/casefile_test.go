@@ -131,3 +131,31 @@ func codeOf(err error) string {
 	}
 	return ""
 }
+
+// Lookups under one case number at once all succeed: a lookup that finds
+// the case created or changed under it tries again.
+func TestConcurrentOpen(t *testing.T) {
+	ctx := context.Background()
+	db := storagetest.Open(t)
+	svc := &casefile.Service{Store: sqlstore.New(db.Gorm), Calendar: calendar.Weekdays(), Hash: func(s string) string { return "h:" + s }}
+	officer := identity.Principal{ID: "o1", Role: identity.RoleOfficer, DepartmentCode: "lx-gsc"}
+	open := casefile.Opening{Number: "C-9", Applicant: "431302198506159913", ApplicantType: "natural_person", ServiceItem: "card",
+		Department: "lx-gsc", Materials: []casefile.Material{{Code: "photo", Name: "照片", Source: casefile.SourceBrought}}}
+	const n = 8
+	errs := make(chan error, n)
+	for range n {
+		go func() {
+			_, err := svc.Open(ctx, officer, open)
+			errs <- err
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	c, err := svc.Get(ctx, officer, "C-9")
+	if err != nil || c.Revision != n || len(c.Materials) != 1 {
+		t.Fatalf("after %d lookups: %+v, %v", n, c, err)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"yiku/casefile"
 	"yiku/fault"
@@ -127,6 +128,13 @@ func putMaterials(tx *gorm.DB, c casefile.Case) error {
 func (s *Store) Open(ctx context.Context, c casefile.Case, update func(cur casefile.Case) (casefile.Case, error)) (casefile.Case, error) {
 	var out casefile.Case
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		// Lookups under one number wait for each other here (FOR UPDATE on
+		// PostgreSQL; SQLite's single writer serialises them anyway).
+		var locked []string
+		if err := tx.Model(&caseRow{}).Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate}).
+			Where("case_number = ?", c.Number).Pluck("case_number", &locked).Error; err != nil {
+			return err
+		}
 		cur, err := get(tx, c.Number)
 		switch {
 		case fault.KindOf(err) == fault.NotFound:
@@ -165,7 +173,12 @@ func (s *Store) Open(ctx context.Context, c casefile.Case, update func(cur casef
 		if _, ok := fault.As(err); ok {
 			return casefile.Case{}, err
 		}
-		return casefile.Case{}, storage.MapError(err, "case "+c.Number)
+		err = storage.MapError(err, "case "+c.Number)
+		if fault.KindOf(err) == fault.Conflict {
+			// Another lookup created the case meanwhile.
+			return casefile.Case{}, fault.Conflictf("case_changed", "case %s changed meanwhile; look it up again", c.Number)
+		}
+		return casefile.Case{}, err
 	}
 	return out, nil
 }
