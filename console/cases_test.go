@@ -43,6 +43,16 @@ func TestCasePages(t *testing.T) {
 		t.Fatalf("citizen's cases: %d %s", code, body)
 	}
 
+	// The office sees the item's processing against its time limit.
+	if r := h.Do("PATCH", "/api/v1/cases/PAGE-CASE-1", "gsc-system", map[string]string{"state": "approved"}); r.Status != 200 {
+		t.Fatalf("approve: %d %s", r.Status, r.Body)
+	}
+	office := newClient(t, h.URL)
+	office.signIn(h, "catalog-admin")
+	if code, body := office.get("/console/reuse"); code != 200 || !strings.Contains(body, `<tr data-item="social-security-card"><td>社会保障卡申领</td><td>10</td><td>1</td><td>1</td><td>0</td><td>1</td><td>0</td>`) {
+		t.Fatalf("reuse page: %d %s", code, body)
+	}
+
 	other := newClient(t, h.URL)
 	other.signIn(h, "officer-lp")
 	if code, _ := other.get("/console/cases/PAGE-CASE-1"); code != 403 {
