@@ -47,4 +47,7 @@ func TestMaterialTypeAndCaseCommands(t *testing.T) {
 	if out, code := run("citizen-demo", "case", "show", "LX-SB-CLI-0002"); code != 0 || !strings.Contains(out, `"type":"id-photo","source":"brought"`) {
 		t.Fatalf("case show by the applicant: %d %s", code, out)
 	}
+	if out, code := run("catalog-admin", "stats", "reuse"); code != 0 || !strings.Contains(out, "case processing") || !strings.Contains(out, "social-security-card  10") {
+		t.Fatalf("stats reuse: %d %s", code, out)
+	}
 }
