@@ -128,33 +128,39 @@ func putMaterials(tx *gorm.DB, c casefile.Case) error {
 func (s *Store) Open(ctx context.Context, c casefile.Case, update func(cur casefile.Case) (casefile.Case, error)) (casefile.Case, error) {
 	var out casefile.Case
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		// Lookups under one number wait for each other here (FOR UPDATE on
-		// PostgreSQL; SQLite's single writer serialises them anyway).
+		// Most lookups open a new case: the insert that finds no row with
+		// the number is the whole check.
+		r := rowOf(c)
+		res := tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "case_number"}}, DoNothing: true}).Create(&r)
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 1 {
+			if ms := materialsOf(c); len(ms) > 0 {
+				if err := tx.Create(&ms).Error; err != nil {
+					return err
+				}
+			}
+			out = c
+			return nil
+		}
+		// The case exists. Lookups under one number wait for each other
+		// here (FOR UPDATE on PostgreSQL; SQLite's single writer serialises
+		// them anyway).
 		var locked []string
 		if err := tx.Model(&caseRow{}).Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate}).
 			Where("case_number = ?", c.Number).Pluck("case_number", &locked).Error; err != nil {
 			return err
 		}
 		cur, err := get(tx, c.Number)
-		switch {
-		case fault.KindOf(err) == fault.NotFound:
-			r := rowOf(c)
-			if err := tx.Create(&r).Error; err != nil {
-				return err
-			}
-			if err := putMaterials(tx, c); err != nil {
-				return err
-			}
-			out = c
-			return nil
-		case err != nil:
+		if err != nil {
 			return err
 		}
 		next, err := update(cur)
 		if err != nil {
 			return err
 		}
-		res := tx.Model(&caseRow{}).Where("case_number = ? AND revision = ?", c.Number, cur.Revision).Updates(map[string]any{
+		res = tx.Model(&caseRow{}).Where("case_number = ? AND revision = ?", c.Number, cur.Revision).Updates(map[string]any{
 			"officer": next.Officer, "officer_department": next.OfficerDepartment, "updated_at": next.UpdatedAt.UTC(), "revision": next.Revision,
 		})
 		if res.Error != nil {
