@@ -63,6 +63,9 @@ func (s *Service) maxBytes() int64 {
 }
 
 func (s *Service) keys() (*keyring.Ring, error) {
+	if s.Bucket == nil {
+		return nil, fault.New(fault.Unavailable, "material_store_missing", "this hub has no material store (--material-store), so it stores and reads no materials")
+	}
 	if s.Keys == nil {
 		return nil, fault.New(fault.Unavailable, "material_keys_missing", "this hub has no data key file, so it stores and reads no materials; an operator creates one with yiku keys init and starts the hub with --data-key-file")
 	}

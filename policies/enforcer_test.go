@@ -86,6 +86,18 @@ func TestAPIPolicyMatrix(t *testing.T) {
 		{reviewer, "POST", "/api/v1/lookups", false},
 		{citizen, "POST", "/api/v1/lookups", false},
 		{catalog, "POST", "/api/v1/lookups", false},
+		{officer, "POST", "/api/v1/materials", true},
+		{officer, "GET", "/api/v1/materials/:id/content", true},
+		{officer, "POST", "/api/v1/materials/:id/supersede", true},
+		{system, "GET", "/api/v1/materials", true},
+		{system, "POST", "/api/v1/materials", false},
+		{reviewer, "GET", "/api/v1/materials/:id", true},
+		{reviewer, "POST", "/api/v1/materials", false},
+		{citizen, "GET", "/api/v1/materials", true},
+		{citizen, "POST", "/api/v1/materials/:id/supersede", false},
+		{admin, "POST", "/api/v1/materials", false},
+		{admin, "GET", "/api/v1/materials", false},
+		{catalog, "GET", "/api/v1/materials", false},
 		// Share requests and grants: department admins apply and decide; the
 		// e-government office and reviewers watch; systems read grants only.
 		{admin, "POST", "/api/v1/share-requests", true},

@@ -56,6 +56,9 @@ type Material struct {
 	// the applicant must bring it.
 	Resource    string `json:"resource,omitempty"`
 	Description string `json:"description,omitempty"`
+	// Type is the material type's code (材料目录), which means the same
+	// material in every item: the material library reuses uploads by it.
+	Type string `json:"type"`
 }
 
 // FromLibrary reports whether the library can supply m.
