@@ -66,8 +66,8 @@ type Deps struct {
 	// BodyLimits replace MaxBodyBytes for single routes ("POST /api/v1/x"
 	// by request path) that stream larger bodies (material uploads).
 	BodyLimits map[string]int64
-	Registry     *prometheus.Registry
-	Version      string
+	Registry   *prometheus.Registry
+	Version    string
 	// Audit, when set, runs on every /api/v1 call after authentication and
 	// before authorization, so denials are audited too. It records the call
 	// (see AuditNote) durably before the response is released.
