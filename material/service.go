@@ -374,6 +374,12 @@ const (
 	ActionDownload  = "material.download"
 	ActionSupersede = "material.supersede"
 	ActionRetention = "material.retention_delete"
+	// Removal requests: filed by the applicant (or an officer for them),
+	// listed and decided by the e-government office.
+	ActionRemovalRequest = "material.removal_request"
+	ActionRemovalList    = "material.removal_list"
+	ActionRemovalApprove = "material.removal_approve"
+	ActionRemovalReject  = "material.removal_reject"
 )
 
 func gcerrorsNotFound(err error) bool { return gcerrors.Code(err) == gcerrors.NotFound }

@@ -98,6 +98,17 @@ func TestAPIPolicyMatrix(t *testing.T) {
 		{admin, "POST", "/api/v1/materials", false},
 		{admin, "GET", "/api/v1/materials", false},
 		{catalog, "GET", "/api/v1/materials", false},
+		{citizen, "POST", "/api/v1/material-removal-requests", true},
+		{officer, "POST", "/api/v1/material-removal-requests", true},
+		{officer, "GET", "/api/v1/material-removal-requests", false},
+		{officer, "POST", "/api/v1/material-removal-requests/:id/approve", false},
+		{citizen, "POST", "/api/v1/material-removal-requests/:id/approve", false},
+		{catalog, "GET", "/api/v1/material-removal-requests", true},
+		{catalog, "POST", "/api/v1/material-removal-requests/:id/approve", true},
+		{catalog, "POST", "/api/v1/material-removal-requests/:id/reject", true},
+		{reviewer, "GET", "/api/v1/material-removal-requests", true},
+		{reviewer, "POST", "/api/v1/material-removal-requests/:id/reject", false},
+		{admin, "POST", "/api/v1/material-removal-requests", false},
 		// Share requests and grants: department admins apply and decide; the
 		// e-government office and reviewers watch; systems read grants only.
 		{admin, "POST", "/api/v1/share-requests", true},

@@ -50,6 +50,10 @@ func (a *API) Routes(api *gin.RouterGroup) {
 	api.GET("/materials/:id", a.get)
 	api.GET("/materials/:id/content", a.content)
 	api.POST("/materials/:id/supersede", a.supersede)
+	api.POST("/material-removal-requests", a.requestRemoval)
+	api.GET("/material-removal-requests", a.removals)
+	api.POST("/material-removal-requests/:id/approve", func(c *gin.Context) { a.decide(c, true) })
+	api.POST("/material-removal-requests/:id/reject", func(c *gin.Context) { a.decide(c, false) })
 }
 
 // maxField bounds one metadata field of a multipart upload.
@@ -283,4 +287,78 @@ func (a *API) supersede(c *gin.Context) {
 	}
 	n.Subjects, n.Reason = []string{u.Applicant}, n.Reason+" superseded_by="+u.SupersededBy
 	c.JSON(http.StatusOK, u)
+}
+
+// RemovalBody asks to remove an upload.
+type RemovalBody struct {
+	UploadID string `json:"upload_id"`
+	Reason   string `json:"reason"`
+}
+
+func (a *API) requestRemoval(c *gin.Context) {
+	n := httpapi.Note(c)
+	n.Action, n.Resource = material.ActionRemovalRequest, material.Resource
+	var body RemovalBody
+	if err := httpapi.BindJSON(c, &body); err != nil {
+		httpapi.Fail(c, err)
+		return
+	}
+	n.Reason = "upload=" + body.UploadID
+	r, u, err := a.svc.RequestRemoval(c.Request.Context(), httpapi.MustPrincipal(c), strings.TrimSpace(body.UploadID), body.Reason)
+	if err != nil {
+		httpapi.Fail(c, err)
+		return
+	}
+	n.Subjects, n.Reason = []string{u.Applicant}, n.Reason+" request="+r.ID
+	c.Header("Location", "/api/v1/material-removal-requests/"+r.ID)
+	c.JSON(http.StatusCreated, r)
+}
+
+func (a *API) removals(c *gin.Context) {
+	n := httpapi.Note(c)
+	n.Action, n.Resource = material.ActionRemovalList, material.Resource
+	page, err := httpapi.PageOf(c, 100, 1000)
+	if err != nil {
+		httpapi.Fail(c, err)
+		return
+	}
+	status := material.RemovalStatus(c.Query("status"))
+	switch status {
+	case "", material.RemovalPending, material.RemovalApproved, material.RemovalRejected:
+	default:
+		httpapi.Fail(c, fault.Invalidf("invalid_status", "status is pending, approved or rejected").WithDetails(fault.Detail{Field: "status", Reason: "unknown status"}))
+		return
+	}
+	rs, err := a.svc.Removals(c.Request.Context(), status, page.Limit, page.Offset)
+	if err != nil {
+		httpapi.Fail(c, err)
+		return
+	}
+	n.Count = len(rs)
+	c.JSON(http.StatusOK, gin.H{"removal_requests": rs, "limit": page.Limit, "offset": page.Offset})
+}
+
+// DecisionBody is the e-government office's decision.
+type DecisionBody struct {
+	Reason string `json:"reason"`
+}
+
+func (a *API) decide(c *gin.Context, approve bool) {
+	n := httpapi.Note(c)
+	n.Action, n.Resource, n.Reason = material.ActionRemovalReject, material.Resource, "request="+c.Param("id")
+	if approve {
+		n.Action = material.ActionRemovalApprove
+	}
+	var body DecisionBody
+	if err := httpapi.BindJSON(c, &body); err != nil {
+		httpapi.Fail(c, err)
+		return
+	}
+	r, u, err := a.svc.DecideRemoval(c.Request.Context(), httpapi.MustPrincipal(c), c.Param("id"), approve, body.Reason)
+	if err != nil {
+		httpapi.Fail(c, err)
+		return
+	}
+	n.Subjects, n.Reason = []string{u.Applicant}, n.Reason+" upload="+u.ID
+	c.JSON(http.StatusOK, r)
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -249,3 +250,55 @@ func TestUploadRefusals(t *testing.T) {
 		t.Errorf("21 MB: %d %s", status, body)
 	}
 }
+
+// TestRemovalRequestThroughTheEGovOffice: the citizen asks to remove their
+// upload; the e-government office approves; the file is deleted, the
+// upload is removed and no longer reused.
+func TestRemovalRequestThroughTheEGovOffice(t *testing.T) {
+	h := hubtest.Start(t)
+	fields := map[string]string{"applicant": lookupdemo.Citizen, "material_type": "household-register", "case_number": "GSC-9", "purpose": "结婚登记"}
+	status, body := upload(t, h, "officer-gsc", fields, "a.pdf", pdf(5000))
+	if status != 201 {
+		t.Fatalf("upload: %d %s", status, body)
+	}
+	var u material.Upload
+	if err := jsonUnmarshal(body, &u); err != nil {
+		t.Fatal(err)
+	}
+	if r := h.Do("POST", "/api/v1/material-removal-requests", "officer-lp", map[string]string{"upload_id": u.ID, "reason": "申请人要求"}); r.Status != 403 {
+		t.Fatalf("officer of another department: %d %s", r.Status, r.Body)
+	}
+	r := h.Do("POST", "/api/v1/material-removal-requests", "citizen-demo", map[string]string{"upload_id": u.ID, "reason": "户口簿已换发，旧件请删除"})
+	if r.Status != 201 {
+		t.Fatalf("request: %d %s", r.Status, r.Body)
+	}
+	var req material.Removal
+	r.JSON(t, &req)
+	if r := h.Do("POST", "/api/v1/material-removal-requests/"+req.ID+"/approve", "citizen-demo", map[string]string{"reason": "x"}); r.Status != 403 {
+		t.Fatalf("citizen approves: %d", r.Status)
+	}
+	r = h.Do("GET", "/api/v1/material-removal-requests?status=pending", "catalog-admin", nil)
+	if r.Status != 200 || !strings.Contains(string(r.Body), req.ID) {
+		t.Fatalf("pending list: %d %s", r.Status, r.Body)
+	}
+	r = h.Do("POST", "/api/v1/material-removal-requests/"+req.ID+"/approve", "catalog-admin", map[string]string{"reason": "同意删除"})
+	if r.Status != 200 || !strings.Contains(string(r.Body), `"status":"approved"`) {
+		t.Fatalf("approve: %d %s", r.Status, r.Body)
+	}
+	if r := h.Do("POST", "/api/v1/material-removal-requests/"+req.ID+"/reject", "catalog-admin", map[string]string{"reason": "again"}); r.Status != 409 {
+		t.Fatalf("decided twice: %d %s", r.Status, r.Body)
+	}
+	r = h.Do("GET", "/api/v1/materials/"+u.ID, "reviewer", nil)
+	if r.Status != 200 || !strings.Contains(string(r.Body), `"status":"removed"`) {
+		t.Fatalf("after approval: %d %s", r.Status, r.Body)
+	}
+	r = h.Do("GET", "/api/v1/materials/"+u.ID+"/content", "citizen-demo", nil)
+	if r.Status != 404 || !strings.Contains(string(r.Body), "material_file_deleted") {
+		t.Fatalf("content after removal: %d %s", r.Status, r.Body)
+	}
+	if got := events(t, h, url.Values{"action": {material.ActionRemovalApprove}}); got.Total != 1 {
+		t.Fatalf("approval events = %+v", got)
+	}
+}
+
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }

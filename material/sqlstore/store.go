@@ -213,3 +213,84 @@ func (s *Store) Older(ctx context.Context, materialType string, t time.Time, lim
 	}
 	return out, nil
 }
+
+type removalRow struct {
+	ID             string `gorm:"primaryKey"`
+	UploadID       string
+	ApplicantHash  string
+	Reason         string
+	RequestedBy    string
+	RequestedRole  string
+	Status         string
+	DecidedBy      string
+	DecisionReason string
+	CreatedAt      time.Time
+	DecidedAt      *time.Time
+}
+
+func (removalRow) TableName() string { return "material_removal_requests" }
+
+func (r removalRow) removal() material.Removal {
+	out := material.Removal{ID: r.ID, UploadID: r.UploadID, Reason: r.Reason, RequestedBy: r.RequestedBy, RequestedRole: r.RequestedRole,
+		Status: material.RemovalStatus(r.Status), DecidedBy: r.DecidedBy, DecisionReason: r.DecisionReason, CreatedAt: r.CreatedAt.UTC()}
+	if r.DecidedAt != nil {
+		at := r.DecidedAt.UTC()
+		out.DecidedAt = &at
+	}
+	return out
+}
+
+var _ material.RemovalStore = (*Store)(nil)
+
+// CreateRemoval implements material.RemovalStore.
+func (s *Store) CreateRemoval(ctx context.Context, r material.Removal, applicantHash string) error {
+	row := removalRow{ID: r.ID, UploadID: r.UploadID, ApplicantHash: applicantHash, Reason: r.Reason, RequestedBy: r.RequestedBy,
+		RequestedRole: r.RequestedRole, Status: string(r.Status), CreatedAt: r.CreatedAt.UTC()}
+	return storage.MapError(s.db.WithContext(ctx).Create(&row).Error, "material removal request")
+}
+
+// Removal implements material.RemovalStore.
+func (s *Store) Removal(ctx context.Context, id string) (material.Removal, error) {
+	var r removalRow
+	if err := s.db.WithContext(ctx).Where("id = ?", id).Take(&r).Error; err != nil {
+		if fault.KindOf(storage.MapError(err, "")) == fault.NotFound {
+			return material.Removal{}, fault.NotFoundf("removal_request_not_found", "no removal request %s", id)
+		}
+		return material.Removal{}, storage.MapError(err, "material removal request")
+	}
+	return r.removal(), nil
+}
+
+// Removals implements material.RemovalStore, oldest first.
+func (s *Store) Removals(ctx context.Context, status material.RemovalStatus, limit, offset int) ([]material.Removal, error) {
+	q := s.db.WithContext(ctx).Model(&removalRow{})
+	if status != "" {
+		q = q.Where("status = ?", string(status))
+	}
+	var rows []removalRow
+	if err := q.Order("created_at, id").Limit(limit).Offset(offset).Find(&rows).Error; err != nil {
+		return nil, storage.MapError(err, "material removal requests")
+	}
+	out := make([]material.Removal, len(rows))
+	for i, r := range rows {
+		out[i] = r.removal()
+	}
+	return out, nil
+}
+
+// DecideRemoval implements material.RemovalStore.
+func (s *Store) DecideRemoval(ctx context.Context, id string, to material.RemovalStatus, by, reason string, at time.Time) error {
+	at = at.UTC()
+	res := s.db.WithContext(ctx).Model(&removalRow{}).Where("id = ? AND status = ?", id, string(material.RemovalPending)).
+		Updates(map[string]any{"status": string(to), "decided_by": by, "decision_reason": reason, "decided_at": at})
+	if res.Error != nil {
+		return storage.MapError(res.Error, "material removal request")
+	}
+	if res.RowsAffected == 0 {
+		if _, err := s.Removal(ctx, id); err != nil {
+			return err
+		}
+		return fault.Conflictf("removal_request_decided", "removal request %s is already decided", id)
+	}
+	return nil
+}

@@ -42,6 +42,25 @@ CREATE INDEX material_uploads_hash_idx ON material_uploads (content_hash);
 CREATE INDEX material_uploads_status_idx ON material_uploads (status, material_type, created_at);
 CREATE INDEX material_uploads_subject_idx ON material_uploads (applicant_hash, created_at);
 
+-- An applicant's request to remove an upload, decided by the e-government
+-- office: approval deletes the file and marks the upload removed.
+CREATE TABLE material_removal_requests (
+    id              TEXT PRIMARY KEY,
+    upload_id       TEXT NOT NULL,
+    applicant_hash  TEXT NOT NULL,
+    reason          TEXT NOT NULL,
+    requested_by    TEXT NOT NULL,
+    requested_role  TEXT NOT NULL,
+    status          TEXT NOT NULL CHECK (status IN ('pending', 'approved', 'rejected')),
+    decided_by      TEXT NOT NULL DEFAULT '',
+    decision_reason TEXT NOT NULL DEFAULT '',
+    created_at      DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    decided_at      DATETIME
+);
+CREATE INDEX material_removal_requests_status_idx ON material_removal_requests (status, created_at);
+CREATE INDEX material_removal_requests_upload_idx ON material_removal_requests (upload_id);
+
 -- +goose Down
+DROP TABLE material_removal_requests;
 DROP TABLE material_uploads;
 DROP TABLE material_blobs;
