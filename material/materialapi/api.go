@@ -12,6 +12,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -246,14 +247,22 @@ func (a *API) content(c *gin.Context) {
 		return
 	}
 	defer r.Close()
+	// The download is audited before the first byte leaves; the file then
+	// streams, never held whole.
+	if err := httpapi.Commit(c, http.StatusOK); err != nil {
+		httpapi.Fail(c, err)
+		return
+	}
 	c.Header("Content-Type", u.ContentType)
 	c.Header("X-Content-Type-Options", "nosniff")
+	c.Header("Content-Length", strconv.FormatInt(u.Size, 10))
 	c.Header("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": downloadName(u)}))
 	c.Status(http.StatusOK)
 	if _, err := io.Copy(c.Writer, r); err != nil {
-		// The blob failed to decrypt part way (tampered or truncated): the
-		// buffered answer is dropped for an error.
-		httpapi.Fail(c, err)
+		// The blob failed to decrypt part way (tampered or truncated):
+		// the answer is already under way, so the connection is cut short
+		// of Content-Length and the client sees the failure.
+		panic(http.ErrAbortHandler)
 	}
 }
 
