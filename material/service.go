@@ -159,11 +159,17 @@ func (s *Service) write(ctx context.Context, key string, dk keyring.DataKey, r i
 	}
 	h := sha256.New()
 	limit := s.maxBytes()
-	n, err := io.Copy(io.MultiWriter(h, ew), io.LimitReader(r, limit+1))
+	src := &readErr{r: r}
+	n, err := io.Copy(io.MultiWriter(h, ew), io.LimitReader(src, limit+1))
 	if err != nil {
 		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
+		switch {
+		case errors.As(err, &mbe):
 			return fail(tooLarge(limit))
+		case src.err != nil:
+			// The client's body broke off or is malformed: its fault.
+			return fail(fault.Invalidf("incomplete_material_file", "the file could not be read to its end: %s", src.err.Error()).
+				WithDetails(fault.Detail{Field: "file", Reason: "body ended early or is malformed"}))
 		}
 		return fail(fmt.Errorf("material: store the file: %w", err))
 	}
@@ -402,4 +408,19 @@ func (w *Sweeper) Run(ctx context.Context) error {
 		return err
 	})
 	return nil
+}
+
+// readErr remembers the error its reader returned, to tell the client's
+// broken body from a failing store.
+type readErr struct {
+	r   io.Reader
+	err error
+}
+
+func (e *readErr) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	if err != nil && err != io.EOF {
+		e.err = err
+	}
+	return n, err
 }

@@ -240,3 +240,25 @@ func TestSupersedeAndRetention(t *testing.T) {
 		t.Fatalf("content of an expired upload: %v", err)
 	}
 }
+
+type brokenReader struct{ data []byte }
+
+func (b *brokenReader) Read(p []byte) (int, error) {
+	if len(b.data) == 0 {
+		return 0, io.ErrUnexpectedEOF
+	}
+	n := copy(p, b.data)
+	b.data = b.data[n:]
+	return n, nil
+}
+
+func TestBrokenBodyIsTheClientsFault(t *testing.T) {
+	svc, dir := newService(t)
+	_, err := svc.Upload(context.Background(), officer, meta("household-register"), &brokenReader{data: pdf(100_000)})
+	if fe, ok := fault.As(err); !ok || fe.Kind != fault.Invalid || fe.Code != "incomplete_material_file" {
+		t.Fatalf("broken body: %v", err)
+	}
+	if n := len(blobFiles(t, dir)); n != 0 {
+		t.Fatalf("%d blobs left after a broken upload", n)
+	}
+}
