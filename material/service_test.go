@@ -70,8 +70,15 @@ func blobFiles(t *testing.T, dir string) []string {
 }
 
 func TestEncryptedAtRestAndStoredOnce(t *testing.T) {
+	for _, suite := range []cryptosuite.Name{cryptosuite.Default, cryptosuite.SM} {
+		t.Run(string(suite), func(t *testing.T) { encryptedAtRest(t, suite) })
+	}
+}
+
+func encryptedAtRest(t *testing.T, suite cryptosuite.Name) {
 	ctx := context.Background()
 	svc, dir := newService(t)
+	svc.Keys = keyring.NewForTest(cryptosuite.Must(suite))
 	data := pdf(200_000)
 	u1, err := svc.Upload(ctx, officer, meta("household-register"), bytes.NewReader(data))
 	if err != nil {
@@ -113,7 +120,7 @@ func TestEncryptedAtRestAndStoredOnce(t *testing.T) {
 
 	// A hub with another key cannot read the file.
 	other := *svc
-	other.Keys = keyring.NewForTest(cryptosuite.Must(cryptosuite.Default))
+	other.Keys = keyring.NewForTest(cryptosuite.Must(suite))
 	if r, err := other.Content(ctx, u1); err == nil {
 		_, err = io.ReadAll(r)
 		_ = r.Close()
