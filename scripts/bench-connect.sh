@@ -160,8 +160,10 @@ pid=$(read_pid "$PIDFILE")
 log "the worker (pid $pid) lists the Debezium JDBC sink connector"
 
 # --- the comparison ---------------------------------------------------------------
+kafka_pid=$(read_pid "$RUN_DIR/kafka/kafka.pid")
 cd "$ROOT"
 go run ./scripts/connectbench \
+	--kafka-pid "${kafka_pid:-0}" \
 	--database-url "$YIKU_TEST_DATABASE_URL" \
 	--kafka-brokers "$YIKU_TEST_KAFKA_BROKERS" \
 	--kafka-sasl-mechanism "$YIKU_TEST_KAFKA_SASL_MECHANISM" \

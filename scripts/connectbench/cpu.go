@@ -54,3 +54,42 @@ func loadAverage() string {
 	}
 	return "?"
 }
+
+// treeCPU is the CPU time of process root and of its children so far: for
+// the postmaster, every PostgreSQL backend and background process. A child
+// that exits in between takes its time with it, so measure over spans in
+// which the children stay (the sinks keep their connections).
+func treeCPU(root int) (time.Duration, error) {
+	total, err := processCPU(strconv.Itoa(root))
+	if err != nil {
+		return 0, err
+	}
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return 0, fmt.Errorf("connectbench: process cpu: %w", err)
+	}
+	want := strconv.Itoa(root)
+	for _, e := range entries {
+		if e.Name()[0] < '0' || e.Name()[0] > '9' {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue // gone meanwhile
+		}
+		s := string(b)
+		i := strings.LastIndexByte(s, ')')
+		if i < 0 {
+			continue
+		}
+		if f := strings.Fields(s[i+1:]); len(f) < 2 || f[1] != want {
+			continue
+		}
+		d, err := parseProcessStat(s)
+		if err != nil {
+			continue
+		}
+		total += d
+	}
+	return total, nil
+}

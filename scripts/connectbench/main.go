@@ -52,6 +52,8 @@ type options struct {
 	brokers     string
 	connectURL  string
 	connectPID  int
+	kafkaPID    int
+	warmup      int
 	records     int
 	runs        int
 	partitions  int
@@ -71,6 +73,8 @@ func main() {
 	flag.StringVar(&o.kafka.CAFile, "kafka-ca-file", "", "PEM CA of the brokers' certificates (turns TLS on)")
 	flag.StringVar(&o.connectURL, "connect-url", "", "REST URL of the Kafka Connect worker (loopback only)")
 	flag.IntVar(&o.connectPID, "connect-pid", 0, "pid of the Kafka Connect worker, for its process CPU")
+	flag.IntVar(&o.kafkaPID, "kafka-pid", 0, "pid of the Kafka broker, for its process CPU (0: not measured)")
+	flag.IntVar(&o.warmup, "warmup", 1, "runs before the measured ones, shown but left out of the medians (the worker's JVM compiles its hot code in the first)")
 	flag.IntVar(&o.records, "records", 200000, "records per run")
 	flag.IntVar(&o.runs, "runs", 3, "runs; the figures are their medians")
 	flag.IntVar(&o.partitions, "partitions", 3, "partitions of each topic; the JDBC sink gets as many tasks")
@@ -93,8 +97,8 @@ func (o options) check() error {
 		return errors.New("--database-url, --kafka-brokers and --connect-url are required")
 	case o.connectPID <= 0:
 		return errors.New("--connect-pid is required (the worker's process CPU is part of the result)")
-	case o.records < 1000 || o.runs < 1 || o.partitions < 1 || o.batch < 1:
-		return errors.New("--records (at least 1000), --runs, --partitions and --batch must be positive")
+	case o.records < 1000 || o.runs < 1 || o.partitions < 1 || o.batch < 1 || o.warmup < 0 || o.kafkaPID < 0:
+		return errors.New("--records (at least 1000), --runs, --partitions and --batch must be positive, --warmup and --kafka-pid not negative")
 	}
 	u, err := url.Parse(o.connectURL)
 	if err != nil {
@@ -117,6 +121,7 @@ type bench struct {
 	jdbc    jdbcTarget
 	topics  exchange.Topics
 	id      string
+	pgPID   int
 }
 
 func run(ctx context.Context, o options, out io.Writer) error {
@@ -162,6 +167,9 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	if _, err := b.pg.Exec(ctx, connectTableDDL); err != nil {
 		return fmt.Errorf("create connect_records: %w", err)
 	}
+	if b.pgPID, err = postmasterPID(ctx, b.pg); err != nil {
+		return err
+	}
 	if !o.keep {
 		defer func() {
 			dctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -180,13 +188,26 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	fmt.Fprintf(out, "  Debezium JDBC sink %s on the Kafka Connect worker at %s (pid %d): batch.size %d, max.poll.records %d, %d tasks, unnest %v\n",
 		plugin, o.connectURL, o.connectPID, o.batch, o.batch, o.partitions, o.unnest)
 
+	fmt.Fprintf(out, "  CPU of the processes: the sink's own (this one, or the worker), PostgreSQL (postmaster %d and its children)", b.pgPID)
+	if o.kafkaPID > 0 {
+		fmt.Fprintf(out, ", the Kafka broker (pid %d)", o.kafkaPID)
+	}
+	fmt.Fprintln(out)
 	var yiku, conn []measure
-	for i := 1; i <= o.runs; i++ {
+	for i := 1; i <= o.warmup+o.runs; i++ {
+		switch {
+		case i == 1 && o.warmup > 0:
+			fmt.Fprintf(out, "warm-up: %d run(s), not counted\n", o.warmup)
+		case i == o.warmup+1:
+			fmt.Fprintf(out, "measured: %d run(s)\n", o.runs)
+		}
 		y, c, err := b.runOnce(ctx, i, out)
 		if err != nil {
 			return fmt.Errorf("run %d: %w", i, err)
 		}
-		yiku, conn = append(yiku, y), append(conn, c)
+		if i > o.warmup {
+			yiku, conn = append(yiku, y), append(conn, c)
+		}
 	}
 	report(out, yiku, conn)
 	return nil
@@ -334,7 +355,7 @@ func (b *bench) await(ctx context.Context, table, resource, pid string, failed f
 		t0      time.Time
 		n0      int64
 		cpu0    time.Duration
-		proc0   time.Duration
+		proc0   cpuSample
 		err     error
 	)
 	for poll := 1; ; poll++ {
@@ -345,17 +366,17 @@ func (b *bench) await(ctx context.Context, table, resource, pid string, failed f
 		now := time.Now()
 		if !started && n > 0 {
 			started, t0, n0, cpu0 = true, now, n, loadgen.MachineCPU()
-			if proc0, err = processCPU(pid); err != nil {
+			if proc0, err = b.sampleCPU(pid); err != nil {
 				return measure{}, err
 			}
 		}
 		if n >= int64(b.o.records) {
 			m := measure{records: n - n0, elapsed: now.Sub(t0), machine: loadgen.MachineCPU() - cpu0}
-			p, err := processCPU(pid)
+			p, err := b.sampleCPU(pid)
 			if err != nil {
 				return measure{}, err
 			}
-			m.process = p - proc0
+			m.process, m.postgres, m.kafka = p.process-proc0.process, p.postgres-proc0.postgres, p.kafka-proc0.kafka
 			if m.records == 0 {
 				return measure{}, fmt.Errorf("every row of %s appeared before the first poll; use more --records", table)
 			}
@@ -390,4 +411,49 @@ func (b *bench) sameRecords(ctx context.Context, resource string, want int) erro
 		return fmt.Errorf("library_records and connect_records agree on %d of %d records of %s", n, want, resource)
 	}
 	return nil
+}
+
+// cpuSample is the CPU the sink's process, PostgreSQL and the broker have
+// used so far.
+type cpuSample struct{ process, postgres, kafka time.Duration }
+
+func (b *bench) sampleCPU(pid string) (cpuSample, error) {
+	var s cpuSample
+	var err error
+	if s.process, err = processCPU(pid); err != nil {
+		return s, err
+	}
+	if s.postgres, err = treeCPU(b.pgPID); err != nil {
+		return s, err
+	}
+	if b.o.kafkaPID > 0 {
+		if s.kafka, err = processCPU(strconv.Itoa(b.o.kafkaPID)); err != nil {
+			return s, err
+		}
+	}
+	return s, nil
+}
+
+// postmasterPID is the pid of the PostgreSQL server: the parent of this
+// connection's backend. Only a server on this machine can be measured.
+func postmasterPID(ctx context.Context, pg *pgx.Conn) (int, error) {
+	var backend int
+	if err := pg.QueryRow(ctx, "SELECT pg_backend_pid()").Scan(&backend); err != nil {
+		return 0, fmt.Errorf("backend pid: %w", err)
+	}
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(backend) + "/stat")
+	if err != nil {
+		return 0, fmt.Errorf("PostgreSQL's backend %d is not a process here (is the database on this machine?): %w", backend, err)
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	f := strings.Fields(s[i+1:])
+	if i < 0 || len(f) < 2 {
+		return 0, fmt.Errorf("backend %d: unreadable /proc stat", backend)
+	}
+	ppid, err := strconv.Atoi(f[1])
+	if err != nil {
+		return 0, fmt.Errorf("backend %d: parent pid: %w", backend, err)
+	}
+	return ppid, nil
 }
