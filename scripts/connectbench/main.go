@@ -74,7 +74,7 @@ func main() {
 	flag.StringVar(&o.connectURL, "connect-url", "", "REST URL of the Kafka Connect worker (loopback only)")
 	flag.IntVar(&o.connectPID, "connect-pid", 0, "pid of the Kafka Connect worker, for its process CPU")
 	flag.IntVar(&o.kafkaPID, "kafka-pid", 0, "pid of the Kafka broker, for its process CPU (0: not measured)")
-	flag.IntVar(&o.warmup, "warmup", 1, "runs before the measured ones, shown but left out of the medians (the worker's JVM compiles its hot code in the first)")
+	flag.IntVar(&o.warmup, "warmup", 2, "runs before the measured ones, shown but left out of the medians (the worker's JVM compiles its hot code in them)")
 	flag.IntVar(&o.records, "records", 200000, "records per run")
 	flag.IntVar(&o.runs, "runs", 3, "runs; the figures are their medians")
 	flag.IntVar(&o.partitions, "partitions", 3, "partitions of each topic; the JDBC sink gets as many tasks")
