@@ -11,11 +11,15 @@ import (
 	"encoding/hex"
 	"errors"
 	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
 	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -101,6 +105,43 @@ func Keys(t testing.TB, b *blob.Bucket) []string {
 		}
 	}
 	return keys
+}
+
+// Requests puts a recording reverse proxy in front of the endpoint of an
+// s3:// store URL and returns the URL through it, and a function listing
+// the requests it forwarded so far ("PUT ?partNumber=1&uploadId=…"). The
+// proxy keeps the client's Host header, so signatures still match. Tests
+// use it to see which S3 operations the library ran.
+func Requests(t testing.TB, storeURL string) (string, func() []string) {
+	t.Helper()
+	u, err := url.Parse(storeURL)
+	if err != nil || u.Scheme != "s3" {
+		t.Fatalf("blobtest: Requests needs an s3:// URL, not %q", storeURL)
+	}
+	q := u.Query()
+	target, err := url.Parse(q.Get("endpoint"))
+	if err != nil || target.Host == "" {
+		t.Fatalf("blobtest: %q has no endpoint to put a proxy in front of", storeURL)
+	}
+	var (
+		mu   sync.Mutex
+		seen []string
+	)
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen = append(seen, r.Method+" ?"+r.URL.RawQuery)
+		mu.Unlock()
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	q.Set("endpoint", srv.URL)
+	u.RawQuery = q.Encode()
+	return u.String(), func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]string(nil), seen...)
+	}
 }
 
 var unsafe = regexp.MustCompile(`[^A-Za-z0-9_-]+`)

@@ -28,11 +28,17 @@ func TestMaterialStoreOverHTTP(t *testing.T) {
 
 func materialStoreOverHTTP(t *testing.T, store string) {
 	storeURL := blobtest.URL(t, store)
-	h := hubtest.StartWith(t, hubtest.Options{Configure: func(c *config.Config) { c.MaterialStore = storeURL }})
+	hubURL, requests := storeURL, func() []string { return nil }
+	if store == "s3" {
+		// The hub reaches S3 through a recording proxy, to see the operations.
+		hubURL, requests = blobtest.Requests(t, storeURL)
+	}
+	h := hubtest.StartWith(t, hubtest.Options{Configure: func(c *config.Config) { c.MaterialStore = hubURL }})
 	waitLibrary(t, h)
 
-	// 9 MB: over the S3 writer's 8 MiB part, so S3 gets a multipart upload.
-	content := pdf(9_000_000)
+	// 18 MB, under the 20 MiB upload limit and over the S3 writer's 16 MiB
+	// threshold: S3 gets a multipart upload (three 8 MiB parts).
+	content := pdf(18_000_000)
 	marker := []byte("MARKER-OF-THE-PLAINTEXT-" + store)
 	copy(content[4096:], marker)
 	fields := map[string]string{"applicant": lookupdemo.Citizen, "material_type": "household-register", "issuing_authority": "娄底市公安局娄星分局",
@@ -85,5 +91,21 @@ func materialStoreOverHTTP(t *testing.T, store string) {
 	}
 	if !strings.HasPrefix(h.Cfg.MaterialStore, store) {
 		t.Fatalf("the hub runs on %q, not the %s store", h.Cfg.MaterialStore, store)
+	}
+	if store == "s3" {
+		var multipart, parts int
+		for _, r := range requests() {
+			switch {
+			case strings.HasPrefix(r, "POST ?uploads"):
+				multipart++
+			case strings.HasPrefix(r, "PUT ?") && strings.Contains(r, "partNumber="):
+				parts++
+			}
+		}
+		// Each of the two uploads streams its own object (the second is
+		// deleted once its hash is found stored).
+		if multipart != 2 || parts != 6 {
+			t.Fatalf("S3 saw %d multipart uploads of %d parts, want 2 of 3 parts each: %v", multipart, parts, requests())
+		}
 	}
 }
