@@ -49,6 +49,12 @@ func CanMove(from, to State) bool {
 	return false
 }
 
+// Next lists the states a case in state from may move to, in the order a
+// form offers them; none for a finished case.
+func Next(from State) []State {
+	return append([]State(nil), next[from]...)
+}
+
 // Valid reports whether s is a known state.
 func (s State) Valid() bool {
 	switch s {

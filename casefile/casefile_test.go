@@ -29,6 +29,20 @@ func TestCanMove(t *testing.T) {
 				t.Errorf("CanMove(%s, %s) = %v", from, to, got)
 			}
 		}
+		// Next offers exactly the moves CanMove allows.
+		next := casefile.Next(from)
+		for _, to := range all {
+			offered := false
+			for _, n := range next {
+				offered = offered || n == to
+			}
+			if offered != allowed[[2]casefile.State{from, to}] {
+				t.Errorf("Next(%s) = %v; %s offered: %v", from, next, to, offered)
+			}
+		}
+	}
+	if n := casefile.Next(casefile.Finished); len(n) != 0 {
+		t.Errorf("Next(finished) = %v", n)
 	}
 }
 
