@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"sort"
 	"strings"
 	"testing"
 
@@ -168,5 +169,19 @@ func TestMaterialUploadForm(t *testing.T) {
 	}
 	if n := stored(); n != 2 {
 		t.Fatalf("%d uploads stored, want 2", n)
+	}
+	// The API audited each forwarded form as the officer, from the
+	// visitor's address; the forms failing the CSRF check and the body
+	// over the console's limit never reached it.
+	var outcomes []string
+	for _, e := range events(t, h, url.Values{"action": {"material.upload"}}) {
+		if e.PrincipalName != "officer-gsc" || e.ClientAddr != "127.0.0.1" || e.CaseNumber != caseNo {
+			t.Errorf("upload event %+v", e)
+		}
+		outcomes = append(outcomes, string(e.Outcome))
+	}
+	sort.Strings(outcomes)
+	if got := strings.Join(outcomes, ","); got != "allowed,allowed,error,error,error" {
+		t.Errorf("upload events: %s", got)
 	}
 }
