@@ -88,9 +88,15 @@ func (c *Console) caseMove(v *visit) {
 	if state == "" {
 		errs["state"] = v.T("form.required")
 	}
+	// The revision the page showed: the API refuses the move if the case
+	// changed since (409 case_changed).
+	rev, rerr := strconv.Atoi(v.r.PostFormValue("revision"))
+	if rerr != nil || rev < 1 {
+		errs["form"] = v.T("case.error.case_changed")
+	}
 	var err error
 	if len(errs) == 0 {
-		err = c.call(v, http.MethodPatch, "/api/v1/cases/"+url.PathEscape(number), casefile.Transition{State: casefile.State(state), Note: note}, nil)
+		err = c.call(v, http.MethodPatch, "/api/v1/cases/"+url.PathEscape(number), casefile.Transition{State: casefile.State(state), Note: note, Revision: rev}, nil)
 		if err == nil {
 			c.seeOther(v, "/console/cases/"+url.PathEscape(number), "case.done.moved")
 			return

@@ -84,6 +84,10 @@ func TestCaseStateForm(t *testing.T) {
 	if moves := radios(page); moves != "accepted,rejected" {
 		t.Fatalf("moves offered from opened: %q", moves)
 	}
+	rev := regexp.MustCompile(`name="revision" value="(\d+)"`).FindStringSubmatch(page)
+	if rev == nil {
+		t.Fatalf("no revision in the state form: %.2000s", page)
+	}
 	// Without the CSRF token: refused, the case unchanged.
 	if code, _ := officer.post("/console/cases/STATE-CASE-1/state", url.Values{"state": {"accepted"}}); code != 403 {
 		t.Fatalf("csrf-less move: %d", code)
@@ -92,20 +96,27 @@ func TestCaseStateForm(t *testing.T) {
 	if code, body := officer.post("/console/cases/STATE-CASE-1/state", url.Values{"csrf": {csrf(t, page)}}); code != 422 || !strings.Contains(body, `id="move-state-error"`) {
 		t.Fatalf("no state: %d %.2000s", code, body)
 	}
-	code, page = officer.post("/console/cases/STATE-CASE-1/state", url.Values{"csrf": {csrf(t, page)}, "state": {"accepted"}, "note": {"材料齐全，予以受理"}})
+	code, page = officer.post("/console/cases/STATE-CASE-1/state", url.Values{"csrf": {csrf(t, page)}, "revision": {rev[1]}, "state": {"accepted"}, "note": {"材料齐全，予以受理"}})
 	if code != 200 || !strings.Contains(page, `id="case-state">已受理`) || !strings.Contains(page, "办件状态已变更") || !strings.Contains(page, "材料齐全，予以受理") {
 		t.Fatalf("accept: %d %.2000s", code, page)
 	}
 	if moves := radios(page); moves != "approved,rejected" {
 		t.Fatalf("moves offered from accepted: %q", moves)
 	}
-	// A move the state does not allow (a stale form): 409 beside the form.
-	code, body := officer.post("/console/cases/STATE-CASE-1/state", url.Values{"csrf": {csrf(t, page)}, "state": {"finished"}})
+	// A form shown before that move (its revision): 409 above the form,
+	// though rejecting is allowed from accepted too.
+	code, body := officer.post("/console/cases/STATE-CASE-1/state", url.Values{"csrf": {csrf(t, page)}, "revision": {rev[1]}, "state": {"rejected"}})
+	if code != 409 || !strings.Contains(body, "办件刚被他人修改") || !strings.Contains(body, `id="case-state">已受理`) {
+		t.Fatalf("stale form: %d %.2000s", code, body)
+	}
+	rev = regexp.MustCompile(`name="revision" value="(\d+)"`).FindStringSubmatch(page)
+	// A move the state does not allow: 409 above the form.
+	code, body = officer.post("/console/cases/STATE-CASE-1/state", url.Values{"csrf": {csrf(t, page)}, "revision": {rev[1]}, "state": {"finished"}})
 	if code != 409 || !strings.Contains(body, "办件当前状态不允许此变更") {
 		t.Fatalf("finished from accepted: %d %.2000s", code, body)
 	}
 	// A note too long for the API: its field error beside the note.
-	code, body = officer.post("/console/cases/STATE-CASE-1/state", url.Values{"csrf": {csrf(t, page)}, "state": {"approved"}, "note": {strings.Repeat("长", 501)}})
+	code, body = officer.post("/console/cases/STATE-CASE-1/state", url.Values{"csrf": {csrf(t, page)}, "revision": {rev[1]}, "state": {"approved"}, "note": {strings.Repeat("长", 501)}})
 	if code != 422 || !strings.Contains(body, `id="move-note-error"`) {
 		t.Fatalf("long note: %d %.2000s", code, body)
 	}
@@ -122,7 +133,7 @@ func TestCaseStateForm(t *testing.T) {
 	if code != 200 || strings.Contains(page, "/state\"") {
 		t.Fatalf("officer-lp's case page: %d (form shown: %v)", code, strings.Contains(page, "/state\""))
 	}
-	if code, body := other.post("/console/cases/STATE-CASE-LP/state", url.Values{"csrf": {csrf(t, page)}, "state": {"accepted"}}); code != 403 || !strings.Contains(body, `data-status="403"`) {
+	if code, body := other.post("/console/cases/STATE-CASE-LP/state", url.Values{"csrf": {csrf(t, page)}, "revision": {"1"}, "state": {"accepted"}}); code != 403 || !strings.Contains(body, `data-status="403"`) {
 		t.Fatalf("officer-lp moving: %d %.1000s", code, body)
 	}
 }
