@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 	"time"
+
+	"yiku/hub/hubtest"
 )
 
 // TestKafkaLeaderSIGKILLUnderLoad publishes over HTTP from four clients
@@ -21,7 +23,7 @@ func TestKafkaLeaderSIGKILLUnderLoad(t *testing.T) {
 	topic := prefix + ".records." + resource
 
 	sub := subscribe(t, ctx, h)
-	l := &load{hub: h, prefix: prefix}
+	l := newLoad([]*hubtest.Proc{h}, prefix)
 	// One batch first: the hub creates the records topic on first use.
 	hc := newClient()
 	first := l.newBatch(newRand(1))

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"yiku/hub/hubtest"
 	"yiku/storage/storagetest"
 )
 
@@ -29,7 +30,7 @@ func TestPostgresFastShutdownUnderLoad(t *testing.T) {
 	h, dbURL, prefix, bin := startHub(t, ctx, c)
 
 	sub := subscribe(t, ctx, h)
-	l := &load{hub: h, prefix: prefix}
+	l := newLoad([]*hubtest.Proc{h}, prefix)
 	first := l.newBatch(newRand(2))
 	l.publish(ctx, newClient(), first, time.Now().Add(time.Minute))
 	if first.accepted != batchSize {
