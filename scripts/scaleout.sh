@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# Scale-out of the exchange: `yiku bench` (the project's load tool) against
+# 1, 2 and 3 instances of one hub on the same PostgreSQL database and the
+# same Kafka cluster, in one run, reported as ratios to one instance.
+#
+#   set -a; eval "$(deployments/local/postgres-up.sh)"; eval "$(YIKU_KAFKA_NODES=3 deployments/local/kafka-up.sh)"; set +a
+#   scripts/scaleout.sh [rounds (3)] [records per run (100000)] [clients (6)]
+#
+# Each round makes a fresh database and topic prefix, starts instance 1
+# (`yiku bench hub`, which seeds the demo district), measures, starts
+# instance 2 beside it, measures with the clients spread over both (client c
+# publishes to instance c mod n), then the same with 3. The number of
+# clients stays the same for 1, 2 and 3 instances. Instances share the keys
+# and credentials; their library sinks form one consumer group, so the
+# records topics' three partitions are spread over them. Every figure is
+# the tool's own: end-to-end accepted records/s (HTTP publish -> Kafka ->
+# library applied) and the CPU the whole machine spent per record. The
+# script ends its hubs by pid and drops its databases; the hubs delete
+# their topics (--delete-topics; the prefix contains "bench").
+set -euo pipefail
+ROUNDS=${1:-3}
+RECORDS=${2:-100000}
+CLIENTS=${3:-6}
+: "${YIKU_TEST_DATABASE_URL:?set it from deployments/local/postgres-up.sh}"
+: "${YIKU_TEST_KAFKA_BROKERS:?set it from YIKU_KAFKA_NODES=3 deployments/local/kafka-up.sh}"
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+umask 077
+work=$(mktemp -d /tmp/yiku-scaleout.XXXXXX)
+pids=()
+dbs=()
+admin_url=$YIKU_TEST_DATABASE_URL
+base=${admin_url%%\?*}
+base=${base%/*}
+cleanup() {
+	for p in "${pids[@]}"; do
+		kill "$p" 2>/dev/null && wait "$p" 2>/dev/null || true
+	done
+	for d in "${dbs[@]}"; do
+		psql "$admin_url" -qc "DROP DATABASE IF EXISTS $d" >/dev/null 2>&1 || true
+	done
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+go build -o "$work/yiku" ./cmd/yiku
+openssl genpkey -algorithm ed25519 -out "$work/jwt.pem" 2>/dev/null
+openssl rand -hex 32 >"$work/secret.key"
+kafka_args=(--kafka-brokers "$YIKU_TEST_KAFKA_BROKERS")
+if [[ -n ${YIKU_TEST_KAFKA_SASL_MECHANISM:-} ]]; then
+	kafka_args+=(--kafka-sasl-mechanism "$YIKU_TEST_KAFKA_SASL_MECHANISM" --kafka-username "$YIKU_TEST_KAFKA_USERNAME" --kafka-password-file "$YIKU_TEST_KAFKA_PASSWORD_FILE")
+fi
+if [[ -n ${YIKU_TEST_KAFKA_CA_FILE:-} ]]; then
+	kafka_args+=(--kafka-tls --kafka-ca-file "$YIKU_TEST_KAFKA_CA_FILE")
+fi
+
+# free_port: a loopback port nothing listens on now.
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+results=$work/results
+: >"$results"
+for ((r = 1; r <= ROUNDS; r++)); do
+	db=yiku_bench_scaleout_$$_$r
+	prefix=bench-scaleout-$$-$r
+	psql "$admin_url" -qc "CREATE DATABASE $db" >/dev/null
+	dbs+=("$db")
+	dir=$work/$db
+	mkdir -p "$dir"
+	cp "$work/jwt.pem" "$work/secret.key" "$dir/"
+	urls=
+	round_pids=()
+	for n in 1 2 3; do
+		port=$(free_port)
+		"$work/yiku" bench hub --database-url "$base/$db?sslmode=disable" "${kafka_args[@]}" --topic-prefix "$prefix" \
+			--http-addr "127.0.0.1:$port" --jwt-key-file "$dir/jwt.pem" --secret-key-file "$dir/secret.key" \
+			--data-dir "$dir" --log-level warn --delete-topics >"$dir/hub$n.log" 2>&1 &
+		pid=$!
+		pids+=("$pid")
+		round_pids+=("$pid")
+		for ((i = 0; i < 180; i++)); do
+			grep -q "listening on" "$dir/hub$n.log" && break
+			kill -0 "$pid" 2>/dev/null || { cat "$dir/hub$n.log" >&2; exit 1; }
+			sleep 0.5
+		done
+		grep -q "listening on" "$dir/hub$n.log" || { echo "instance $n did not start" >&2; exit 1; }
+		urls+=${urls:+,}http://127.0.0.1:$port
+		# let the consumer group take the new instance in before measuring
+		sleep 5
+		out=$("$work/yiku" bench --hub "$urls" --credentials "$dir/credentials.json" --records "$RECORDS" \
+			--batch 1000 --clients "$CLIENTS" --invalid 0.02 --skip-baselines 2>/dev/null)
+		line=$(grep "end to end" <<<"$out")
+		rate=$(awk '{print $4}' <<<"$line")
+		cpu=$(sed -n 's/.*\[\([0-9.]*\)µs CPU\/record, \([0-9.]*\) cores\].*/\1 \2/p' <<<"$line")
+		p99=$(sed -n 's/.*p99 \([^ ]*\) .*/\1/p' <<<"$(grep "publish latency" <<<"$out")")
+		echo "$r $n $rate ${cpu:-? ?} $p99" | tee -a "$results"
+	done
+	for p in "${round_pids[@]}"; do
+		kill "$p" && wait "$p" 2>/dev/null || true
+	done
+done
+
+echo
+echo "round instances e2e_records/s CPU_us/record cores p99 ratio_to_1 cpu_ratio_to_1"
+awk '{rate[$1" "$2]=$3; cpu[$1" "$2]=$4; line[NR]=$0; key[NR]=$1} END {
+	for (i = 1; i <= NR; i++) { split(line[i], f, " "); printf "%s %.2f %.2f\n", line[i], f[3]/rate[f[1]" 1"], f[4]/cpu[f[1]" 1"] }
+}' "$results"
+echo
+echo "medians over $ROUNDS rounds: instances e2e_records/s CPU_us/record ratio_to_1 cpu_ratio_to_1"
+awk '{rate[$1" "$2]=$3; cpu[$1" "$2]=$4; rounds[$1]=1} END {
+	for (r in rounds) for (n = 1; n <= 3; n++) { print n, rate[r" "n], cpu[r" "n], rate[r" "n]/rate[r" 1"], cpu[r" "n]/cpu[r" 1"] }
+}' "$results" | sort -k1,1n -k2,2n | awk '{a[$1]=a[$1]" "$2; c[$1]=c[$1]" "$3; q[$1]=q[$1]" "$4; w[$1]=w[$1]" "$5} END {
+	for (n = 1; n <= 3; n++) { printf "%d %s %s %s %s\n", n, med(a[n]), med(c[n]), med(q[n]), med(w[n]) } }
+	function med(s,   v, k, i, j, t) { k = split(s, v, " "); for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++) if (v[j] + 0 < v[i] + 0) { t = v[i]; v[i] = v[j]; v[j] = t }; return v[int((k + 1) / 2)] }'
