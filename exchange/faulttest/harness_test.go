@@ -478,7 +478,7 @@ func waitLibrary(t *testing.T, ctx context.Context, h *hubtest.Proc, wait time.D
 // publish in the library exactly once, no batch left without a 2xx partly
 // applied, every hub process of the load running and ready, and the audit
 // chain intact. It returns the census.
-func checkOutcome(t *testing.T, ctx context.Context, h *hubtest.Proc, bin, dbURL string, l *load, f figures) librarytest.Census {
+func checkOutcome(t *testing.T, ctx context.Context, lib database, l *load, f figures) librarytest.Census {
 	t.Helper()
 	noAnswer := 0
 	if !l.noAnswerOK {
@@ -502,23 +502,118 @@ func checkOutcome(t *testing.T, ctx context.Context, h *hubtest.Proc, bin, dbURL
 			t.Errorf("readyz of hub instance %d after the fault: %d", i, resp.StatusCode)
 		}
 	}
-	census := librarytest.Take(t, ctx, dbURL, resource, l.accepted())
+	groups := make([][]string, len(f.Abandoned))
+	for i, b := range f.Abandoned {
+		for k := range b.want {
+			groups[i] = append(groups[i], k)
+		}
+	}
+	census, present := lib.census(t, ctx, l.accepted(), groups)
 	if !census.OK() {
 		t.Errorf("library: %s", census)
 	}
-	for _, b := range f.Abandoned {
-		keys := make([]string, 0, len(b.want))
-		for k := range b.want {
-			keys = append(keys, k)
-		}
-		if n := librarytest.Present(t, ctx, dbURL, resource, keys); n != 0 && n != len(keys) {
-			t.Errorf("batch %s got no 2xx (%d attempts) but %d of its %d records are in the library", b.key, len(b.attempts), n, len(keys))
+	for i, b := range f.Abandoned {
+		if n := present[i]; n != 0 && n != len(groups[i]) {
+			t.Errorf("batch %s got no 2xx (%d attempts) but %d of its %d records are in the library", b.key, len(b.attempts), n, len(groups[i]))
 		}
 	}
-	out, err := exec.CommandContext(ctx, bin, "audit", "verify", "--database-url", dbURL,
-		"--secret-key-file", filepath.Join(h.Dir, "secret.key"), "--quiet").CombinedOutput()
+	args := []string{"audit", "verify", "--database-url", lib.url, "--secret-key-file", lib.secretKey, "--quiet"}
+	out, err := lib.command(ctx, lib.bin, args...).CombinedOutput()
 	if err != nil {
 		t.Errorf("yiku audit verify: %v\n%s", err, out)
 	}
 	return census
+}
+
+// database is a hub's database as the checks reach it: its URL, the yiku
+// binary and the hub's secret key for `yiku audit verify`, and, for a hub
+// in a mount namespace of its own (ns > 0, the pid of a process in it),
+// paths that are valid there: the checks then run in that namespace
+// (nsenter), the census in a helper process of this test binary.
+type database struct {
+	url, bin, secretKey string
+	ns                  int
+}
+
+// command runs name in the database's mount namespace.
+func (d database) command(ctx context.Context, name string, args ...string) *exec.Cmd {
+	if d.ns == 0 {
+		return exec.CommandContext(ctx, name, args...)
+	}
+	return exec.CommandContext(ctx, "nsenter", append([]string{"-t", strconv.Itoa(d.ns), "-U", "-m", "--preserve-credentials", name}, args...)...)
+}
+
+// censusRequest is what the census helper process is asked.
+type censusRequest struct {
+	URL    string
+	Want   map[string]string
+	Groups [][]string
+	Out    string
+}
+
+type censusAnswer struct {
+	Census  librarytest.Census
+	Present []int
+}
+
+// envCensus names the request file of TestCensusHelper.
+const envCensus = "YIKU_FAULTTEST_CENSUS"
+
+// census takes the library's census of want and counts how many of each
+// group's subjects are in the library.
+func (d database) census(t *testing.T, ctx context.Context, want map[string]string, groups [][]string) (librarytest.Census, []int) {
+	t.Helper()
+	if d.ns == 0 {
+		present := make([]int, len(groups))
+		for i, g := range groups {
+			present[i] = librarytest.Present(t, ctx, d.url, resource, g)
+		}
+		return librarytest.Take(t, ctx, d.url, resource, want), present
+	}
+	dir := t.TempDir()
+	req := censusRequest{URL: d.url, Want: want, Groups: groups, Out: filepath.Join(dir, "census.json")}
+	data, _ := json.Marshal(req)
+	if err := os.WriteFile(filepath.Join(dir, "request.json"), data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := d.command(ctx, os.Args[0], "-test.run=^TestCensusHelper$", "-test.count=1")
+	cmd.Env = append(os.Environ(), envCensus+"="+filepath.Join(dir, "request.json"))
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("census in the hub's namespace: %v\n%s", err, out)
+	}
+	data, err := os.ReadFile(req.Out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var a censusAnswer
+	if err := json.Unmarshal(data, &a); err != nil {
+		t.Fatal(err)
+	}
+	return a.Census, a.Present
+}
+
+// TestCensusHelper is the census of database.census run in another mount
+// namespace; it does nothing unless asked by YIKU_FAULTTEST_CENSUS.
+func TestCensusHelper(t *testing.T) {
+	path := os.Getenv(envCensus)
+	if path == "" {
+		t.Skip("run by the fault suite in a hub's mount namespace")
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var req censusRequest
+	if err := json.Unmarshal(data, &req); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	a := censusAnswer{Census: librarytest.Take(t, ctx, req.URL, resource, req.Want), Present: make([]int, len(req.Groups))}
+	for i, g := range req.Groups {
+		a.Present[i] = librarytest.Present(t, ctx, req.URL, resource, g)
+	}
+	out, _ := json.Marshal(a)
+	if err := os.WriteFile(req.Out, out, 0o600); err != nil {
+		t.Fatal(err)
+	}
 }
