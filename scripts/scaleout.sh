@@ -89,10 +89,13 @@ for ((r = 1; r <= ROUNDS; r++)); do
 		out=$("$work/yiku" bench --hub "$urls" --credentials "$dir/credentials.json" --records "$RECORDS" \
 			--batch 1000 --clients "$CLIENTS" --invalid 0.02 --skip-baselines 2>/dev/null)
 		line=$(grep "end to end" <<<"$out")
+		load=$(cut -d' ' -f1 /proc/loadavg)
 		rate=$(awk '{print $4}' <<<"$line")
-		cpu=$(sed -n 's/.*\[\([0-9.]*\)µs CPU\/record, \([0-9.]*\) cores\].*/\1 \2/p' <<<"$line")
+		# "[63.2µs CPU/record, 1.9 cores]" (Go's duration: ns, µs, ms or s) -> "63.2 1.9"
+		cpu=$(sed -n 's/.*\[\([0-9.]*\)\([nµm]*s\) CPU\/record, \([0-9.]*\) cores\].*/\1 \2 \3/p' <<<"$line" |
+			awk '{f = ($2 == "ns") ? 0.001 : ($2 == "ms") ? 1000 : ($2 == "s") ? 1000000 : 1; printf "%.1f %s", $1 * f, $3}')
 		p99=$(sed -n 's/.*p99 \([^ ]*\) .*/\1/p' <<<"$(grep "publish latency" <<<"$out")")
-		echo "$r $n $rate ${cpu:-? ?} $p99" | tee -a "$results"
+		echo "$r $n $rate ${cpu:-? ?} $p99 $load" | tee -a "$results"
 	done
 	for p in "${round_pids[@]}"; do
 		kill "$p" && wait "$p" 2>/dev/null || true
@@ -100,7 +103,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
 done
 
 echo
-echo "round instances e2e_records/s CPU_us/record cores p99 ratio_to_1 cpu_ratio_to_1"
+echo "round instances e2e_records/s CPU_us/record cores p99 load_average ratio_to_1 cpu_ratio_to_1"
 awk '{rate[$1" "$2]=$3; cpu[$1" "$2]=$4; line[NR]=$0; key[NR]=$1} END {
 	for (i = 1; i <= NR; i++) { split(line[i], f, " "); printf "%s %.2f %.2f\n", line[i], f[3]/rate[f[1]" 1"], f[4]/cpu[f[1]" 1"] }
 }' "$results"
