@@ -70,9 +70,8 @@ func (h *Proc) Start(ctx context.Context) {
 		marker = "listening on "
 	}
 	// stdout and stderr are read as one stream.
-	pr, pw := io.Pipe()
+	out, pw := io.Pipe()
 	cmd.Stdout, cmd.Stderr = pw, pw
-	stderr := pr
 	if err := cmd.Start(); err != nil {
 		h.T.Fatalf("start hub: %v", err)
 	}
@@ -85,7 +84,7 @@ func (h *Proc) Start(ctx context.Context) {
 	var tail bytes.Buffer
 	var tailMu sync.Mutex
 	go func() {
-		sc := bufio.NewScanner(stderr)
+		sc := bufio.NewScanner(out)
 		sc.Buffer(make([]byte, 64<<10), 1<<20)
 		for sc.Scan() {
 			line := sc.Text()
@@ -101,7 +100,7 @@ func (h *Proc) Start(ctx context.Context) {
 				}
 			}
 		}
-		_, _ = io.Copy(io.Discard, stderr) // until the process has exited
+		_, _ = io.Copy(io.Discard, out) // until the process has exited
 		close(exited)
 	}()
 	select {
