@@ -44,8 +44,10 @@ yiku dev write it).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			if err := loadgen.CheckLoopback(hubURL); err != nil {
-				return usageError{err}
+			for _, u := range strings.Split(hubURL, ",") {
+				if err := loadgen.CheckLoopback(strings.TrimSpace(u)); err != nil {
+					return usageError{err}
+				}
 			}
 			target, err := benchTarget(hubURL, creds)
 			if err != nil {
@@ -95,7 +97,7 @@ yiku dev write it).`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&hubURL, "hub", benchEnv("YIKU_HUB", "http://127.0.0.1:8080"), "hub base URL (loopback only)")
+	f.StringVar(&hubURL, "hub", benchEnv("YIKU_HUB", "http://127.0.0.1:8080"), "hub base URL (loopback only); several instances of one hub (same database and Kafka cluster) comma-separated: client c publishes to instance c mod n")
 	f.StringVar(&creds, "credentials", "./.yiku/credentials.json", "the hub's demo credentials.json")
 	f.StringVar(&dbURL, "database-url", os.Getenv("YIKU_DATABASE_URL"), "PostgreSQL URL of the hub's database, for the raw upsert baseline")
 	f.StringVar(&brokers, "kafka-brokers", os.Getenv("YIKU_KAFKA_BROKERS"), "Kafka brokers, for the raw produce baseline")
@@ -244,7 +246,11 @@ func benchTarget(hubURL, credPath string) (loadgen.Target, error) {
 	if err := json.Unmarshal(data, &creds); err != nil {
 		return loadgen.Target{}, usageError{fmt.Errorf("--credentials %s: %w", credPath, err)}
 	}
-	t := loadgen.Target{Hub: strings.TrimRight(hubURL, "/"), Tokens: map[string]string{}}
+	urls := strings.Split(hubURL, ",")
+	for i, u := range urls {
+		urls[i] = strings.TrimRight(strings.TrimSpace(u), "/")
+	}
+	t := loadgen.Target{Hub: urls[0], More: urls[1:], Tokens: map[string]string{}}
 	for _, c := range creds {
 		switch c.Principal {
 		case "psb-system":

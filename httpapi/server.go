@@ -78,6 +78,11 @@ type Deps struct {
 	Classify func(error) *fault.Error
 	// Frontends are mounted beside the API (the web console under /console/).
 	Frontends []Frontend
+	// WriteGuard, when set, runs first on every /api/v1 request other than
+	// GET and HEAD; an error answers the request at once, before
+	// authentication and audit (nothing is done, nothing released). `yiku
+	// dev` refuses writes with it while its disk is full.
+	WriteGuard func() error
 }
 
 // Server is the hub's HTTP server.
@@ -120,6 +125,9 @@ func New(deps Deps, modules ...Module) (*Server, error) {
 	e.GET("/openapi.json", func(c *gin.Context) { c.Data(http.StatusOK, "application/json", s.openapi) })
 
 	chain := []gin.HandlerFunc{s.authenticate()}
+	if deps.WriteGuard != nil {
+		chain = append([]gin.HandlerFunc{writeGuard(deps.WriteGuard)}, chain...)
+	}
 	if deps.Audit != nil {
 		chain = append(chain, deps.Audit)
 	}
@@ -169,6 +177,18 @@ func (s *Server) Routes() gin.RoutesInfo {
 		}
 	}
 	return out
+}
+
+// writeGuard answers a request that writes with guard's error, if any.
+func writeGuard(guard func() error) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if m := c.Request.Method; m == http.MethodGet || m == http.MethodHead {
+			return
+		}
+		if err := guard(); err != nil {
+			Fail(c, err)
+		}
+	}
 }
 
 func (s *Server) ready(c *gin.Context) {

@@ -36,6 +36,7 @@ import (
 	"yiku/config"
 	"yiku/console"
 	"yiku/cryptosuite"
+	"yiku/diskspace"
 	"yiku/fault"
 	"yiku/httpapi"
 	"yiku/identity"
@@ -259,7 +260,7 @@ func (h *Hub) build(ctx context.Context, suite cryptosuite.Suite, key cryptosuit
 	if err != nil {
 		return err
 	}
-	srv, err := httpapi.New(httpapi.Deps{
+	deps := httpapi.Deps{
 		Log: h.Log, Auth: h.Auth, Authz: enf, MaxBodyBytes: h.Cfg.MaxBodyBytes, BodyLimits: h.bodyLimits, Registry: h.Registry, Version: Version,
 		Audit:     auditmw.New(h.Audit, h.Log),
 		Frontends: []httpapi.Frontend{con},
@@ -267,13 +268,26 @@ func (h *Hub) build(ctx context.Context, suite cryptosuite.Suite, key cryptosuit
 			if storage.Unreachable(err) {
 				return storage.ErrUnreachable(err)
 			}
+			if diskspace.Full(err) {
+				return diskspace.ErrFull(err)
+			}
 			return nil
 		},
 		Checks: []httpapi.Check{
 			{Name: "database", Fn: h.DB.Ping},
 			{Name: "kafka", Fn: h.Broker.Ping},
 		},
-	}, h.modules...)
+	}
+	if h.Cfg.Mode == config.ModeDev {
+		// The database and the broker's log share the data directory's
+		// disk: writes stop while it is full, instead of half succeeding
+		// (the embedded broker keeps a batch it could not write to disk
+		// in memory only).
+		guard := diskspace.NewGuard(h.Cfg.DataDir, diskspace.Reserve)
+		deps.WriteGuard = guard.Check
+		deps.Checks = append(deps.Checks, httpapi.Check{Name: "disk", Fn: guard.Ready})
+	}
+	srv, err := httpapi.New(deps, h.modules...)
 	if err != nil {
 		return err
 	}

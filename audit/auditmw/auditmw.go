@@ -17,6 +17,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"yiku/audit"
+	"yiku/diskspace"
 	"yiku/fault"
 	"yiku/httpapi"
 	"yiku/inputtext"
@@ -83,6 +84,10 @@ func New(rec audit.BatchRecorder, log *slog.Logger) gin.HandlerFunc {
 			bw.discard(orig)
 			fe := fault.Wrap(err, fault.Unavailable, "audit_unavailable", "the audit trail is unavailable, so no data can be released; retry later")
 			fe.RetryAfter = 5
+			if diskspace.Full(err) {
+				fe = diskspace.ErrFull(err)
+				fe.Message = "the hub's disk is full, so the audit trail cannot record the call and no data can be released; retry later"
+			}
 			httpapi.Fail(c, fe)
 			return
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	mrand "math/rand/v2"
@@ -166,10 +167,7 @@ func startHub(t *testing.T, ctx context.Context, c *cluster) (h *hubtest.Proc, d
 	bin = hubtest.BuildYiku(t, dir)
 	hubtest.WriteKeys(t, dir, cryptosuite.Default)
 	dbURL, prefix = storagetest.NewURL(t), brokertest.Prefix(t)
-	h = &hubtest.Proc{T: t, Bin: bin, Dir: dir, Args: append([]string{"bench", "hub",
-		"--database-url", dbURL, "--topic-prefix", prefix,
-		"--http-addr", "127.0.0.1:0", "--jwt-key-file", filepath.Join(dir, "jwt.pem"), "--secret-key-file", filepath.Join(dir, "secret.key"), "--data-key-file", filepath.Join(dir, "data-keys.json"),
-		"--data-dir", dir, "--log-level", "warn"}, c.kafka.Args()...)}
+	h = &hubtest.Proc{T: t, Bin: bin, Dir: dir, Args: hubArgs(c, dir, dbURL, prefix, "127.0.0.1:0")}
 	h.Start(ctx)
 	t.Cleanup(h.Stop)
 	return h, dbURL, prefix, bin
@@ -178,10 +176,14 @@ func startHub(t *testing.T, ctx context.Context, c *cluster) (h *hubtest.Proc, d
 // attempt is one HTTP publish request and its answer.
 type attempt struct {
 	start, end time.Time
+	hub        int // index of the hub instance the request went to
 	status     int // 0: no answer (transport error or hang)
 	retryAfter string
 	code       string // the error body's code
 	hung       bool
+	// refused: the connection was refused (nothing listened); dropped:
+	// the connection broke before an answer came (status 0, not hung).
+	refused, dropped bool
 }
 
 // batch is one publish batch: its records' subjects and content hashes,
@@ -197,20 +199,33 @@ type batch struct {
 // load publishes batches of new subjects from several clients until stop
 // is closed, retrying a batch that got a 503, 429 or no answer with the
 // same Idempotency-Key (after Retry-After) until it is accepted or until
-// giveUp. A batch answered anything else is not retried.
+// giveUp. A batch answered anything else is not retried. With several hub
+// instances, client c sends each new batch to instance c mod n (its share
+// of a load balancer's round robin) and a retry after a request without an
+// answer to the next instance.
 type load struct {
-	hub    *hubtest.Proc
+	hubs   []*hubtest.Proc
 	prefix string
-	next   atomic.Int64 // next subject number
-	seq    atomic.Int64 // next batch number
+	// noAnswerOK: refused and dropped connections are the scenario's to
+	// judge (a hub instance is killed or restarted), not a failure of
+	// checkOutcome.
+	noAnswerOK bool
+	inflight   []atomic.Int64 // publishes in flight by instance
+	clients    int            // concurrent clients
+	next       atomic.Int64   // next subject number
+	seq        atomic.Int64   // next batch number
 
 	mu      sync.Mutex
 	batches []*batch
 }
 
+func newLoad(hubs []*hubtest.Proc, prefix string) *load {
+	return &load{hubs: hubs, prefix: prefix, inflight: make([]atomic.Int64, len(hubs)), clients: clients}
+}
+
 func (l *load) run(ctx context.Context, stop <-chan struct{}, giveUp time.Time, seed uint64) {
 	var wg sync.WaitGroup
-	for c := 0; c < clients; c++ {
+	for c := 0; c < l.clients; c++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -225,7 +240,7 @@ func (l *load) run(ctx context.Context, stop <-chan struct{}, giveUp time.Time, 
 				default:
 				}
 				b := l.newBatch(r)
-				l.publish(ctx, hc, b, giveUp)
+				l.publishAt(ctx, hc, b, giveUp, c%len(l.hubs))
 			}
 		}()
 	}
@@ -259,8 +274,14 @@ func (l *load) newBatch(r *mrand.Rand) *batch {
 }
 
 func (l *load) publish(ctx context.Context, hc *http.Client, b *batch, giveUp time.Time) {
+	l.publishAt(ctx, hc, b, giveUp, 0)
+}
+
+// publishAt publishes b to hub instance at, moving to the next instance
+// after a request without an answer, and returns the instance it ended on.
+func (l *load) publishAt(ctx context.Context, hc *http.Client, b *batch, giveUp time.Time, at int) int {
 	for time.Now().Before(giveUp) && ctx.Err() == nil {
-		url, tokens := l.hub.Current()
+		url, tokens := l.hubs[at].Current()
 		req, err := http.NewRequestWithContext(ctx, http.MethodPost, url+"/api/v1/resources/"+resource+"/records", bytes.NewReader(b.body))
 		if err != nil {
 			panic(err)
@@ -268,7 +289,8 @@ func (l *load) publish(ctx context.Context, hc *http.Client, b *batch, giveUp ti
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("Authorization", "Bearer "+tokens[provider])
 		req.Header.Set("Idempotency-Key", b.key)
-		a := attempt{start: time.Now()}
+		a := attempt{start: time.Now(), hub: at}
+		l.inflight[at].Add(1)
 		resp, err := hc.Do(req)
 		var data []byte
 		if err == nil {
@@ -277,9 +299,12 @@ func (l *load) publish(ctx context.Context, hc *http.Client, b *batch, giveUp ti
 			a.status, a.retryAfter = resp.StatusCode, resp.Header.Get("Retry-After")
 		}
 		a.end = time.Now()
+		l.inflight[at].Add(-1)
 		if err != nil {
 			a.status = 0
 			a.hung = a.end.Sub(a.start) >= hangAfter-time.Second
+			a.refused = !a.hung && errors.Is(err, syscall.ECONNREFUSED)
+			a.dropped = !a.hung && !a.refused
 		}
 		if a.status >= 400 {
 			var e httpapi.ErrorBody
@@ -297,7 +322,7 @@ func (l *load) publish(ctx context.Context, hc *http.Client, b *batch, giveUp ti
 				b.accepted = res.Accepted
 				l.mu.Unlock()
 			}
-			return
+			return at
 		case a.status == http.StatusServiceUnavailable || a.status == http.StatusTooManyRequests:
 			wait := time.Second
 			if s, err := strconv.Atoi(a.retryAfter); err == nil && s > 0 {
@@ -305,11 +330,15 @@ func (l *load) publish(ctx context.Context, hc *http.Client, b *batch, giveUp ti
 			}
 			time.Sleep(wait)
 		case a.status == 0:
-			time.Sleep(200 * time.Millisecond)
+			at = (at + 1) % len(l.hubs)
+			if len(l.hubs) == 1 {
+				time.Sleep(200 * time.Millisecond)
+			}
 		default:
-			return // a client error or a 500: not retried, reported
+			return at // a client error or a 500: not retried, reported
 		}
 	}
+	return at
 }
 
 // figures sums up a load run around a fault at faultAt.
@@ -319,8 +348,9 @@ type figures struct {
 	Answers           map[string]int // attempts by status and error code
 	// Missing503RetryAfter counts 503 and 429 answers without Retry-After,
 	// Hung requests without an answer within hangAfter, Other answers that
-	// are neither 2xx nor 503/429 nor a transport error.
-	Missing503RetryAfter, Hung, Other int
+	// are neither 2xx nor 503/429 nor a transport error; Refused and
+	// Dropped count connections refused and broken before an answer.
+	Missing503RetryAfter, Hung, Other, Refused, Dropped int
 	// LastErrorAfterFault is from the fault to the end of the last attempt
 	// that failed (0: none failed): after it every publish succeeded.
 	LastErrorAfterFault time.Duration
@@ -352,7 +382,12 @@ func (l *load) figures(faultAt, faultEnd time.Time) figures {
 			if a.code != "" {
 				label += " " + a.code
 			}
-			if a.status == 0 {
+			switch {
+			case a.refused:
+				label = "connection refused"
+			case a.dropped:
+				label = "connection dropped"
+			case a.status == 0:
 				label = "no answer"
 			}
 			f.Answers[label]++
@@ -365,6 +400,10 @@ func (l *load) figures(faultAt, faultEnd time.Time) figures {
 				}
 			case a.hung:
 				f.Hung++
+			case a.refused:
+				f.Refused++
+			case a.dropped:
+				f.Dropped++
 			default:
 				f.Other++
 			}
@@ -437,43 +476,144 @@ func waitLibrary(t *testing.T, ctx context.Context, h *hubtest.Proc, wait time.D
 // checkOutcome checks what every fault scenario promises once the load
 // has ended: no 500 and no hang, a Retry-After on every 503, every 2xx
 // publish in the library exactly once, no batch left without a 2xx partly
-// applied, the hub process still the one started and ready, and the audit
+// applied, every hub process of the load running and ready, and the audit
 // chain intact. It returns the census.
-func checkOutcome(t *testing.T, ctx context.Context, h *hubtest.Proc, bin, dbURL string, l *load, f figures) librarytest.Census {
+func checkOutcome(t *testing.T, ctx context.Context, lib database, l *load, f figures) librarytest.Census {
 	t.Helper()
-	if f.Other > 0 || f.Hung > 0 || f.Missing503RetryAfter > 0 {
-		t.Errorf("answers: %s; %d hung (no answer within %s), %d neither 2xx nor 503/429, %d 503 without Retry-After",
-			f.answers(), f.Hung, hangAfter, f.Other, f.Missing503RetryAfter)
+	noAnswer := 0
+	if !l.noAnswerOK {
+		noAnswer = f.Refused + f.Dropped
 	}
-	if !h.Running() {
-		t.Fatal("the hub process exited during the fault")
+	if f.Other > 0 || f.Hung > 0 || f.Missing503RetryAfter > 0 || noAnswer > 0 {
+		t.Errorf("answers: %s; %d hung (no answer within %s), %d neither 2xx nor 503/429, %d 503 without Retry-After, %d without an answer",
+			f.answers(), f.Hung, hangAfter, f.Other, f.Missing503RetryAfter, noAnswer)
 	}
-	url, _ := h.Current()
-	resp, err := http.Get(url + "/readyz")
-	if err != nil {
-		t.Fatalf("readyz after the fault: %v", err)
+	for i, h := range l.hubs {
+		if !h.Running() {
+			t.Fatalf("hub instance %d is not running after the fault", i)
+		}
+		url, _ := h.Current()
+		resp, err := http.Get(url + "/readyz")
+		if err != nil {
+			t.Fatalf("readyz of hub instance %d after the fault: %v", i, err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("readyz of hub instance %d after the fault: %d", i, resp.StatusCode)
+		}
 	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Errorf("readyz after the fault: %d", resp.StatusCode)
+	groups := make([][]string, len(f.Abandoned))
+	for i, b := range f.Abandoned {
+		for k := range b.want {
+			groups[i] = append(groups[i], k)
+		}
 	}
-	census := librarytest.Take(t, ctx, dbURL, resource, l.accepted())
+	census, present := lib.census(t, ctx, l.accepted(), groups)
 	if !census.OK() {
 		t.Errorf("library: %s", census)
 	}
-	for _, b := range f.Abandoned {
-		keys := make([]string, 0, len(b.want))
-		for k := range b.want {
-			keys = append(keys, k)
-		}
-		if n := librarytest.Present(t, ctx, dbURL, resource, keys); n != 0 && n != len(keys) {
-			t.Errorf("batch %s got no 2xx (%d attempts) but %d of its %d records are in the library", b.key, len(b.attempts), n, len(keys))
+	for i, b := range f.Abandoned {
+		if n := present[i]; n != 0 && n != len(groups[i]) {
+			t.Errorf("batch %s got no 2xx (%d attempts) but %d of its %d records are in the library", b.key, len(b.attempts), n, len(groups[i]))
 		}
 	}
-	out, err := exec.CommandContext(ctx, bin, "audit", "verify", "--database-url", dbURL,
-		"--secret-key-file", filepath.Join(h.Dir, "secret.key"), "--quiet").CombinedOutput()
+	args := []string{"audit", "verify", "--database-url", lib.url, "--secret-key-file", lib.secretKey, "--quiet"}
+	out, err := lib.command(ctx, lib.bin, args...).CombinedOutput()
 	if err != nil {
 		t.Errorf("yiku audit verify: %v\n%s", err, out)
 	}
 	return census
+}
+
+// database is a hub's database as the checks reach it: its URL, the yiku
+// binary and the hub's secret key for `yiku audit verify`, and, for a hub
+// in a mount namespace of its own (ns > 0, the pid of a process in it),
+// paths that are valid there: the checks then run in that namespace
+// (nsenter), the census in a helper process of this test binary.
+type database struct {
+	url, bin, secretKey string
+	ns                  int
+}
+
+// command runs name in the database's mount namespace.
+func (d database) command(ctx context.Context, name string, args ...string) *exec.Cmd {
+	if d.ns == 0 {
+		return exec.CommandContext(ctx, name, args...)
+	}
+	return exec.CommandContext(ctx, "nsenter", append([]string{"-t", strconv.Itoa(d.ns), "-U", "-m", "--preserve-credentials", name}, args...)...)
+}
+
+// censusRequest is what the census helper process is asked.
+type censusRequest struct {
+	URL    string
+	Want   map[string]string
+	Groups [][]string
+	Out    string
+}
+
+type censusAnswer struct {
+	Census  librarytest.Census
+	Present []int
+}
+
+// envCensus names the request file of TestCensusHelper.
+const envCensus = "YIKU_FAULTTEST_CENSUS"
+
+// census takes the library's census of want and counts how many of each
+// group's subjects are in the library.
+func (d database) census(t *testing.T, ctx context.Context, want map[string]string, groups [][]string) (librarytest.Census, []int) {
+	t.Helper()
+	if d.ns == 0 {
+		present := make([]int, len(groups))
+		for i, g := range groups {
+			present[i] = librarytest.Present(t, ctx, d.url, resource, g)
+		}
+		return librarytest.Take(t, ctx, d.url, resource, want), present
+	}
+	dir := t.TempDir()
+	req := censusRequest{URL: d.url, Want: want, Groups: groups, Out: filepath.Join(dir, "census.json")}
+	data, _ := json.Marshal(req)
+	if err := os.WriteFile(filepath.Join(dir, "request.json"), data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := d.command(ctx, os.Args[0], "-test.run=^TestCensusHelper$", "-test.count=1")
+	cmd.Env = append(os.Environ(), envCensus+"="+filepath.Join(dir, "request.json"))
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("census in the hub's namespace: %v\n%s", err, out)
+	}
+	data, err := os.ReadFile(req.Out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var a censusAnswer
+	if err := json.Unmarshal(data, &a); err != nil {
+		t.Fatal(err)
+	}
+	return a.Census, a.Present
+}
+
+// TestCensusHelper is the census of database.census run in another mount
+// namespace; it does nothing unless asked by YIKU_FAULTTEST_CENSUS.
+func TestCensusHelper(t *testing.T) {
+	path := os.Getenv(envCensus)
+	if path == "" {
+		t.Skip("run by the fault suite in a hub's mount namespace")
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var req censusRequest
+	if err := json.Unmarshal(data, &req); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	a := censusAnswer{Census: librarytest.Take(t, ctx, req.URL, resource, req.Want), Present: make([]int, len(req.Groups))}
+	for i, g := range req.Groups {
+		a.Present[i] = librarytest.Present(t, ctx, req.URL, resource, g)
+	}
+	out, _ := json.Marshal(a)
+	if err := os.WriteFile(req.Out, out, 0o600); err != nil {
+		t.Fatal(err)
+	}
 }

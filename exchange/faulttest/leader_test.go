@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 	"time"
+
+	"yiku/hub/hubtest"
 )
 
 // TestKafkaLeaderSIGKILLUnderLoad publishes over HTTP from four clients
@@ -21,7 +23,7 @@ func TestKafkaLeaderSIGKILLUnderLoad(t *testing.T) {
 	topic := prefix + ".records." + resource
 
 	sub := subscribe(t, ctx, h)
-	l := &load{hub: h, prefix: prefix}
+	l := newLoad([]*hubtest.Proc{h}, prefix)
 	// One batch first: the hub creates the records topic on first use.
 	hc := newClient()
 	first := l.newBatch(newRand(1))
@@ -72,7 +74,7 @@ func TestKafkaLeaderSIGKILLUnderLoad(t *testing.T) {
 
 	catchUp := waitLibrary(t, ctx, h, 2*time.Minute)
 	f := l.figures(killAt, restartAt)
-	census := checkOutcome(t, ctx, h, bin, dbURL, l, f)
+	census := checkOutcome(t, ctx, database{url: dbURL, bin: bin, secretKey: h.Path("secret.key")}, l, f)
 	t.Logf("load %s; %d batches, %d attempts; answers: %s",
 		loadEnd.Sub(killAt.Add(-5*time.Second)).Round(time.Second), f.Batches, f.Attempts, f.answers())
 	t.Logf("FIGURES records accepted %d, in library exactly once %d, duplicates %d, lost %d, other content %d, false successes %d, batches without 2xx %d; "+

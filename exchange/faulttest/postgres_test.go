@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"yiku/hub/hubtest"
 	"yiku/storage/storagetest"
 )
 
@@ -29,7 +30,7 @@ func TestPostgresFastShutdownUnderLoad(t *testing.T) {
 	h, dbURL, prefix, bin := startHub(t, ctx, c)
 
 	sub := subscribe(t, ctx, h)
-	l := &load{hub: h, prefix: prefix}
+	l := newLoad([]*hubtest.Proc{h}, prefix)
 	first := l.newBatch(newRand(2))
 	l.publish(ctx, newClient(), first, time.Now().Add(time.Minute))
 	if first.accepted != batchSize {
@@ -68,7 +69,7 @@ func TestPostgresFastShutdownUnderLoad(t *testing.T) {
 
 	catchUp := waitLibrary(t, ctx, h, 2*time.Minute)
 	f := l.figures(stopAt, startAt)
-	census := checkOutcome(t, ctx, h, bin, dbURL, l, f)
+	census := checkOutcome(t, ctx, database{url: dbURL, bin: bin, secretKey: h.Path("secret.key")}, l, f)
 	t.Logf("load %s; %d batches, %d attempts; answers: %s",
 		loadEnd.Sub(stopAt.Add(-5*time.Second)).Round(time.Second), f.Batches, f.Attempts, f.answers())
 	t.Logf("FIGURES records accepted %d, in library exactly once %d, duplicates %d, lost %d, other content %d, false successes %d, batches without 2xx %d; "+

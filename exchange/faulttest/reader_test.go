@@ -23,10 +23,12 @@ import (
 // along while the load runs: another department's system (gsc-system;
 // population is shared unconditionally) pulls pages after its own cursor
 // and acknowledges them. It counts what it got and how each request was
-// answered.
+// answered. With several hub instances it moves to the next one when a
+// request gets no answer.
 type reader struct {
-	hub *hubtest.Proc
-	id  string
+	hubs []*hubtest.Proc
+	at   int // the instance it reads from
+	id   string
 
 	mu        sync.Mutex
 	cursor    string
@@ -55,7 +57,7 @@ func subscribe(t *testing.T, ctx context.Context, h *hubtest.Proc) *reader {
 	if err := json.Unmarshal(data, &s); err != nil || s.ID == "" {
 		t.Fatalf("subscribe: %s %v", data, err)
 	}
-	return &reader{hub: h, id: s.ID, ids: map[string]int{}, answers: map[string]int{}}
+	return &reader{hubs: []*hubtest.Proc{h}, id: s.ID, ids: map[string]int{}, answers: map[string]int{}}
 }
 
 // call makes one request as the subscriber and returns the status, the
@@ -94,6 +96,9 @@ func (r *reader) note(what string, status int, data []byte, retryAfter string, e
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.answers[label]++
+	if err != nil {
+		r.at = (r.at + 1) % len(r.hubs)
+	}
 	switch {
 	case err != nil && !isTimeout(err):
 		// a refused or reset connection: retried, not a hang
@@ -112,13 +117,13 @@ func isTimeout(err error) bool {
 // how long to wait before the next pull.
 func (r *reader) pullOnce(ctx context.Context, hc *http.Client) (int, time.Duration) {
 	r.mu.Lock()
-	cursor := r.cursor
+	cursor, h := r.cursor, r.hubs[r.at]
 	r.mu.Unlock()
 	path := "/api/v1/subscriptions/" + r.id + "/records?limit=1000"
 	if cursor != "" {
 		path += "&cursor=" + url.QueryEscape(cursor)
 	}
-	status, data, ra, err := call(ctx, hc, r.hub, http.MethodGet, path, nil)
+	status, data, ra, err := call(ctx, hc, h, http.MethodGet, path, nil)
 	r.note("pull", status, data, ra, err)
 	if err != nil || status != http.StatusOK {
 		wait := 200 * time.Millisecond
@@ -141,7 +146,7 @@ func (r *reader) pullOnce(ctx context.Context, hc *http.Client) (int, time.Durat
 	r.mu.Unlock()
 	if len(p.Records) > 0 {
 		body, _ := json.Marshal(map[string]string{"cursor": p.NextCursor})
-		status, data, ra, err := call(ctx, hc, r.hub, http.MethodPost, "/api/v1/subscriptions/"+r.id+"/ack", body)
+		status, data, ra, err := call(ctx, hc, h, http.MethodPost, "/api/v1/subscriptions/"+r.id+"/ack", body)
 		r.note("ack", status, data, ra, err)
 		return len(p.Records), 0
 	}

@@ -24,6 +24,10 @@ import (
 type Target struct {
 	// Hub is the hub's base URL; only loopback addresses are accepted.
 	Hub string
+	// More holds the base URLs of further instances of the same hub (same
+	// database and Kafka cluster): client c publishes to instance c mod n
+	// of Hub and More. The status is read from Hub.
+	More []string
 	// Tokens maps a resource id to the bearer secret of its provider.
 	Tokens map[string]string
 	// Reader is a bearer secret allowed to read /api/v1/exchange/status.
@@ -130,8 +134,10 @@ func applied(st status) int64 {
 // a warm-up batch of each kind and waits until the library has applied it
 // (see warmUp).
 func Run(ctx context.Context, t Target, cfg LoadConfig) (LoadResult, error) {
-	if err := CheckLoopback(t.Hub); err != nil {
-		return LoadResult{}, err
+	for _, u := range append([]string{t.Hub}, t.More...) {
+		if err := CheckLoopback(u); err != nil {
+			return LoadResult{}, err
+		}
 	}
 	client := &http.Client{Timeout: 2 * time.Minute, Transport: &http.Transport{MaxIdleConnsPerHost: cfg.Clients * 2}}
 	if err := warmUp(ctx, client, t, cfg); err != nil {
@@ -162,6 +168,7 @@ func Run(ctx context.Context, t Target, cfg LoadConfig) (LoadResult, error) {
 		wg.Add(1)
 		go func(c int) {
 			defer wg.Done()
+			t := t.instance(c)
 			r := rand.New(rand.NewPCG(cfg.Seed, uint64(c)))
 			for j := range jobs {
 				body, _ := Batch(r, j.kind, j.first, j.size, cfg.InvalidShare)
@@ -253,6 +260,13 @@ func Run(ctx context.Context, t Target, cfg LoadConfig) (LoadResult, error) {
 	return res, nil
 }
 
+// instance is the target with client c's instance as Hub.
+func (t Target) instance(c int) Target {
+	urls := append([]string{t.Hub}, t.More...)
+	t.Hub = urls[c%len(urls)]
+	return t
+}
+
 // publishOnce posts one batch; retry > 0 asks the caller to retry after it.
 func publishOnce(ctx context.Context, c *http.Client, t Target, kind Kind, body []byte) (acc, rej int, retry time.Duration, err error) {
 	token, ok := t.Tokens[string(kind)]
@@ -293,7 +307,9 @@ const WarmUpRecords = 10
 // the measured range) and waits until the library has applied them, so
 // one-time work is not measured as if it happened on every batch: creating
 // a resource topic on its first publish, and the library sink's consumer
-// group taking a new topic into a new generation.
+// group taking a new topic into a new generation. With several instances
+// each gets a warm-up batch of each kind (its producer connects on its
+// first publish).
 func warmUp(ctx context.Context, client *http.Client, t Target, cfg LoadConfig) error {
 	before, err := t.status(ctx, client)
 	if err != nil {
@@ -301,24 +317,12 @@ func warmUp(ctx context.Context, client *http.Client, t Target, cfg LoadConfig) 
 	}
 	r := rand.New(rand.NewPCG(cfg.Seed, 1<<32))
 	var accepted int64
-	for _, kind := range cfg.Kinds {
-		body, _ := Batch(r, kind, cfg.FirstSubject+cfg.Records, WarmUpRecords, 0)
-		for attempt := 0; ; attempt++ {
-			acc, _, retry, err := publishOnce(ctx, client, t, kind, body)
-			if err != nil {
-				return fmt.Errorf("loadgen: warm-up batch of %s: %w", kind, err)
-			}
-			if retry == 0 {
-				accepted += int64(acc)
-				break
-			}
-			if attempt == 20 {
-				return fmt.Errorf("loadgen: warm-up batch of %s: the hub kept answering 429/503", kind)
-			}
-			if err := periodic.Sleep(ctx, retry); err != nil {
-				return err
-			}
+	for i := 0; i <= len(t.More); i++ {
+		n, err := warmUpInstance(ctx, client, t.instance(i), cfg, r, cfg.FirstSubject+cfg.Records+i*WarmUpRecords)
+		if err != nil {
+			return err
 		}
+		accepted += n
 	}
 	want := applied(before) + accepted
 	deadline := time.Now().Add(2 * time.Minute)
@@ -334,6 +338,32 @@ func warmUp(ctx context.Context, client *http.Client, t Target, cfg LoadConfig) 
 			return err
 		}
 	}
+}
+
+// warmUpInstance publishes one warm-up batch of each kind to t.Hub, with
+// subjects from first on, and returns the records accepted.
+func warmUpInstance(ctx context.Context, client *http.Client, t Target, cfg LoadConfig, r *rand.Rand, first int) (int64, error) {
+	var accepted int64
+	for _, kind := range cfg.Kinds {
+		body, _ := Batch(r, kind, first, WarmUpRecords, 0)
+		for attempt := 0; ; attempt++ {
+			acc, _, retry, err := publishOnce(ctx, client, t, kind, body)
+			if err != nil {
+				return 0, fmt.Errorf("loadgen: warm-up batch of %s: %w", kind, err)
+			}
+			if retry == 0 {
+				accepted += int64(acc)
+				break
+			}
+			if attempt == 20 {
+				return 0, fmt.Errorf("loadgen: warm-up batch of %s: the hub kept answering 429/503", kind)
+			}
+			if err := periodic.Sleep(ctx, retry); err != nil {
+				return 0, err
+			}
+		}
+	}
+	return accepted, nil
 }
 
 // statusPoll is how often the run asks the hub for its exchange status

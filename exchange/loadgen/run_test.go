@@ -4,6 +4,10 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"sync"
 	"testing"
 	"time"
 
@@ -74,5 +78,58 @@ func TestRunPublishesAndWaitsForTheLibrary(t *testing.T) {
 	if got := versions(); got != want {
 		t.Fatalf("the library holds %d versions of the two resources, want %d (%d before, %d accepted, %d warm-up)",
 			got, want, before, res.Accepted, loadgen.WarmUpRecords*len(cfg.Kinds))
+	}
+}
+
+// TestRunSpreadsClientsOverInstances runs the load against two instances
+// of one hub (same database and broker): client c publishes to instance c
+// mod 2, each instance gets its warm-up batches, and every record is
+// answered and applied once.
+func TestRunSpreadsClientsOverInstances(t *testing.T) {
+	a := hubtest.Start(t)
+	b := hubtest.StartWith(t, hubtest.Options{Share: a})
+	var mu sync.Mutex
+	publishes := map[string]int{}
+	counting := func(name, target string) string {
+		u, err := url.Parse(target)
+		if err != nil {
+			t.Fatal(err)
+		}
+		proxy := httputil.NewSingleHostReverseProxy(u)
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodPost {
+				mu.Lock()
+				publishes[name]++
+				mu.Unlock()
+			}
+			proxy.ServeHTTP(w, r)
+		}))
+		t.Cleanup(srv.Close)
+		return srv.URL
+	}
+	target := loadgen.Target{Hub: counting("a", a.URL), More: []string{counting("b", b.URL)}, Reader: a.Secret("catalog-admin"), Tokens: map[string]string{
+		string(loadgen.KindPopulation):  a.Secret("psb-system"),
+		string(loadgen.KindLegalEntity): a.Secret("amr-system"),
+	}}
+	cfg := loadgen.LoadConfig{
+		Kinds: []loadgen.Kind{loadgen.KindPopulation, loadgen.KindLegalEntity}, Records: 2000, Batch: 250, Clients: 2,
+		Seed: 12, FirstSubject: 600000, Progress: io.Discard, CatchUpTimeout: 2 * time.Minute,
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	res, err := loadgen.Run(ctx, target, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Accepted != cfg.Records || res.Failed != 0 {
+		t.Fatalf("accepted %d of %d, failed %d", res.Accepted, cfg.Records, res.Failed)
+	}
+	// 8 batches taken by two clients as they come free (at least one
+	// each), one client per instance, plus a warm-up batch of each kind
+	// on each instance.
+	mu.Lock()
+	defer mu.Unlock()
+	if publishes["a"] < 2+1 || publishes["b"] < 2+1 || publishes["a"]+publishes["b"] != 8+4 {
+		t.Fatalf("publishes by instance: %v; want the 8 batches over both and 2 warm-up batches each", publishes)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -43,6 +44,14 @@ type Proc struct {
 	Bin  string
 	Dir  string
 	Args []string
+	// Listening is the text before the hub's URL in the line, on stdout
+	// or stderr, that says it listens: "listening on " (bench hub's log)
+	// when empty; "HTTP API " for the banner of `yiku dev`.
+	Listening string
+	// OwnMounts says Bin runs the hub in a mount namespace of its own
+	// (under unshare, with a file system only it sees) and Dir is a path
+	// there: the test reads it through /proc/<pid>/root.
+	OwnMounts bool
 
 	mu     sync.Mutex
 	cmd    *exec.Cmd
@@ -51,25 +60,31 @@ type Proc struct {
 	exited chan struct{}
 }
 
-// Start runs the hub and waits until it logs "listening on"; a hub that
-// exits or does not start within 90 s fails the test.
+// Start runs the hub and waits until it says it listens (see Listening);
+// a hub that exits or does not start within 90 s fails the test.
 func (h *Proc) Start(ctx context.Context) {
 	h.T.Helper()
 	cmd := exec.Command(h.Bin, h.Args...)
-	cmd.Stdout = io.Discard
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		h.T.Fatal(err)
+	marker := h.Listening
+	if marker == "" {
+		marker = "listening on "
 	}
+	// stdout and stderr are read as one stream.
+	out, pw := io.Pipe()
+	cmd.Stdout, cmd.Stderr = pw, pw
 	if err := cmd.Start(); err != nil {
 		h.T.Fatalf("start hub: %v", err)
 	}
+	go func() {
+		_ = cmd.Wait()
+		pw.Close()
+	}()
 	exited := make(chan struct{})
 	ready := make(chan string, 1)
 	var tail bytes.Buffer
 	var tailMu sync.Mutex
 	go func() {
-		sc := bufio.NewScanner(stderr)
+		sc := bufio.NewScanner(out)
 		sc.Buffer(make([]byte, 64<<10), 1<<20)
 		for sc.Scan() {
 			line := sc.Text()
@@ -78,14 +93,14 @@ func (h *Proc) Start(ctx context.Context) {
 				tail.WriteString(line + "\n")
 			}
 			tailMu.Unlock()
-			if _, addr, ok := strings.Cut(line, "listening on "); ok {
+			if _, addr, ok := strings.Cut(line, marker); ok && strings.TrimSpace(addr) != "" {
 				select {
-				case ready <- strings.Fields(strings.TrimSuffix(addr, ","))[0]:
+				case ready <- strings.Fields(addr)[0]:
 				default:
 				}
 			}
 		}
-		_ = cmd.Wait()
+		_, _ = io.Copy(io.Discard, out) // until the process has exited
 		close(exited)
 	}()
 	select {
@@ -107,8 +122,26 @@ func (h *Proc) Start(ctx context.Context) {
 	h.loadCredentials()
 }
 
+// Path is name in Dir as the test reaches it.
+func (h *Proc) Path(name string) string {
+	if h.OwnMounts {
+		return filepath.Join(fmt.Sprintf("/proc/%d/root", h.Pid()), h.Dir, name)
+	}
+	return filepath.Join(h.Dir, name)
+}
+
+// Pid is the process id of the hub started last (0 when none runs).
+func (h *Proc) Pid() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.cmd == nil {
+		return 0
+	}
+	return h.cmd.Process.Pid
+}
+
 func (h *Proc) loadCredentials() {
-	data, err := os.ReadFile(filepath.Join(h.Dir, "credentials.json"))
+	data, err := os.ReadFile(h.Path("credentials.json"))
 	if err != nil {
 		h.T.Fatal(err)
 	}
