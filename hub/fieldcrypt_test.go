@@ -124,7 +124,7 @@ func TestSensitiveFieldsEncryptedAtRest(t *testing.T) {
 		pull := h.Do(http.MethodGet, "/api/v1/subscriptions/"+created.ID+"/records?limit=100", "gsc-system", nil)
 		var batch struct {
 			Records []struct {
-				Record   map[string]any
+				Record map[string]any
 			}
 		}
 		pull.JSON(t, &batch)
@@ -348,7 +348,9 @@ func readRecord(t *testing.T, h *hubtest.Hub, resource, subject, reader string, 
 	for {
 		r := h.Do(http.MethodGet, "/api/v1/resources/"+resource+"/records/"+subject+"?purpose="+url.QueryEscape(readPurpose), reader, nil)
 		if r.Status == http.StatusOK {
-			var out struct{ Current struct{ Record map[string]any } }
+			var out struct {
+				Current struct{ Record map[string]any }
+			}
 			r.JSON(t, &out)
 			return out.Current.Record
 		}
