@@ -213,7 +213,7 @@ func TestSensitiveFieldsEncryptedAtRest(t *testing.T) {
 
 const readPurpose = "办理社会救助审核"
 
-func waitDemoRecords(t *testing.T, h *hubtest.Hub) {
+func waitDemoRecords(t testing.TB, h *hubtest.Hub) {
 	t.Helper()
 	lib := library.NewStore(h.DB)
 	deadline := time.Now().Add(90 * time.Second)
