@@ -32,7 +32,6 @@ import (
 	"time"
 
 	"yiku/cryptosuite"
-	"yiku/jsontext"
 	"yiku/keyring"
 )
 
@@ -104,7 +103,7 @@ func (c *Cipher) Seal(ctx context.Context, resource string, sensitive []string, 
 		return nil, false, fmt.Errorf("fieldcrypt: seal a record of %s: %w", resource, err)
 	}
 	var dk *dataKey
-	var out []byte
+	var out, nonces, box, ad []byte
 	last := 0
 	for _, m := range ms {
 		v := data[m.Start:m.End]
@@ -116,14 +115,19 @@ func (c *Cipher) Seal(ctx context.Context, resource string, sensitive []string, 
 				return nil, false, err
 			}
 			out = make([]byte, 0, len(data)+len(ms)*64)
+			// One read of the system's randomness for every nonce of the record.
+			nonces = make([]byte, nonceSize*len(ms))
+			if _, err := rand.Read(nonces); err != nil {
+				return nil, false, fmt.Errorf("fieldcrypt: entropy: %w", err)
+			}
 		}
-		nonce := make([]byte, nonceSize)
-		if _, err := rand.Read(nonce); err != nil {
-			return nil, false, fmt.Errorf("fieldcrypt: entropy: %w", err)
-		}
-		box := dk.aead.Seal(nil, nonce, v, aad(resource, m.Name, dk.version, dk.suite))
+		nonce := nonces[:nonceSize:nonceSize]
+		nonces = nonces[nonceSize:]
+		ad = appendAAD(ad[:0], resource, m.Name, dk.version, dk.suite)
+		box = append(box[:0], nonce...)
+		box = dk.aead.Seal(box, nonce, v, ad)
 		out = append(out, data[last:m.Start]...)
-		out = jsontext.AppendString(out, sealed{Version: dk.version, Suite: dk.suite, Nonce: nonce, Box: box}.format())
+		out = appendSealed(out, dk.version, dk.suite, box)
 		last = m.End
 	}
 	if dk == nil {
@@ -144,44 +148,49 @@ func (c *Cipher) Open(ctx context.Context, resource string, data []byte) ([]byte
 		return nil, fmt.Errorf("fieldcrypt: open a record of %s: %w", resource, err)
 	}
 	out := make([]byte, 0, len(data))
+	var raw, ad []byte
 	last := 0
 	for _, m := range ms {
 		v := data[m.Start:m.End]
 		if !bytes.HasPrefix(v, quotedPrefix) {
 			continue
 		}
-		plain, err := c.openValue(ctx, resource, m.Name, v)
-		if err != nil {
+		out = append(out, data[last:m.Start]...)
+		if out, raw, ad, err = c.openValue(ctx, out, raw, ad, resource, m.Name, v); err != nil {
 			return nil, err
 		}
-		out = append(out, data[last:m.Start]...)
-		out = append(out, plain...)
 		last = m.End
 	}
 	return append(out, data[last:]...), nil
 }
 
-func (c *Cipher) openValue(ctx context.Context, resource, field string, v []byte) ([]byte, error) {
+// openValue appends the plaintext of the sealed value v of field to out;
+// raw and ad are scratch buffers it returns for reuse.
+func (c *Cipher) openValue(ctx context.Context, out, raw, ad []byte, resource, field string, v []byte) ([]byte, []byte, []byte, error) {
+	bad := func(err error) ([]byte, []byte, []byte, error) {
+		return nil, nil, nil, fmt.Errorf("fieldcrypt: %s field %q: %w", resource, field, err)
+	}
 	// Sealed values hold no escapes (base64url, digits, dots, suite names).
 	if len(v) < 2 || v[len(v)-1] != '"' {
-		return nil, fmt.Errorf("fieldcrypt: %s field %q: %w", resource, field, ErrSealed)
+		return bad(ErrSealed)
 	}
-	s, err := parseSealed(string(v[1 : len(v)-1]))
+	s, raw, err := parseSealedInto(raw, v[1:len(v)-1])
 	if err != nil {
-		return nil, fmt.Errorf("fieldcrypt: %s field %q: %w", resource, field, err)
+		return bad(err)
 	}
 	dk, err := c.openKey(ctx, resource, s.Version)
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
 	if dk.suite != s.Suite {
-		return nil, fmt.Errorf("fieldcrypt: %s field %q: %w", resource, field, ErrSealed)
+		return bad(ErrSealed)
 	}
-	plain, err := dk.aead.Open(nil, s.Nonce, s.Box, aad(resource, field, s.Version, s.Suite))
+	ad = appendAAD(ad[:0], resource, field, s.Version, s.Suite)
+	out, err = dk.aead.Open(out, s.Nonce, s.Box, ad)
 	if err != nil {
-		return nil, fmt.Errorf("fieldcrypt: %s field %q: %w", resource, field, ErrSealed)
+		return bad(ErrSealed)
 	}
-	return plain, nil
+	return out, raw, ad, nil
 }
 
 func contains(names []string, name string) bool {

@@ -1,10 +1,10 @@
 package fieldcrypt
 
 import (
+	"bytes"
 	"encoding/base64"
 	"errors"
 	"strconv"
-	"strings"
 
 	"yiku/cryptosuite"
 )
@@ -46,47 +46,68 @@ type sealed struct {
 	Box     []byte // ciphertext and tag
 }
 
-// format writes s as the text of a sealed value (without JSON quotes).
-func (s sealed) format() string {
-	raw := make([]byte, 0, len(s.Nonce)+len(s.Box))
-	raw = append(append(raw, s.Nonce...), s.Box...)
-	return prefix + strconv.Itoa(s.Version) + "." + string(s.Suite) + "." + base64.RawURLEncoding.EncodeToString(raw)
+// appendSealed appends the sealed value of nonceAndBox (the nonce, the
+// ciphertext and its tag) under key version and suite to dst, as a JSON
+// string.
+func appendSealed(dst []byte, version int, suite cryptosuite.Name, nonceAndBox []byte) []byte {
+	dst = append(dst, '"')
+	dst = append(dst, prefix...)
+	dst = strconv.AppendInt(dst, int64(version), 10)
+	dst = append(dst, '.')
+	dst = append(dst, suite...)
+	dst = append(dst, '.')
+	dst = b64.AppendEncode(dst, nonceAndBox)
+	return append(dst, '"')
 }
 
-// parseSealed parses the text of a sealed value (the JSON string's
-// contents). It accepts exactly what format writes.
-func parseSealed(text string) (sealed, error) {
-	rest, ok := strings.CutPrefix(text, prefix)
+var b64 = base64.RawURLEncoding.Strict()
+
+// parseSealedInto parses the text of a sealed value (the JSON string's
+// contents), accepting exactly what appendSealed writes. It decodes into
+// the scratch buffer raw, which it returns for reuse; the nonce and box
+// point into it.
+func parseSealedInto(raw, text []byte) (sealed, []byte, error) {
+	rest, ok := bytes.CutPrefix(text, []byte(prefix))
 	if !ok {
-		return sealed{}, ErrSealed
+		return sealed{}, raw, ErrSealed
 	}
-	ver, rest, ok := strings.Cut(rest, ".")
-	if !ok || ver == "" || len(ver) > 10 || (ver[0] == '0') {
-		return sealed{}, ErrSealed
+	ver, rest, ok := bytes.Cut(rest, []byte("."))
+	if !ok || len(ver) == 0 || len(ver) > 10 || ver[0] == '0' {
+		return sealed{}, raw, ErrSealed
 	}
-	n, err := strconv.Atoi(ver)
-	if err != nil || n < 1 || n > maxVersion || strconv.Itoa(n) != ver {
-		return sealed{}, ErrSealed
+	n := 0
+	for _, d := range ver {
+		if d < '0' || d > '9' {
+			return sealed{}, raw, ErrSealed
+		}
+		n = n*10 + int(d-'0')
 	}
-	suite, b64, ok := strings.Cut(rest, ".")
+	if n < 1 || n > maxVersion {
+		return sealed{}, raw, ErrSealed
+	}
+	suite, enc, ok := bytes.Cut(rest, []byte("."))
 	if !ok {
-		return sealed{}, ErrSealed
+		return sealed{}, raw, ErrSealed
 	}
-	cs, err := cryptosuite.Get(suite)
-	if err != nil || string(cs.Name()) != suite {
-		return sealed{}, ErrSealed
+	var name cryptosuite.Name
+	switch cryptosuite.Name(suite) {
+	case cryptosuite.Default:
+		name = cryptosuite.Default
+	case cryptosuite.SM:
+		name = cryptosuite.SM
+	default:
+		return sealed{}, raw, ErrSealed
 	}
-	raw, err := base64.RawURLEncoding.Strict().DecodeString(b64)
+	raw, err := b64.AppendDecode(raw[:0], enc)
 	if err != nil || len(raw) < nonceSize+tagSize {
-		return sealed{}, ErrSealed
+		return sealed{}, raw, ErrSealed
 	}
-	return sealed{Version: n, Suite: cs.Name(), Nonce: raw[:nonceSize], Box: raw[nonceSize:]}, nil
+	return sealed{Version: n, Suite: name, Nonce: raw[:nonceSize], Box: raw[nonceSize:]}, raw, nil
 }
 
-// aad is the additional data of a field's value: the value belongs to this
-// field of this resource under this key version and suite.
-func aad(resource, field string, version int, suite cryptosuite.Name) []byte {
-	b := make([]byte, 0, 16+len(resource)+len(field)+len(suite))
+// appendAAD appends the additional data of a field's value to b: the value
+// belongs to this field of this resource under this key version and suite.
+func appendAAD(b []byte, resource, field string, version int, suite cryptosuite.Name) []byte {
 	b = append(b, "yiku field v1\x00"...)
 	b = append(b, resource...)
 	b = append(b, 0)

@@ -87,7 +87,7 @@ func BenchmarkFieldEncryption(b *testing.B) {
 			if cur >= want {
 				break
 			}
-			time.Sleep(2 * time.Millisecond)
+			time.Sleep(10 * time.Millisecond)
 		}
 		s.have = want
 		s.pubCPU += processCPU() - cpu0
