@@ -288,3 +288,47 @@ func BenchmarkSealOpen(b *testing.B) {
 		})
 	}
 }
+
+// TestInstancesShareOneKey: two hub instances (two ciphers on one key file
+// and one store) sealing a resource's first records at the same time end
+// up with one data key, and each opens what the other sealed.
+func TestInstancesShareOneKey(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "data-keys.json")
+	if _, err := keyring.Init(path, cryptosuite.Default); err != nil {
+		t.Fatal(err)
+	}
+	st := sqlstore.New(storagetest.Open(t).Gorm)
+	var ciphers [2]*fieldcrypt.Cipher
+	for i := range ciphers {
+		r, err := keyring.Load(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ciphers[i] = fieldcrypt.New(r, st)
+	}
+	rec := []byte(`{"id_number":"11010519491231002X"}`)
+	sealed := make([][]byte, 8)
+	errs := make(chan error, len(sealed))
+	for i := range sealed {
+		go func() {
+			out, _, err := ciphers[i%2].Seal(ctx, "population", []string{"id_number"}, rec)
+			sealed[i] = out
+			errs <- err
+		}()
+	}
+	for range sealed {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	all, err := st.AllKeys(ctx)
+	if err != nil || len(all) != 1 {
+		t.Fatalf("data keys = %d, %v; want one", len(all), err)
+	}
+	for i, s := range sealed {
+		if back, err := ciphers[(i+1)%2].Open(ctx, "population", s); err != nil || !bytes.Equal(back, rec) {
+			t.Fatalf("open by the other instance: %s, %v", back, err)
+		}
+	}
+}
