@@ -457,7 +457,7 @@ func checkOutcome(t *testing.T, ctx context.Context, h *hubtest.Proc, bin, dbURL
 	if resp.StatusCode != http.StatusOK {
 		t.Errorf("readyz after the fault: %d", resp.StatusCode)
 	}
-	census := librarytest.Take(t, ctx, dbURL, resource, l.accepted())
+	census := librarytest.Take(t, ctx, dbURL, filepath.Join(h.Dir, "data-keys.json"), resource, l.accepted())
 	if !census.OK() {
 		t.Errorf("library: %s", census)
 	}
