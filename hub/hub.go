@@ -382,7 +382,7 @@ func loadDataKeys(cfg *config.Config, log *slog.Logger) (*keyring.Ring, error) {
 		path = filepath.Join(cfg.DataDir, "data-keys.json")
 		ring, err = keyring.LoadOrInit(path, cryptosuite.Name(cfg.Crypto))
 	case path == "":
-		log.Warn("no --data-key-file: nothing that must be encrypted at rest (material uploads) is accepted; create one with yiku keys init")
+		log.Warn("no --data-key-file: the sensitive fields of records are stored in clear in Kafka's records topics and the library, and nothing that must be encrypted at rest (material uploads) is accepted; create one with yiku keys init")
 		return nil, nil
 	default:
 		ring, err = keyring.Load(path)

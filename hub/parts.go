@@ -27,6 +27,8 @@ import (
 	"yiku/exchange/ingress/ingressapi"
 	"yiku/exchange/library"
 	"yiku/exchange/subscription"
+	"yiku/fieldcrypt"
+	fieldsql "yiku/fieldcrypt/sqlstore"
 	"yiku/kafkaacl"
 	"yiku/kafkaacl/kafkaaclapi"
 	"yiku/kafkaacl/kafkaadmin"
@@ -98,6 +100,22 @@ func (h *Hub) addParts(ctx context.Context) error {
 		sink := library.NewSink(library.SinkConfig{Kafka: h.Broker, GroupID: h.Cfg.TopicPrefix + ".library", Log: h.Log}, lib, h.Broker, topics, h.Registry)
 		pub = exchange.NewPublisher(exchange.PublishConfig{MaxRecords: h.Cfg.MaxBatchRecords, RateLimitRPS: h.Cfg.RateLimitRPS, MaxBacklog: exchange.DefaultMaxBacklog},
 			h.Catalog, router, topics, lib, lib, sink.Backlog)
+		// Sensitive fields are sealed in the records topics and the library
+		// under per-resource data keys the data key file's keys wrap; the
+		// stored data keys move under the newest of those keys at start.
+		if h.Keys != nil {
+			fields := fieldcrypt.New(h.Keys, fieldsql.New(h.DB.Gorm))
+			res, err := fields.Rewrap(ctx)
+			if err != nil {
+				return err
+			}
+			if len(res.Failed) > 0 {
+				h.Log.Error("record data keys whose key-encryption key is not in the data key file: their records cannot be read", "keys", res.String())
+			} else if res.Rewrapped > 0 {
+				h.Log.Info("record data keys re-wrapped under the newest key-encryption key", "keys", res.String(), "kek", h.Keys.Newest())
+			}
+			pub.Sealer, lib.Fields = fields, fields
+		}
 		subStore := subscription.NewStore(h.DB)
 		webhooks := subscription.WebhookPolicy{AllowPrivate: h.Cfg.WebhookAllowPrivate}
 		if webhooks.AllowPrivate && h.Cfg.Mode == config.ModeServe {
@@ -202,7 +220,12 @@ func (h *Hub) addParts(ctx context.Context) error {
 				}
 				out := make(map[string]lookup.Record, len(rows))
 				for id, r := range rows {
-					out[id] = lookup.Record{Data: r.DataBytes(), Deleted: r.Deleted, Version: r.Version, Publisher: r.Publisher, PublishedAt: r.PublishedAt}
+					// The lookup asks only for the resources the gate allowed.
+					data, err := lib.Plain(ctx, r)
+					if err != nil {
+						return nil, err
+					}
+					out[id] = lookup.Record{Data: data, Deleted: r.Deleted, Version: r.Version, Publisher: r.Publisher, PublishedAt: r.PublishedAt}
 				}
 				return out, nil
 			})}
