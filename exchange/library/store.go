@@ -76,7 +76,10 @@ func (s *Store) Plain(ctx context.Context, r Row) ([]byte, error) {
 	}
 	if s.Fields == nil {
 		if fieldcrypt.Sealed(data) {
-			return nil, fmt.Errorf("library: a record of %s has encrypted fields and this hub has no data key file", r.ResourceID)
+			// An operator's mistake, not the caller's: a 503 that says
+			// what to configure rather than a 500.
+			return nil, fault.New(fault.Unavailable, "record_keys_missing",
+				"a record of %s has encrypted fields and this hub has no data key file; an operator starts it with the --data-key-file the records were written under", r.ResourceID)
 		}
 		return data, nil
 	}
