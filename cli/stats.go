@@ -6,12 +6,14 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"yiku/audit"
+	"yiku/casefile"
 )
 
 func init() { extraCommands = append(extraCommands, newStatsCmd) }
@@ -44,14 +46,16 @@ func newStatsCmd(stdout, _ io.Writer) *cobra.Command {
 				return err
 			}
 			var out struct {
-				From  time.Time        `json:"from"`
-				To    time.Time        `json:"to"`
-				Stats audit.ReuseStats `json:"stats"`
+				From       time.Time            `json:"from"`
+				To         time.Time            `json:"to"`
+				Stats      audit.ReuseStats     `json:"stats"`
+				Processing []casefile.ItemTimes `json:"processing"`
 			}
 			if err := json.Unmarshal(body, &out); err != nil {
 				return fmt.Errorf("stats: decode: %w", err)
 			}
 			printReuse(stdout, out.From, out.To, out.Stats)
+			printProcessing(stdout, out.Processing)
 			return nil
 		},
 	}
@@ -79,6 +83,28 @@ func printReuse(w io.Writer, from, to time.Time, st audit.ReuseStats) {
 		for _, r := range sec.rows {
 			fmt.Fprintf(tw, "  %s\t%d\n", r.Key, r.Count)
 		}
+	}
+	_ = tw.Flush()
+}
+
+// printProcessing writes the case records' processing per service item
+// against its time limit.
+func printProcessing(w io.Writer, items []casefile.ItemTimes) {
+	if len(items) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\ncase processing (working days)\n")
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "  ITEM\tLIMIT\tOPENED\tDECIDED\tFINISHED\tWITHIN LIMIT\tOVERDUE\tMEDIAN\tP90")
+	days := func(p *int) string {
+		if p == nil {
+			return "-"
+		}
+		return strconv.Itoa(*p)
+	}
+	for _, it := range items {
+		fmt.Fprintf(tw, "  %s\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%s\n", it.ServiceItem, it.TimeLimitDays, it.Opened, it.Decided, it.Finished,
+			it.WithinLimit, it.Overdue, days(it.MedianDays), days(it.P90Days))
 	}
 	_ = tw.Flush()
 }

@@ -324,6 +324,18 @@ func TestBrowser(t *testing.T) {
 			t.Errorf("csrf-less post answered %q", s)
 		}
 
+		// The lookup opened the case: the department's list links its page,
+		// which shows each material's source.
+		b.open(ctx, "/console/cases", `tr[data-case="LX-SB-2025-0100"]`, "officer-cases")
+		b.run(ctx, "open the case", chromedp.Click(chromedp.CSS(`tr[data-case="LX-SB-2025-0100"] a`)), chromedp.WaitVisible(chromedp.CSS("table.case-materials")))
+		var sources string
+		sources = eval[string](b, ctx, `[...document.querySelectorAll('tr[data-material]')].map(r => r.dataset.material + '=' + r.dataset.source).join(',')`)
+		if sources != "identity=library,insurance=library,photo=brought" {
+			t.Errorf("case materials: %q", sources)
+		}
+		b.checkPage(ctx, "case page")
+		b.shot(ctx, "officer-case")
+
 		// Another role's page answers the 403 page.
 		b.open(ctx, "/console/audit", `section.error-page[data-status="403"]`, "officer-on-audit-403")
 	})
@@ -513,6 +525,14 @@ func TestBrowser(t *testing.T) {
 		width = eval[int](b, ctx, `document.documentElement.scrollWidth`)
 		if width > 390 {
 			t.Errorf("the page is %d px wide on a 390 px phone", width)
+		}
+		// The citizen's own cases: the officers' lookups opened them.
+		b.open(ctx, "/console/cases", "main h1", "citizen-cases-390px")
+		if n = eval[int](b, ctx, `document.querySelectorAll('tr[data-case]').length`); n == 0 {
+			t.Error("the citizen sees no case, though officers looked the citizen up with case numbers")
+		}
+		if width = eval[int](b, ctx, `document.documentElement.scrollWidth`); width > 390 {
+			t.Errorf("the cases page is %d px wide on a 390 px phone", width)
 		}
 		b.open(ctx, "/console/lookup", `section.error-page[data-status="403"]`, "")
 	})

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"yiku/audit"
+	"yiku/casefile"
 	"yiku/catalog"
 	"yiku/identity"
 )
@@ -94,16 +95,18 @@ func deptTree(ds []identity.Department) []*deptNode {
 }
 
 type reusePage struct {
-	From, To time.Time
-	Stats    audit.ReuseStats
-	Charts   []barChart
+	From, To   time.Time
+	Stats      audit.ReuseStats
+	Charts     []barChart
+	Processing []casefile.ItemTimes
 }
 
 func (c *Console) reuse(v *visit) {
 	var body struct {
-		From  time.Time        `json:"from"`
-		To    time.Time        `json:"to"`
-		Stats audit.ReuseStats `json:"stats"`
+		From       time.Time            `json:"from"`
+		To         time.Time            `json:"to"`
+		Stats      audit.ReuseStats     `json:"stats"`
+		Processing []casefile.ItemTimes `json:"processing"`
 	}
 	if err := c.call(v, http.MethodGet, "/api/v1/stats/reuse"+q("from", v.r.URL.Query().Get("from"), "to", v.r.URL.Query().Get("to")), nil, &body); err != nil {
 		c.fail(v, err)
@@ -116,7 +119,7 @@ func (c *Console) reuse(v *visit) {
 		return
 	}
 	st := body.Stats
-	page := reusePage{From: body.From, To: body.To, Stats: st, Charts: []barChart{
+	page := reusePage{From: body.From, To: body.To, Stats: st, Processing: body.Processing, Charts: []barChart{
 		newBarChart("reuse.bymonth", st.ByMonth),
 		newBarChart("reuse.bydepartment", named(st.ByDepartment, depts)),
 		newBarChart("reuse.byitem", st.ByServiceItem),

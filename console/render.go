@@ -252,11 +252,11 @@ func (c *Console) nav(v *visit) []navItem {
 
 // rolePages are each role's pages, the first being its home.
 var rolePages = map[identity.Role][]navItem{
-	identity.RoleOfficer:      {{Path: "/console/lookup", Title: "nav.lookup"}, {Path: "/console/objections", Title: "nav.objections"}},
-	identity.RoleCitizen:      {{Path: "/console/my-data", Title: "nav.mydata"}},
+	identity.RoleOfficer:      {{Path: "/console/lookup", Title: "nav.lookup"}, {Path: "/console/cases", Title: "nav.cases"}, {Path: "/console/objections", Title: "nav.objections"}},
+	identity.RoleCitizen:      {{Path: "/console/my-data", Title: "nav.mydata"}, {Path: "/console/cases", Title: "nav.mycases"}},
 	identity.RoleReviewer:     {{Path: "/console/audit", Title: "nav.audit"}, {Path: "/console/anomalies", Title: "nav.anomalies"}, {Path: "/console/audit/verify", Title: "nav.verify"}},
-	identity.RoleDeptAdmin:    {{Path: "/console/share-requests", Title: "nav.sharerequests"}, {Path: "/console/access", Title: "nav.access"}, {Path: "/console/resources", Title: "nav.resources"}, {Path: "/console/exchange", Title: "nav.exchange"}, {Path: "/console/objections", Title: "nav.objections"}, {Path: "/console/supervision/freshness", Title: "nav.freshness"}, {Path: "/console/supervision/reports", Title: "nav.assessment"}, {Path: "/console/principals", Title: "nav.principals"}},
-	identity.RoleCatalogAdmin: {{Path: "/console/resources", Title: "nav.resources"}, {Path: "/console/departments", Title: "nav.departments"}, {Path: "/console/share-requests", Title: "nav.sharerequests"}, {Path: "/console/reuse", Title: "nav.reuse"}, {Path: "/console/objections", Title: "nav.overdueobjections"}, {Path: "/console/supervision/freshness", Title: "nav.freshness"}, {Path: "/console/supervision/reports", Title: "nav.assessment"}, {Path: "/console/principals", Title: "nav.principals"}},
+	identity.RoleDeptAdmin:    {{Path: "/console/share-requests", Title: "nav.sharerequests"}, {Path: "/console/access", Title: "nav.access"}, {Path: "/console/resources", Title: "nav.resources"}, {Path: "/console/exchange", Title: "nav.exchange"}, {Path: "/console/cases", Title: "nav.cases"}, {Path: "/console/objections", Title: "nav.objections"}, {Path: "/console/supervision/freshness", Title: "nav.freshness"}, {Path: "/console/supervision/reports", Title: "nav.assessment"}, {Path: "/console/principals", Title: "nav.principals"}},
+	identity.RoleCatalogAdmin: {{Path: "/console/resources", Title: "nav.resources"}, {Path: "/console/departments", Title: "nav.departments"}, {Path: "/console/share-requests", Title: "nav.sharerequests"}, {Path: "/console/reuse", Title: "nav.reuse"}, {Path: "/console/cases", Title: "nav.cases"}, {Path: "/console/objections", Title: "nav.overdueobjections"}, {Path: "/console/supervision/freshness", Title: "nav.freshness"}, {Path: "/console/supervision/reports", Title: "nav.assessment"}, {Path: "/console/principals", Title: "nav.principals"}},
 	identity.RoleSystem:       {{Path: "/console/access", Title: "nav.access"}},
 }
 

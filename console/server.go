@@ -39,6 +39,8 @@ func (c *Console) routes() {
 	m.HandleFunc("GET /console/lookup", c.signedIn(c.lookupPage))
 	m.HandleFunc("POST /console/lookup", c.signedIn(c.lookupSubmit))
 	m.HandleFunc("GET /console/my-data", c.signedIn(c.myData))
+	m.HandleFunc("GET /console/cases", c.signedIn(c.cases))
+	m.HandleFunc("GET /console/cases/{number}", c.signedIn(c.caseDetail))
 	m.HandleFunc("GET /console/audit", c.signedIn(c.auditSearch))
 	m.HandleFunc("GET /console/audit/export", c.signedIn(c.auditExport))
 	m.HandleFunc("GET /console/audit/events/{id}", c.signedIn(c.auditEvent))

@@ -9,6 +9,9 @@ import (
 	"yiku/audit"
 	"yiku/audit/auditapi"
 	auditstore "yiku/audit/store"
+	"yiku/casefile"
+	"yiku/casefile/casefileapi"
+	casestore "yiku/casefile/sqlstore"
 	"yiku/catalog"
 	"yiku/catalog/catalogapi"
 	"yiku/catalog/seed"
@@ -55,6 +58,9 @@ func (h *Hub) addParts(ctx context.Context) error {
 		// Every read path flags records under open objection through it.
 		objections = objection.NewStore(h.DB.Gorm)
 		subs       *subscription.Service
+		// Case records (办件库): lookups open them, the reuse statistics
+		// count their processing times.
+		cases = &casefile.Service{Store: casestore.New(h.DB.Gorm), Calendar: h.Calendar, Hash: h.Audit.SubjectKey().Hash}
 	)
 
 	// Sharing: share requests, grants and the data-access gate (h.Gate).
@@ -146,6 +152,7 @@ func (h *Hub) addParts(ctx context.Context) error {
 			r, err := h.Catalog.Resource(context.WithoutCancel(ctx), resource)
 			return err == nil && r.BaseLibrary == catalog.LibElicence
 		}
+		trail.CaseTimes = cases.Processing
 		trail.Provided = func(ctx context.Context, department string) ([]string, error) {
 			rs, _, err := h.Catalog.List(ctx, catalog.Filter{Provider: department})
 			ids := make([]string, len(rs))
@@ -170,7 +177,8 @@ func (h *Hub) addParts(ctx context.Context) error {
 	// through the sharing gate, and the lookup demo (items, records,
 	// certificates, grants, the demo citizen's link).
 	{
-		items := &serviceitem.Service{Store: itemstore.New(h.DB.Gorm), Directory: h.Catalog,
+		itemStore := itemstore.New(h.DB.Gorm)
+		items := &serviceitem.Service{Store: itemStore, Types: itemStore, Directory: h.Catalog,
 			Departments: func(ctx context.Context, code string) error {
 				_, err := h.Auth.Store().Department(ctx, code)
 				return err
@@ -190,7 +198,9 @@ func (h *Hub) addParts(ctx context.Context) error {
 				}
 				return out, nil
 			})}
-		h.modules = append(h.modules, lookupapi.New(items, lk))
+		lkAPI := lookupapi.New(items, lk)
+		lkAPI.Cases = cases
+		h.modules = append(h.modules, lkAPI, casefileapi.New(cases))
 		h.seeders = append(h.seeders, lookupdemo.Seeder(lookupdemo.Deps{
 			Items:      items,
 			Publisher:  pub,

@@ -56,3 +56,11 @@ func (c *Cache) Forget(code string) {
 	delete(c.entries, code)
 	c.mu.Unlock()
 }
+
+// ForgetAll empties the cache (a material type changed: the items naming it
+// read their resource from it).
+func (c *Cache) ForgetAll() {
+	c.mu.Lock()
+	c.entries = nil
+	c.mu.Unlock()
+}

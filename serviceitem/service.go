@@ -16,7 +16,10 @@ type Service struct {
 	Store       Store
 	Directory   catalog.Directory
 	Departments Departments
-	Now         func() time.Time
+	// Types is the material directory (nil: none; no material may name a
+	// type).
+	Types TypeStore
+	Now   func() time.Time
 	// Cache, if set, is told about every change made here.
 	Cache *Cache
 }
@@ -30,7 +33,7 @@ func (s *Service) now() time.Time {
 
 // Create checks and stores a new item for p.
 func (s *Service) Create(ctx context.Context, p identity.Principal, it Item) (Item, error) {
-	it, err := Check(ctx, it, s.Directory, s.Departments)
+	it, err := Check(ctx, it, s.Directory, s.Departments, s.typesFunc())
 	if err != nil {
 		return Item{}, err
 	}
@@ -53,7 +56,7 @@ func (s *Service) Update(ctx context.Context, p identity.Principal, code string,
 	if rev == 0 {
 		rev = cur.Revision
 	}
-	it, err = Check(ctx, it, s.Directory, s.Departments)
+	it, err = Check(ctx, it, s.Directory, s.Departments, s.typesFunc())
 	if err != nil {
 		return Item{}, err
 	}
@@ -85,4 +88,11 @@ func (s *Service) List(ctx context.Context, f Filter) ([]Item, error) {
 		f.Limit = 1000
 	}
 	return s.Store.List(ctx, f)
+}
+
+func (s *Service) typesFunc() Types {
+	if s.Types == nil {
+		return nil
+	}
+	return s.typeOf
 }

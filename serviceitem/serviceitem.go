@@ -39,18 +39,31 @@ type Item struct {
 	DepartmentCode string        `json:"department_code"`
 	ApplicantType  ApplicantType `json:"applicant_type"`
 	Description    string        `json:"description,omitempty"`
-	Materials      []Material    `json:"materials"`
-	Revision       int           `json:"revision"`
-	CreatedBy      string        `json:"created_by,omitempty"`
-	UpdatedBy      string        `json:"updated_by,omitempty"`
-	CreatedAt      time.Time     `json:"created_at"`
-	UpdatedAt      time.Time     `json:"updated_at"`
+	// The service guide's elements (办事指南). Empty on items stored before
+	// the guide was kept; when given, each is checked.
+	Category      Category   `json:"category,omitempty"`
+	Level         Level      `json:"level,omitempty"`
+	LegalBasis    string     `json:"legal_basis,omitempty"`
+	Conditions    string     `json:"conditions,omitempty"`
+	TimeLimitDays int        `json:"time_limit_days,omitempty"` // 办理时限 in working days; 0: not set
+	Flow          string     `json:"flow,omitempty"`
+	Materials     []Material `json:"materials"`
+	Revision      int        `json:"revision"`
+	CreatedBy     string     `json:"created_by,omitempty"`
+	UpdatedBy     string     `json:"updated_by,omitempty"`
+	CreatedAt     time.Time  `json:"created_at"`
+	UpdatedAt     time.Time  `json:"updated_at"`
 }
 
 // Material is one required material of an item.
 type Material struct {
 	Code string `json:"code"`
 	Name string `json:"name"`
+	// Type is the material type's code in the material directory (材料目录):
+	// a material that names one takes its resource from the type (and its
+	// name, if it gives none), and is the same material in every item that
+	// names the type. Empty: a free-text material, as before the directory.
+	Type string `json:"type,omitempty"`
 	// Resource is the catalog resource that supplies the material from the
 	// library, keyed by the applicant's ID number or credit code; empty when
 	// the applicant must bring it.
@@ -71,6 +84,57 @@ const (
 
 var slug = regexp.MustCompile(`^[a-z][a-z0-9-]{1,62}$`)
 
+// Category is the kind of power or service an item exercises, one of the
+// six the service-guide standard names.
+type Category string
+
+const (
+	CategoryLicensing    Category = "administrative_licensing"    // 行政许可
+	CategoryConfirmation Category = "administrative_confirmation" // 行政确认
+	CategoryPayment      Category = "administrative_payment"      // 行政给付
+	CategoryLevy         Category = "administrative_levy"         // 行政征收
+	CategoryOtherPower   Category = "other_administrative_power"  // 其他行政权力
+	CategoryPublic       Category = "public_service"              // 公共服务
+)
+
+// Categories lists the categories with their Chinese labels, in the
+// standard's order.
+var Categories = []struct {
+	Code  Category
+	Label string
+}{
+	{CategoryLicensing, "行政许可"}, {CategoryConfirmation, "行政确认"}, {CategoryPayment, "行政给付"},
+	{CategoryLevy, "行政征收"}, {CategoryOtherPower, "其他行政权力"}, {CategoryPublic, "公共服务"},
+}
+
+// Valid reports whether c is one of the six categories.
+func (c Category) Valid() bool {
+	for _, k := range Categories {
+		if k.Code == c {
+			return true
+		}
+	}
+	return false
+}
+
+// Level is the administrative level that handles an item.
+type Level string
+
+const (
+	LevelDistrict Level = "district" // 区（县）级
+	LevelTownship Level = "township" // 乡镇（街道）级
+	LevelVillage  Level = "village"  // 村（社区）级
+)
+
+// Valid reports whether l is a known level.
+func (l Level) Valid() bool { return l == LevelDistrict || l == LevelTownship || l == LevelVillage }
+
+// MaxTimeLimitDays bounds an item's time limit (办理时限), in working days.
+const MaxTimeLimitDays = 365
+
+// Types returns a material type of the directory (fault NotFound if unknown).
+type Types func(ctx context.Context, code string) (MaterialType, error)
+
 // Departments says whether a department exists (fault NotFound if not).
 type Departments func(ctx context.Context, code string) error
 
@@ -79,7 +143,13 @@ type Departments func(ctx context.Context, code string) error
 // 1-50 materials with unique codes, each library material naming a
 // published or deprecated resource that is shared and whose subjects are of
 // the item's applicant type.
-func Check(ctx context.Context, it Item, dir catalog.Directory, depts Departments) (Item, error) {
+//
+// A material naming a type must name a type of the directory (types; nil:
+// no directory, so no material may name one); it takes the type's resource
+// (naming a different one is refused) and, if it has none, its name.
+// The guide's elements are optional; given, the category and level must be
+// known, the time limit 1-365 working days, the texts within bounds.
+func Check(ctx context.Context, it Item, dir catalog.Directory, depts Departments, types Types) (Item, error) {
 	it.Code = strings.TrimSpace(it.Code)
 	it.Name = strings.TrimSpace(it.Name)
 	it.ItemCode = strings.TrimSpace(it.ItemCode)
@@ -95,6 +165,9 @@ func Check(ctx context.Context, it Item, dir catalog.Directory, depts Department
 		return Item{}, invalid("item_code", "at most 64 characters")
 	}
 	if err := text("description", it.Description, maxDescRunes, false); err != nil {
+		return Item{}, err
+	}
+	if err := checkGuide(&it); err != nil {
 		return Item{}, err
 	}
 	switch it.ApplicantType {
@@ -117,9 +190,31 @@ func Check(ctx context.Context, it Item, dir catalog.Directory, depts Department
 	seen := make(map[string]bool, len(it.Materials))
 	out := make([]Material, len(it.Materials))
 	for i, m := range it.Materials {
-		m.Code, m.Name = strings.TrimSpace(m.Code), strings.TrimSpace(m.Name)
+		m.Code, m.Name, m.Type = strings.TrimSpace(m.Code), strings.TrimSpace(m.Name), strings.TrimSpace(m.Type)
 		m.Resource, m.Description = strings.TrimSpace(m.Resource), strings.TrimSpace(m.Description)
 		field := func(f string) string { return "materials/" + strconv.Itoa(i) + "/" + f }
+		if m.Type != "" {
+			var mt MaterialType
+			var err error
+			if types == nil {
+				err = fault.NotFoundf("material_type_not_found", "no material directory")
+			} else {
+				mt, err = types(ctx, m.Type)
+			}
+			if err != nil {
+				if fault.KindOf(err) == fault.NotFound {
+					return Item{}, invalid(field("type"), "no material type "+m.Type+" in the material directory")
+				}
+				return Item{}, err
+			}
+			if m.Resource != "" && m.Resource != mt.Resource {
+				return Item{}, invalid(field("resource"), "the resource comes from material type "+mt.Code+"; leave it out")
+			}
+			m.Resource = mt.Resource
+			if m.Name == "" {
+				m.Name = mt.Name
+			}
+		}
 		if !slug.MatchString(m.Code) {
 			return Item{}, invalid(field("code"), "2-63 characters: a lower-case letter, then lower-case letters, digits or '-'")
 		}
@@ -177,6 +272,25 @@ func Supplies(res catalog.Resource, t ApplicantType) error {
 	return errText("resource " + res.ID + " holds " + string(res.SubjectType) + " subjects, not " + string(t) + " applicants")
 }
 
+func checkGuide(it *Item) error {
+	it.LegalBasis, it.Conditions, it.Flow = strings.TrimSpace(it.LegalBasis), strings.TrimSpace(it.Conditions), strings.TrimSpace(it.Flow)
+	if it.Category != "" && !it.Category.Valid() {
+		return invalid("category", "one of administrative_licensing, administrative_confirmation, administrative_payment, administrative_levy, other_administrative_power, public_service")
+	}
+	if it.Level != "" && !it.Level.Valid() {
+		return invalid("level", "district, township or village")
+	}
+	if it.TimeLimitDays < 0 || it.TimeLimitDays > MaxTimeLimitDays {
+		return invalid("time_limit_days", "from 1 to "+strconv.Itoa(MaxTimeLimitDays)+" working days (0: not set)")
+	}
+	for _, f := range []struct{ name, v string }{{"legal_basis", it.LegalBasis}, {"conditions", it.Conditions}, {"flow", it.Flow}} {
+		if err := text(f.name, f.v, maxDescRunes, false); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 type errText string
 
 func (e errText) Error() string { return string(e) }
@@ -214,6 +328,7 @@ type Store interface {
 type Filter struct {
 	Department string
 	Resource   string // items with a material from this resource
+	Type       string // items with a material of this material type
 	Limit      int
 	Offset     int
 }

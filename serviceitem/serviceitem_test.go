@@ -31,6 +31,16 @@ func depts(_ context.Context, code string) error {
 	return fault.NotFoundf("department_not_found", "no department %s", code)
 }
 
+func types(_ context.Context, code string) (serviceitem.MaterialType, error) {
+	switch code {
+	case "resident-id-card":
+		return serviceitem.MaterialType{Code: code, Name: "居民身份证", Resource: "population"}, nil
+	case "photo":
+		return serviceitem.MaterialType{Code: code, Name: "照片"}, nil
+	}
+	return serviceitem.MaterialType{}, fault.NotFoundf("material_type_not_found", "no material type %s", code)
+}
+
 func TestSupplies(t *testing.T) {
 	res := func(share catalog.ShareType, subj catalog.SubjectType, st catalog.Status) catalog.Resource {
 		return catalog.Resource{ID: "r", ShareType: share, SubjectType: subj, Status: st}
@@ -94,12 +104,39 @@ func TestCheck(t *testing.T) {
 		{"material name", func(it *serviceitem.Item) { it.Materials[0].Name = "" }, "materials/0/name"},
 		{"unknown resource", func(it *serviceitem.Item) { it.Materials[0].Resource = "nope" }, "materials/0/resource"},
 		{"wrong subjects", func(it *serviceitem.Item) { it.Materials[0].Resource = "legal-entity" }, "materials/0/resource"},
+		// The service guide's elements (办事指南).
+		{"guide", func(it *serviceitem.Item) {
+			it.Category, it.Level, it.TimeLimitDays = serviceitem.CategoryPublic, serviceitem.LevelTownship, serviceitem.MaxTimeLimitDays
+			it.LegalBasis, it.Conditions, it.Flow = "《社会保险法》", "已参保", "受理—审核—制卡"
+		}, ""},
+		{"category", func(it *serviceitem.Item) { it.Category = "行政许可" }, "category"},
+		{"level", func(it *serviceitem.Item) { it.Level = "province" }, "level"},
+		{"negative time limit", func(it *serviceitem.Item) { it.TimeLimitDays = -1 }, "time_limit_days"},
+		{"long time limit", func(it *serviceitem.Item) { it.TimeLimitDays = serviceitem.MaxTimeLimitDays + 1 }, "time_limit_days"},
+		{"long legal basis", func(it *serviceitem.Item) { it.LegalBasis = strings.Repeat("法", 2001) }, "legal_basis"},
+		{"long conditions", func(it *serviceitem.Item) { it.Conditions = strings.Repeat("条", 2001) }, "conditions"},
+		{"long flow", func(it *serviceitem.Item) { it.Flow = strings.Repeat("流", 2001) }, "flow"},
+		// Material types (材料目录): the type supplies the resource.
+		{"typed material", func(it *serviceitem.Item) {
+			it.Materials[0] = serviceitem.Material{Code: "identity", Type: "resident-id-card", Name: "身份"}
+		}, ""},
+		{"typed material with its resource", func(it *serviceitem.Item) {
+			it.Materials[0] = serviceitem.Material{Code: "identity", Type: "resident-id-card", Name: "身份", Resource: "population"}
+		}, ""},
+		{"typed material, other resource", func(it *serviceitem.Item) {
+			it.Materials[0] = serviceitem.Material{Code: "identity", Type: "resident-id-card", Name: "身份", Resource: "legal-entity"}
+		}, "materials/0/resource"},
+		{"unknown type", func(it *serviceitem.Item) { it.Materials[1].Type = "no-such-type" }, "materials/1/type"},
+		{"type for an entity", func(it *serviceitem.Item) {
+			it.ApplicantType = serviceitem.ApplicantEntity
+			it.Materials = []serviceitem.Material{{Code: "identity", Type: "resident-id-card"}, {Code: "photo", Name: "照片"}}
+		}, "materials/0/resource"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			it := good()
 			tc.mutate(&it)
-			got, err := serviceitem.Check(context.Background(), it, d, depts)
+			got, err := serviceitem.Check(context.Background(), it, d, depts, types)
 			if tc.field == "" {
 				if err != nil {
 					t.Fatal(err)
@@ -112,6 +149,61 @@ func TestCheck(t *testing.T) {
 			}
 			fe, ok := fault.As(err)
 			if !ok || fe.Kind != fault.Invalid || len(fe.Details) != 1 || fe.Details[0].Field != tc.field {
+				t.Fatalf("err = %#v, want field %s", err, tc.field)
+			}
+		})
+	}
+}
+
+// A typed material without a name takes the type's; without a directory no
+// material may name a type.
+func TestCheckTypeDefaults(t *testing.T) {
+	d := dir{"population": {ID: "population", ShareType: catalog.ShareUnconditional, SubjectType: catalog.SubjectPerson, Status: catalog.StatusPublished}}
+	it := serviceitem.Item{Code: "card-apply", Name: "社会保障卡申领", DepartmentCode: "lx-gsc", ApplicantType: serviceitem.ApplicantPerson,
+		Materials: []serviceitem.Material{{Code: "identity", Type: "resident-id-card"}}}
+	got, err := serviceitem.Check(context.Background(), it, d, depts, types)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := got.Materials[0]; m.Name != "居民身份证" || m.Resource != "population" || m.Type != "resident-id-card" {
+		t.Fatalf("material = %+v", m)
+	}
+	if _, err := serviceitem.Check(context.Background(), it, d, depts, nil); fault.KindOf(err) != fault.Invalid {
+		t.Fatalf("without a directory: err = %v", err)
+	}
+}
+
+func TestCheckType(t *testing.T) {
+	d := dir{
+		"population": {ID: "population", ShareType: catalog.ShareUnconditional, SubjectType: catalog.SubjectPerson, Status: catalog.StatusPublished},
+		"secret":     {ID: "secret", ShareType: catalog.ShareNone, SubjectType: catalog.SubjectPerson, Status: catalog.StatusPublished},
+		"draft":      {ID: "draft", ShareType: catalog.ShareUnconditional, SubjectType: catalog.SubjectPerson, Status: catalog.StatusDraft},
+	}
+	cases := []struct {
+		name  string
+		t     serviceitem.MaterialType
+		field string
+	}{
+		{"good", serviceitem.MaterialType{Code: "resident-id-card", Name: " 居民身份证 ", Resource: "population"}, ""},
+		{"brought", serviceitem.MaterialType{Code: "photo", Name: "照片"}, ""},
+		{"bad code", serviceitem.MaterialType{Code: "结婚证", Name: "结婚证"}, "code"},
+		{"no name", serviceitem.MaterialType{Code: "photo"}, "name"},
+		{"long description", serviceitem.MaterialType{Code: "photo", Name: "照片", Description: strings.Repeat("x", 2001)}, "description"},
+		{"unknown resource", serviceitem.MaterialType{Code: "photo", Name: "照片", Resource: "nope"}, "resource"},
+		{"unshared resource", serviceitem.MaterialType{Code: "photo", Name: "照片", Resource: "secret"}, "resource"},
+		{"draft resource", serviceitem.MaterialType{Code: "photo", Name: "照片", Resource: "draft"}, "resource"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := serviceitem.CheckType(context.Background(), tc.t, d)
+			if tc.field == "" {
+				if err != nil || strings.TrimSpace(got.Name) != got.Name {
+					t.Fatalf("got %+v, %v", got, err)
+				}
+				return
+			}
+			fe, ok := fault.As(err)
+			if !ok || fe.Code != "invalid_material_type" || len(fe.Details) != 1 || fe.Details[0].Field != tc.field {
 				t.Fatalf("err = %#v, want field %s", err, tc.field)
 			}
 		})

@@ -22,6 +22,7 @@ import (
 	"yiku/audit"
 	"yiku/audit/anomaly"
 	"yiku/audit/store"
+	"yiku/casefile"
 	"yiku/fault"
 	"yiku/httpapi"
 	"yiku/identity"
@@ -50,6 +51,9 @@ type API struct {
 	// reuse statistics count its records supplied to other departments
 	// as well as the materials it was supplied (nil: the latter only).
 	Provided func(ctx context.Context, department string) ([]string, error)
+	// CaseTimes, if set, adds the case records' processing times against
+	// each service item's time limit to the reuse statistics.
+	CaseTimes func(ctx context.Context, from, to time.Time, department string) ([]casefile.ItemTimes, error)
 	// Verifier runs the chain verifications reviewers start (nil: none).
 	Verifier *Verifier
 	// MaxExport caps one export.
@@ -406,7 +410,16 @@ func (a *API) reuse(c *gin.Context) {
 		return
 	}
 	st := audit.ComputeReuse(events, a.Certificate)
-	c.JSON(http.StatusOK, gin.H{"from": from.UTC(), "to": to.UTC(), "stats": st})
+	out := gin.H{"from": from.UTC(), "to": to.UTC(), "stats": st}
+	if a.CaseTimes != nil {
+		times, err := a.CaseTimes(c.Request.Context(), from, to, f.Department)
+		if err != nil {
+			httpapi.Fail(c, err)
+			return
+		}
+		out["processing"] = times
+	}
+	c.JSON(http.StatusOK, out)
 }
 
 // reuseDepartment is the department whose reuse statistics p may read for

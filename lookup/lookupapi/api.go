@@ -8,6 +8,7 @@
 package lookupapi
 
 import (
+	"context"
 	_ "embed"
 	"net/http"
 	"sort"
@@ -17,8 +18,10 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"yiku/audit"
+	"yiku/casefile"
 	"yiku/fault"
 	"yiku/httpapi"
+	"yiku/identity"
 	"yiku/lookup"
 	"yiku/serviceitem"
 )
@@ -30,6 +33,13 @@ var openapi []byte
 type API struct {
 	items  *serviceitem.Service
 	lookup *lookup.Service
+	// Cases, if set, records the case each lookup names (办件库).
+	Cases Cases
+}
+
+// Cases opens or updates the case a lookup names.
+type Cases interface {
+	Open(ctx context.Context, p identity.Principal, o casefile.Opening) (casefile.Case, error)
 }
 
 // New returns the module.
@@ -47,6 +57,9 @@ func (a *API) Routes(api *gin.RouterGroup) {
 	api.POST("/service-items", a.create)
 	api.PUT("/service-items/:code", a.update)
 	api.DELETE("/service-items/:code", a.remove)
+	api.GET("/material-types", a.listTypes)
+	api.GET("/material-types/:code", a.getType)
+	api.PUT("/material-types/:code", a.putType)
 	api.POST("/lookups", a.lookupCall)
 }
 
@@ -58,6 +71,12 @@ type ItemBody struct {
 	DepartmentCode string                    `json:"department_code"`
 	ApplicantType  serviceitem.ApplicantType `json:"applicant_type"`
 	Description    string                    `json:"description"`
+	Category       serviceitem.Category      `json:"category"`
+	Level          serviceitem.Level         `json:"level"`
+	LegalBasis     string                    `json:"legal_basis"`
+	Conditions     string                    `json:"conditions"`
+	TimeLimitDays  int                       `json:"time_limit_days"`
+	Flow           string                    `json:"flow"`
 	Materials      []serviceitem.Material    `json:"materials"`
 	// Revision, on update, is the revision the change is based on (0: the
 	// current one).
@@ -66,7 +85,8 @@ type ItemBody struct {
 
 func (b ItemBody) item() serviceitem.Item {
 	return serviceitem.Item{Code: b.Code, Name: b.Name, ItemCode: b.ItemCode, DepartmentCode: b.DepartmentCode,
-		ApplicantType: b.ApplicantType, Description: b.Description, Materials: b.Materials}
+		ApplicantType: b.ApplicantType, Description: b.Description, Category: b.Category, Level: b.Level, LegalBasis: b.LegalBasis,
+		Conditions: b.Conditions, TimeLimitDays: b.TimeLimitDays, Flow: b.Flow, Materials: b.Materials}
 }
 
 func (a *API) list(c *gin.Context) {
@@ -77,7 +97,7 @@ func (a *API) list(c *gin.Context) {
 		httpapi.Fail(c, err)
 		return
 	}
-	items, err := a.items.List(c.Request.Context(), serviceitem.Filter{Department: c.Query("department"), Resource: c.Query("resource"), Limit: page.Limit, Offset: page.Offset})
+	items, err := a.items.List(c.Request.Context(), serviceitem.Filter{Department: c.Query("department"), Resource: c.Query("resource"), Type: c.Query("type"), Limit: page.Limit, Offset: page.Offset})
 	if err != nil {
 		httpapi.Fail(c, err)
 		return
@@ -145,6 +165,64 @@ func (a *API) remove(c *gin.Context) {
 	c.Status(http.StatusNoContent)
 }
 
+// TypeBody is a material type as clients write it.
+type TypeBody struct {
+	Code        string `json:"code"`
+	Name        string `json:"name"`
+	Resource    string `json:"resource"`
+	Description string `json:"description"`
+}
+
+func (a *API) listTypes(c *gin.Context) {
+	n := httpapi.Note(c)
+	n.Action = "material_type.list"
+	page, err := httpapi.PageOf(c, 100, 1000)
+	if err != nil {
+		httpapi.Fail(c, err)
+		return
+	}
+	types, err := a.items.ListTypes(c.Request.Context(), page.Limit, page.Offset)
+	if err != nil {
+		httpapi.Fail(c, err)
+		return
+	}
+	n.Count = len(types)
+	c.JSON(http.StatusOK, gin.H{"material_types": types, "limit": page.Limit, "offset": page.Offset})
+}
+
+func (a *API) getType(c *gin.Context) {
+	httpapi.Note(c).Action = "material_type.read"
+	t, err := a.items.GetType(c.Request.Context(), c.Param("code"))
+	if err != nil {
+		httpapi.Fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, t)
+}
+
+func (a *API) putType(c *gin.Context) {
+	n := httpapi.Note(c)
+	n.Action, n.Reason = "material_type.put", "type="+c.Param("code")
+	var body TypeBody
+	if err := httpapi.BindJSON(c, &body); err != nil {
+		httpapi.Fail(c, err)
+		return
+	}
+	t, created, err := a.items.PutType(c.Request.Context(), httpapi.MustPrincipal(c), c.Param("code"),
+		serviceitem.MaterialType{Code: body.Code, Name: body.Name, Resource: body.Resource, Description: body.Description})
+	if err != nil {
+		httpapi.Fail(c, err)
+		return
+	}
+	n.Reason += " revision=" + strconv.Itoa(t.Revision)
+	if created {
+		c.Header("Location", "/api/v1/material-types/"+t.Code)
+		c.JSON(http.StatusCreated, t)
+		return
+	}
+	c.JSON(http.StatusOK, t)
+}
+
 func (a *API) lookupCall(c *gin.Context) {
 	n := httpapi.Note(c)
 	n.Action = audit.ActionLookup
@@ -163,6 +241,14 @@ func (a *API) lookupCall(c *gin.Context) {
 		httpapi.Fail(c, err)
 		return
 	}
+	if a.Cases != nil {
+		state, err := a.record(c.Request.Context(), httpapi.MustPrincipal(c), res)
+		if err != nil {
+			httpapi.Fail(c, err)
+			return
+		}
+		n.Reason += " case=" + state
+	}
 	n.Extra = events
 	n.Count = res.Summary[lookup.Supplied]
 	n.Fields = returnedFields(res)
@@ -175,6 +261,40 @@ func (a *API) lookupCall(c *gin.Context) {
 		n.Outcome = audit.Denied
 	}
 	c.JSON(http.StatusOK, res)
+}
+
+// record opens or updates the lookup's case, each material with its
+// source: the library when supplied (and, for a certificate, valid), the
+// applicant otherwise. It returns the case's state.
+func (a *API) record(ctx context.Context, p identity.Principal, res lookup.Result) (string, error) {
+	var it serviceitem.Item
+	var err error
+	if a.items.Cache != nil {
+		it, err = a.items.Cache.Get(ctx, res.ServiceItem)
+	} else {
+		it, err = a.items.Get(ctx, res.ServiceItem)
+	}
+	if err != nil {
+		return "", err
+	}
+	types := make(map[string]string, len(it.Materials))
+	for _, m := range it.Materials {
+		types[m.Code] = m.Type
+	}
+	o := casefile.Opening{Number: res.CaseNumber, Applicant: res.Applicant, ApplicantType: string(res.ApplicantType), ServiceItem: it.Code,
+		ItemName: it.Name, Department: it.DepartmentCode, TimeLimitDays: it.TimeLimitDays, Materials: make([]casefile.Material, len(res.Materials))}
+	for i, m := range res.Materials {
+		src := casefile.SourceBrought
+		if m.Status == lookup.Supplied && (m.Certificate == nil || m.Certificate.Validity == lookup.CertValid) {
+			src = casefile.SourceLibrary
+		}
+		o.Materials[i] = casefile.Material{Code: m.Code, Name: m.Name, Type: types[m.Code], Source: src, Status: string(m.Status), Resource: m.Resource}
+	}
+	k, err := a.Cases.Open(ctx, p, o)
+	if err != nil {
+		return "", err
+	}
+	return string(k.State), nil
 }
 
 // returnedFields lists the fields a lookup returned as resource.field.

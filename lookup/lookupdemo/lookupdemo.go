@@ -1,5 +1,5 @@
 // Package lookupdemo seeds what the reuse-lookup demo needs in `yiku dev`
-// and integration tests: three service items (business licence change,
+// and integration tests: the material directory, three service items (business licence change,
 // social security card application, marriage registration) with their
 // materials; demo citizens' and enterprises' records and business-licence
 // certificates, published by each provider through the exchange's publish
@@ -66,33 +66,60 @@ func Items() []serviceitem.Item {
 			Code: ItemLicenceChange, Name: "营业执照变更登记", ItemCode: "431302-SC-GSC-0001", DepartmentCode: demo.DeptService,
 			ApplicantType: serviceitem.ApplicantEntity,
 			Description:   "企业变更名称、住所、经营范围、法定代表人等登记事项，换发营业执照。",
+			Category:      serviceitem.CategoryLicensing, Level: serviceitem.LevelDistrict, TimeLimitDays: 3,
+			LegalBasis: "《中华人民共和国市场主体登记管理条例》第二十四条", Conditions: "市场主体登记事项发生变更",
+			Flow: "申请—受理—审核—决定—换发执照",
 			Materials: []serviceitem.Material{
-				{Code: "business-licence", Name: "营业执照", Resource: seed.BusinessLicence, Description: "申请主体现有营业执照（电子证照）。"},
-				{Code: "registration-info", Name: "企业登记信息", Resource: seed.LegalEntity, Description: "现登记的名称、住所、法定代表人等。"},
-				{Code: "credit-check", Name: "企业信用核查", Resource: seed.EnterpriseCredit, Description: "经营异常、严重违法失信名单核查。"},
-				{Code: "change-resolution", Name: "变更决议或决定", Description: "股东会决议或股东决定，由申请人提交。"},
+				{Code: "business-licence", Name: "营业执照", Type: "business-licence", Resource: seed.BusinessLicence, Description: "申请主体现有营业执照（电子证照）。"},
+				{Code: "registration-info", Name: "企业登记信息", Type: "enterprise-registration", Resource: seed.LegalEntity, Description: "现登记的名称、住所、法定代表人等。"},
+				{Code: "credit-check", Name: "企业信用核查", Type: "enterprise-credit-check", Resource: seed.EnterpriseCredit, Description: "经营异常、严重违法失信名单核查。"},
+				{Code: "change-resolution", Name: "变更决议或决定", Type: "change-resolution", Description: "股东会决议或股东决定，由申请人提交。"},
 			},
 		},
 		{
 			Code: ItemSocialSecurity, Name: "社会保障卡申领", ItemCode: "431302-SC-HRSS-0007", DepartmentCode: demo.DeptService,
 			ApplicantType: serviceitem.ApplicantPerson,
 			Description:   "首次申领第三代社会保障卡。",
+			Category:      serviceitem.CategoryPublic, Level: serviceitem.LevelDistrict, TimeLimitDays: 10,
+			LegalBasis: "《中华人民共和国社会保险法》第五十八条", Conditions: "已参加社会保险且未持有社会保障卡",
+			Flow: "申请—受理—制卡—发卡",
 			Materials: []serviceitem.Material{
-				{Code: "identity", Name: "居民身份信息", Resource: seed.Population, Description: "申领人身份信息核验。"},
-				{Code: "insurance", Name: "参保登记信息", Resource: seed.SocialSecurity, Description: "申领人参保状态。"},
-				{Code: "photo", Name: "近期免冠彩色证件照", Description: "一库不存照片，申请人现场采集或提交。"},
+				{Code: "identity", Name: "居民身份信息", Type: "resident-id-card", Resource: seed.Population, Description: "申领人身份信息核验。"},
+				{Code: "insurance", Name: "参保登记信息", Type: "social-insurance-registration", Resource: seed.SocialSecurity, Description: "申领人参保状态。"},
+				{Code: "photo", Name: "近期免冠彩色证件照", Type: "id-photo", Description: "一库不存照片，申请人现场采集或提交。"},
 			},
 		},
 		{
 			Code: ItemMarriage, Name: "结婚登记", ItemCode: "431302-SC-CIVIL-0001", DepartmentCode: demo.DeptService,
 			ApplicantType: serviceitem.ApplicantPerson,
 			Description:   "内地居民结婚登记，核验双方身份和婚姻状况。",
+			Category:      serviceitem.CategoryConfirmation, Level: serviceitem.LevelDistrict, TimeLimitDays: 1,
+			LegalBasis: "《婚姻登记条例》第四条至第七条", Conditions: "男女双方自愿结婚且符合法定婚龄",
+			Flow: "申请—受理—审查—登记发证",
 			Materials: []serviceitem.Material{
-				{Code: "identity", Name: "居民身份信息", Resource: seed.Population, Description: "当事人身份信息核验。"},
-				{Code: "marital-record", Name: "婚姻登记记录", Resource: seed.MarriageRegistration, Description: "核验当事人当前未处于已婚状态。"},
-				{Code: "household-register", Name: "居民户口簿", Description: "户口簿原件，一库未汇聚，由当事人提交。"},
+				{Code: "identity", Name: "居民身份信息", Type: "resident-id-card", Resource: seed.Population, Description: "当事人身份信息核验。"},
+				{Code: "marital-record", Name: "婚姻登记记录", Type: "marriage-registration-record", Resource: seed.MarriageRegistration, Description: "核验当事人当前未处于已婚状态。"},
+				{Code: "household-register", Name: "居民户口簿", Type: "household-register", Description: "户口簿原件，一库未汇聚，由当事人提交。"},
 			},
 		},
+	}
+}
+
+// MaterialTypes returns the demo material directory (材料目录): the types
+// the demo items' materials name, and a few more every district keeps.
+func MaterialTypes() []serviceitem.MaterialType {
+	return []serviceitem.MaterialType{
+		{Code: "resident-id-card", Name: "居民身份证", Resource: seed.Population, Description: "居民身份信息，由人口基础库提供。"},
+		{Code: "household-register", Name: "户口簿", Description: "居民户口簿，一库未汇聚，由申请人提交。"},
+		{Code: "marriage-certificate", Name: "结婚证", Description: "结婚证原件。"},
+		{Code: "marriage-registration-record", Name: "婚姻登记记录", Resource: seed.MarriageRegistration},
+		{Code: "business-licence", Name: "营业执照", Resource: seed.BusinessLicence, Description: "营业执照电子证照。"},
+		{Code: "enterprise-registration", Name: "企业登记信息", Resource: seed.LegalEntity},
+		{Code: "enterprise-credit-check", Name: "企业信用核查", Resource: seed.EnterpriseCredit},
+		{Code: "change-resolution", Name: "变更决议或决定", Description: "股东会决议或股东决定。"},
+		{Code: "social-insurance-registration", Name: "参保登记信息", Resource: seed.SocialSecurity},
+		{Code: "id-photo", Name: "近期免冠彩色证件照"},
+		{Code: "real-estate-certificate", Name: "不动产权证书"},
 	}
 }
 
@@ -205,6 +232,11 @@ func Seeder(d Deps) func(context.Context) error {
 		admin, err := d.Principals.PrincipalByName(ctx, "catalog-admin")
 		if err != nil {
 			return fmt.Errorf("lookupdemo: %w", err)
+		}
+		for _, mt := range MaterialTypes() {
+			if _, _, err := d.Items.PutType(ctx, admin, mt.Code, mt); err != nil {
+				return fmt.Errorf("lookupdemo: material type %s: %w", mt.Code, err)
+			}
 		}
 		for _, it := range Items() {
 			if _, err := d.Items.Create(ctx, admin, it); err != nil {

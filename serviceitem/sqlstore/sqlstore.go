@@ -19,7 +19,10 @@ import (
 // Store is the gorm-backed serviceitem.Store.
 type Store struct{ db *gorm.DB }
 
-var _ serviceitem.Store = (*Store)(nil)
+var (
+	_ serviceitem.Store     = (*Store)(nil)
+	_ serviceitem.TypeStore = (*Store)(nil)
+)
 
 // New returns a store on db.
 func New(db *gorm.DB) *Store { return &Store{db: db} }
@@ -31,6 +34,12 @@ type itemRow struct {
 	DepartmentCode string
 	ApplicantType  string
 	Description    string
+	Category       string
+	Level          string
+	LegalBasis     string
+	Conditions     string
+	TimeLimitDays  int
+	Flow           string
 	Revision       int
 	CreatedBy      string
 	UpdatedBy      string
@@ -46,6 +55,7 @@ type materialRow struct {
 	Code        string `gorm:"primaryKey"`
 	Name        string
 	ResourceID  string
+	TypeCode    string
 	Description string
 }
 
@@ -53,20 +63,24 @@ func (materialRow) TableName() string { return "service_item_materials" }
 
 func rowsOf(it serviceitem.Item) (itemRow, []materialRow) {
 	r := itemRow{Code: it.Code, Name: it.Name, ItemCode: it.ItemCode, DepartmentCode: it.DepartmentCode, ApplicantType: string(it.ApplicantType),
-		Description: it.Description, Revision: it.Revision, CreatedBy: it.CreatedBy, UpdatedBy: it.UpdatedBy, CreatedAt: it.CreatedAt.UTC(), UpdatedAt: it.UpdatedAt.UTC()}
+		Description: it.Description, Category: string(it.Category), Level: string(it.Level), LegalBasis: it.LegalBasis, Conditions: it.Conditions,
+		TimeLimitDays: it.TimeLimitDays, Flow: it.Flow,
+		Revision: it.Revision, CreatedBy: it.CreatedBy, UpdatedBy: it.UpdatedBy, CreatedAt: it.CreatedAt.UTC(), UpdatedAt: it.UpdatedAt.UTC()}
 	ms := make([]materialRow, len(it.Materials))
 	for i, m := range it.Materials {
-		ms[i] = materialRow{ItemCode: it.Code, Position: i, Code: m.Code, Name: m.Name, ResourceID: m.Resource, Description: m.Description}
+		ms[i] = materialRow{ItemCode: it.Code, Position: i, Code: m.Code, Name: m.Name, ResourceID: m.Resource, TypeCode: m.Type, Description: m.Description}
 	}
 	return r, ms
 }
 
 func itemOf(r itemRow, ms []materialRow) serviceitem.Item {
 	it := serviceitem.Item{Code: r.Code, Name: r.Name, ItemCode: r.ItemCode, DepartmentCode: r.DepartmentCode, ApplicantType: serviceitem.ApplicantType(r.ApplicantType),
-		Description: r.Description, Revision: r.Revision, CreatedBy: r.CreatedBy, UpdatedBy: r.UpdatedBy, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
+		Description: r.Description, Category: serviceitem.Category(r.Category), Level: serviceitem.Level(r.Level), LegalBasis: r.LegalBasis,
+		Conditions: r.Conditions, TimeLimitDays: r.TimeLimitDays, Flow: r.Flow,
+		Revision: r.Revision, CreatedBy: r.CreatedBy, UpdatedBy: r.UpdatedBy, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
 		Materials: make([]serviceitem.Material, 0, len(ms))}
 	for _, m := range ms {
-		it.Materials = append(it.Materials, serviceitem.Material{Code: m.Code, Name: m.Name, Resource: m.ResourceID, Description: m.Description})
+		it.Materials = append(it.Materials, serviceitem.Material{Code: m.Code, Name: m.Name, Type: m.TypeCode, Resource: m.ResourceID, Description: m.Description})
 	}
 	return it
 }
@@ -96,7 +110,8 @@ func (s *Store) Update(ctx context.Context, it serviceitem.Item, rev int) (servi
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		res := tx.Model(&itemRow{}).Where("code = ? AND revision = ?", it.Code, rev).Updates(map[string]any{
 			"name": it.Name, "item_code": it.ItemCode, "department_code": it.DepartmentCode, "applicant_type": string(it.ApplicantType),
-			"description": it.Description, "revision": rev + 1, "updated_by": it.UpdatedBy, "updated_at": it.UpdatedAt.UTC(),
+			"description": it.Description, "category": string(it.Category), "level": string(it.Level), "legal_basis": it.LegalBasis,
+			"conditions": it.Conditions, "time_limit_days": it.TimeLimitDays, "flow": it.Flow, "revision": rev + 1, "updated_by": it.UpdatedBy, "updated_at": it.UpdatedAt.UTC(),
 		})
 		if res.Error != nil {
 			return res.Error
@@ -161,7 +176,38 @@ func get(db *gorm.DB, code string) (serviceitem.Item, error) {
 	if err := db.Where("item_code = ?", code).Order("position").Find(&ms).Error; err != nil {
 		return serviceitem.Item{}, fmt.Errorf("serviceitem: materials of %s: %w", code, err)
 	}
+	if err := resolve(db, ms); err != nil {
+		return serviceitem.Item{}, err
+	}
 	return itemOf(r, ms), nil
+}
+
+// resolve gives each typed material its type's current resource: the type
+// supplies it, so a change of the type reaches every item naming it.
+func resolve(db *gorm.DB, ms []materialRow) error {
+	var codes []string
+	for _, m := range ms {
+		if m.TypeCode != "" {
+			codes = append(codes, m.TypeCode)
+		}
+	}
+	if len(codes) == 0 {
+		return nil
+	}
+	var ts []typeRow
+	if err := db.Where("code IN ?", codes).Find(&ts).Error; err != nil {
+		return fmt.Errorf("serviceitem: material types: %w", err)
+	}
+	by := make(map[string]string, len(ts))
+	for _, t := range ts {
+		by[t.Code] = t.ResourceID
+	}
+	for i, m := range ms {
+		if res, ok := by[m.TypeCode]; ok && m.TypeCode != "" {
+			ms[i].ResourceID = res
+		}
+	}
+	return nil
 }
 
 func notFound(code string) error {
@@ -177,6 +223,9 @@ func (s *Store) List(ctx context.Context, f serviceitem.Filter) ([]serviceitem.I
 	}
 	if f.Resource != "" {
 		q = q.Where("code IN (?)", db.Model(&materialRow{}).Select("item_code").Where("resource_id = ?", f.Resource))
+	}
+	if f.Type != "" {
+		q = q.Where("code IN (?)", db.Model(&materialRow{}).Select("item_code").Where("type_code = ?", f.Type))
 	}
 	if f.Limit > 0 {
 		q = q.Limit(f.Limit)
@@ -199,6 +248,9 @@ func (s *Store) List(ctx context.Context, f serviceitem.Filter) ([]serviceitem.I
 	if err := db.Where("item_code IN ?", codes).Order("item_code, position").Find(&ms).Error; err != nil {
 		return nil, fmt.Errorf("serviceitem: list materials: %w", err)
 	}
+	if err := resolve(db, ms); err != nil {
+		return nil, err
+	}
 	by := map[string][]materialRow{}
 	for _, m := range ms {
 		by[m.ItemCode] = append(by[m.ItemCode], m)
@@ -206,6 +258,83 @@ func (s *Store) List(ctx context.Context, f serviceitem.Filter) ([]serviceitem.I
 	out := make([]serviceitem.Item, len(rows))
 	for i, r := range rows {
 		out[i] = itemOf(r, by[r.Code])
+	}
+	return out, nil
+}
+
+type typeRow struct {
+	Code        string `gorm:"primaryKey"`
+	Name        string
+	ResourceID  string
+	Description string
+	Revision    int
+	CreatedBy   string
+	UpdatedBy   string
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+func (typeRow) TableName() string { return "material_types" }
+
+func typeOf(r typeRow) serviceitem.MaterialType {
+	return serviceitem.MaterialType{Code: r.Code, Name: r.Name, Resource: r.ResourceID, Description: r.Description, Revision: r.Revision,
+		CreatedBy: r.CreatedBy, UpdatedBy: r.UpdatedBy, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
+}
+
+// PutType creates a material type or replaces its name, resource and
+// description (keeping who created it and when), incrementing its revision.
+func (s *Store) PutType(ctx context.Context, t serviceitem.MaterialType) (serviceitem.MaterialType, bool, error) {
+	var out typeRow
+	created := false
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		res := tx.Model(&typeRow{}).Where("code = ?", t.Code).Updates(map[string]any{
+			"name": t.Name, "resource_id": t.Resource, "description": t.Description,
+			"revision": gorm.Expr("revision + 1"), "updated_by": t.UpdatedBy, "updated_at": t.UpdatedAt.UTC(),
+		})
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			created = true
+			r := typeRow{Code: t.Code, Name: t.Name, ResourceID: t.Resource, Description: t.Description, Revision: 1,
+				CreatedBy: t.CreatedBy, UpdatedBy: t.UpdatedBy, CreatedAt: t.CreatedAt.UTC(), UpdatedAt: t.UpdatedAt.UTC()}
+			if err := tx.Create(&r).Error; err != nil {
+				return err
+			}
+		}
+		return tx.Where("code = ?", t.Code).Take(&out).Error
+	})
+	if err != nil {
+		return serviceitem.MaterialType{}, false, storage.MapError(err, "material type "+t.Code)
+	}
+	return typeOf(out), created, nil
+}
+
+// GetType returns a material type.
+func (s *Store) GetType(ctx context.Context, code string) (serviceitem.MaterialType, error) {
+	var r typeRow
+	if err := s.db.WithContext(ctx).Where("code = ?", code).Take(&r).Error; err != nil {
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return serviceitem.MaterialType{}, fault.NotFoundf("material_type_not_found", "material type %s not found", code)
+		}
+		return serviceitem.MaterialType{}, fmt.Errorf("serviceitem: material type %s: %w", code, err)
+	}
+	return typeOf(r), nil
+}
+
+// ListTypes lists material types by code.
+func (s *Store) ListTypes(ctx context.Context, limit, offset int) ([]serviceitem.MaterialType, error) {
+	var rows []typeRow
+	q := s.db.WithContext(ctx).Order("code").Limit(limit)
+	if offset > 0 {
+		q = q.Offset(offset)
+	}
+	if err := q.Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("serviceitem: list material types: %w", err)
+	}
+	out := make([]serviceitem.MaterialType, len(rows))
+	for i, r := range rows {
+		out[i] = typeOf(r)
 	}
 	return out, nil
 }
