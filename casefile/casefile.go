@@ -68,6 +68,9 @@ const (
 	// SourceBrought: the applicant must bring it (not available, not
 	// permitted, or a certificate that is not valid).
 	SourceBrought Source = "brought"
+	// SourceAwaiting: held by another hub (federation) that could not be
+	// asked when the lookup ran; a later lookup supplies it.
+	SourceAwaiting Source = "awaiting"
 )
 
 // Material is one material of a case.
