@@ -3,6 +3,7 @@ package federation
 import (
 	"context"
 	"log/slog"
+	"regexp"
 	"strings"
 	"time"
 
@@ -28,7 +29,9 @@ type Service struct {
 	Directory Directory
 	// Link is the client of the configured upstream hub (nil: none).
 	Link *Link
-	Log  *slog.Logger
+	// RecordsTopic names a resource's records topic (exchange.Topics).
+	RecordsTopic func(resource string) string
+	Log          *slog.Logger
 }
 
 // on refuses what needs federation when this hub has no federation id.
@@ -249,6 +252,45 @@ func (s *Service) FileShare(ctx context.Context, p identity.Principal, app Share
 		return ShareRequest{}, fault.Conflictf("peering_state", "the peering with %s has ended", pr.PeerHub)
 	}
 	return s.Store.CreateShare(ctx, ShareRequest{PeeringID: pr.ID, ResourceID: e.ResourceID, RequesterCode: p.DepartmentCode, RequestedBy: p.ID, Application: app})
+}
+
+// MirrorTopics returns the records topics of the resources marked for
+// upward sharing that are shared and accept records, and a regular
+// expression matching exactly them ("" when there are none): what
+// cross-cluster replication (MirrorMaker 2) may copy to the upstream
+// hub's cluster. Nothing else is to cross.
+func (s *Service) MirrorTopics(ctx context.Context) ([]string, string, error) {
+	topics := []string{}
+	if s.RecordsTopic == nil || s.Self.Hub == "" {
+		return topics, "", nil
+	}
+	marks, err := s.Store.Marks(ctx, "")
+	if err != nil {
+		return nil, "", err
+	}
+	for _, m := range marks {
+		if !m.Marked {
+			continue
+		}
+		res, err := s.Directory.Resource(ctx, m.ResourceID)
+		if err != nil {
+			if fault.KindOf(err) == fault.NotFound {
+				continue
+			}
+			return nil, "", err
+		}
+		if res.ShareType != catalog.ShareNone && res.Status.AcceptsRecords() {
+			topics = append(topics, s.RecordsTopic(res.ID))
+		}
+	}
+	if len(topics) == 0 {
+		return topics, "", nil
+	}
+	quoted := make([]string, len(topics))
+	for i, t := range topics {
+		quoted[i] = regexp.QuoteMeta(t)
+	}
+	return topics, "^(" + strings.Join(quoted, "|") + ")$", nil
 }
 
 // Shares lists the cross-level share requests a principal may see.

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"yiku/config"
+	"yiku/exchange"
 	"yiku/exchange/library"
 	"yiku/federation"
 	"yiku/federation/federationapi"
@@ -52,6 +53,7 @@ func (h *Hub) openFederation() error {
 		return &config.Error{Setting: "--federation-cert-file", Problem: oneLine(err)}
 	}
 	svc := &federation.Service{Store: federation.NewStore(h.DB.Gorm), Directory: h.Catalog, Log: h.Log,
+		RecordsTopic: exchange.Topics{Prefix: cfg.TopicPrefix}.Records,
 		Self: federation.Self{Hub: cfg.FederationHub, Name: cfg.FederationName, Level: peer.Level(cfg.FederationLevel)}}
 	if cfg.FederationUpstreamURL != "" {
 		pin, err := peer.LoadPin(cfg.FederationUpstreamCertFile)

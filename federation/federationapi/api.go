@@ -64,7 +64,13 @@ func (a *API) Routes(api *gin.RouterGroup) {
 
 func (a *API) self(c *gin.Context) {
 	httpapi.Note(c).Action = "federation.read"
-	c.JSON(http.StatusOK, gin.H{"hub": a.svc.Self, "fingerprint": a.fingerprint, "upstream_url": a.upstream})
+	topics, re, err := a.svc.MirrorTopics(c.Request.Context())
+	if err != nil {
+		httpapi.Fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"hub": a.svc.Self, "fingerprint": a.fingerprint, "upstream_url": a.upstream,
+		"upward_topics": topics, "mirror_topics": re})
 }
 
 func (a *API) peerings(c *gin.Context) {
