@@ -2,6 +2,7 @@ package federation_test
 
 import (
 	"context"
+	"net"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -68,18 +69,34 @@ type pair struct {
 	cityFP, distFP string
 }
 
+// cityConfig configures the city hub, its peer API on listen.
+func (c certs) cityConfig(listen string) func(*config.Config) {
+	return func(cfg *config.Config) {
+		cfg.FederationHub, cfg.FederationName, cfg.FederationLevel = cityHub, "娄底市", "city"
+		cfg.FederationCertFile, cfg.FederationKeyFile = c.files("city")
+		cfg.FederationListen = listen
+	}
+}
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
 func startPair(t *testing.T) *pair {
 	t.Helper()
 	c := certs{dir: t.TempDir()}
 	p := &pair{certs: c, cityFP: c.make(t, "city"), distFP: c.make(t, "district")}
 	c.make(t, "impostor")
 	// The city hub on the second cluster (YIKU_TEST_CITY_KAFKA_*, else an
-	// embedded broker of its own).
-	p.city = hubtest.StartWith(t, hubtest.Options{Kafka: brokertest.StartEnv(t, "YIKU_TEST_CITY_KAFKA"), Configure: func(cfg *config.Config) {
-		cfg.FederationHub, cfg.FederationName, cfg.FederationLevel = cityHub, "娄底市", "city"
-		cfg.FederationCertFile, cfg.FederationKeyFile = c.files("city")
-		cfg.FederationListen = "127.0.0.1:0"
-	}})
+	// embedded broker of its own), its peer API on a fixed port so that a
+	// restarted city is found at the same address.
+	p.city = hubtest.StartWith(t, hubtest.Options{Kafka: brokertest.StartEnv(t, "YIKU_TEST_CITY_KAFKA"), Configure: c.cityConfig(freePort(t))})
 	addr := p.city.Federation.PeerAddr()
 	if addr == "" {
 		t.Fatal("the city hub has no peer listener")
@@ -461,6 +478,64 @@ func TestTwoHubFederation(t *testing.T) {
 	if r := p.district.Do("GET", "/api/v1/catalog/resources", "officer-gsc", nil); r.Status != http.StatusOK {
 		t.Fatalf("local directory while the city is down: %d", r.Status)
 	}
+	// What waits to flow upward while the city is down — a new upward mark,
+	// a share request — is delivered when it is back, in order.
+	if r := p.district.Do("PUT", "/api/v1/federation/upward/"+seed.SocialSecurity, "admin-hrss", nil); r.Status != http.StatusOK {
+		t.Fatalf("mark while the city is down: %d %s", r.Status, r.Body)
+	}
+	var waiting []federation.ShareRequest
+	for _, purpose := range []string{"就业服务", "社会救助"} {
+		sr["purposes"] = []string{purpose}
+		r := p.district.Do("POST", "/api/v1/federation/share-requests", "admin-hrss", sr)
+		if r.Status != http.StatusCreated {
+			t.Fatalf("file while the city is down: %d %s", r.Status, r.Body)
+		}
+		var w federation.ShareRequest
+		r.JSON(t, &w)
+		waiting = append(waiting, w)
+	}
+	time.Sleep(time.Second) // a few failed sync rounds
+	city2 := hubtest.StartWith(t, hubtest.Options{Share: p.city, Configure: p.certs.cityConfig(p.city.Cfg.FederationListen)})
+	eventually(t, "the mark made while the city was down reaches it", func() bool {
+		_, ok := entryOf(entries(t, city2, "officer-gsc", "?direction=downstream"), seed.SocialSecurity)
+		return ok
+	})
+	var delivered []string
+	eventually(t, "the requests filed while the city was down reach it", func() bool {
+		var out struct {
+			Requests []federation.ShareRequest `json:"share_requests"`
+		}
+		p.district.Do("GET", "/api/v1/federation/share-requests", "admin-hrss", nil).JSON(t, &out)
+		delivered = delivered[:0]
+		for _, s := range out.Requests {
+			if s.Status == federation.SharePending && s.RemoteID != "" {
+				delivered = append(delivered, s.RemoteID)
+			}
+		}
+		return len(delivered) == len(waiting)
+	})
+	// In order: the city holds them in the order they were filed.
+	var at []time.Time
+	for _, id := range delivered {
+		var req struct {
+			CreatedAt time.Time `json:"created_at"`
+			Purposes  []string  `json:"purposes"`
+		}
+		r := city2.Do("GET", "/api/v1/share-requests/"+id, "admin-psb", nil)
+		if r.Status != http.StatusOK {
+			t.Fatalf("the carried request at the city: %d %s", r.Status, r.Body)
+		}
+		r.JSON(t, &req)
+		at = append(at, req.CreatedAt)
+	}
+	if at[1].Before(at[0]) {
+		t.Fatalf("requests reached the city out of order: %v", at)
+	}
+	res, _ = lookupAs(t, p.district, "officer-gsc", "LX-FED-0007")
+	if m := material(t, res, "hukou"); m.Status != lookup.Supplied {
+		t.Fatalf("after the city is back: %+v", m)
+	}
+
 	// The district's office ends the peering.
 	if r := p.district.Do("POST", "/api/v1/federation/peerings/"+distPeering.ID+"/end", "catalog-admin", map[string]string{"reason": "test over"}); r.Status != http.StatusOK {
 		t.Fatalf("end: %d %s", r.Status, r.Body)
