@@ -3,7 +3,7 @@ SHELL := /bin/bash
 GO    ?= go
 PKGS  ?= ./...
 
-.PHONY: run test test-sm test-faults test-embedded conformance bench fuzz lint services services-down build
+.PHONY: run test test-sm test-faults test-embedded conformance bench bench-connect fuzz lint services services-down build
 
 build:
 	$(GO) build -o bin/yiku ./cmd/yiku
@@ -61,6 +61,12 @@ conformance:
 bench:
 	@set -euo pipefail; env_lines=$$(deployments/local/services-up.sh --shell); eval "$$env_lines"; \
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+
+# The library sink beside Kafka Connect's Debezium JDBC sink on the same
+# records (docs/performance.md); not part of make test. Fetches the Connect
+# worker and the connector with Maven on the first run.
+bench-connect:
+	scripts/bench-connect.sh
 
 fuzz:
 	scripts/fuzz.sh 30s

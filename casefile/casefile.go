@@ -58,8 +58,7 @@ func (s State) Valid() bool {
 	return false
 }
 
-// Source says where a case's material came from. It is an open set: the
-// material library adds its own.
+// Source says where a case's material came from.
 type Source string
 
 const (
@@ -68,6 +67,9 @@ const (
 	// SourceBrought: the applicant must bring it (not available, not
 	// permitted, or a certificate that is not valid).
 	SourceBrought Source = "brought"
+	// SourceMaterialLibrary: supplied from the material library (材料库),
+	// an upload the applicant brought for an earlier case.
+	SourceMaterialLibrary Source = "material_library"
 	// SourceAwaiting: held by another hub (federation) that could not be
 	// asked when the lookup ran; a later lookup supplies it.
 	SourceAwaiting Source = "awaiting"

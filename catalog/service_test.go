@@ -377,9 +377,9 @@ func TestListFilters(t *testing.T) {
 		f    catalog.Filter
 		want []string
 	}{
-		{catalog.Filter{}, []string{"population", "legal-entity", "enterprise-credit", "business-licence", "social-security", "psb-case-records", "marriage-registration"}},
+		{catalog.Filter{}, []string{"population", "legal-entity", "enterprise-credit", "business-licence", "social-security", "material-library", "psb-case-records", "marriage-registration"}},
 		{catalog.Filter{Provider: demo.DeptAMR}, []string{"legal-entity", "business-licence"}},
-		{catalog.Filter{ShareType: "conditional"}, []string{"enterprise-credit", "social-security", "marriage-registration"}},
+		{catalog.Filter{ShareType: "conditional"}, []string{"enterprise-credit", "social-security", "material-library", "marriage-registration"}},
 		{catalog.Filter{BaseLibrary: "department"}, []string{"psb-case-records", "marriage-registration"}},
 		{catalog.Filter{Keyword: "婚姻登记"}, []string{"marriage-registration"}},
 		{catalog.Filter{Keyword: "POPUL"}, []string{"population"}},

@@ -145,8 +145,15 @@ func newCaseCmd(stdout, _ io.Writer) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("case: %w", err)
 			}
-			_, err = stdout.Write(append(body, '\n'))
-			return err
+			if asJSON {
+				_, err := stdout.Write(append(body, '\n'))
+				return err
+			}
+			var c casefile.Case
+			if err := json.Unmarshal(body, &c); err != nil {
+				return fmt.Errorf("case: decode: %w", err)
+			}
+			return printCase(stdout, c)
 		},
 	}
 	var note, at string
@@ -173,4 +180,40 @@ func newCaseCmd(stdout, _ io.Writer) *cobra.Command {
 	move.Flags().StringVar(&at, "at", "", "when it happened (RFC 3339; default now)")
 	cmd.AddCommand(list, show, move)
 	return cmd
+}
+
+// printCase writes one case for people: its head, its dates (China Standard
+// Time) and each material with where it came from.
+func printCase(w io.Writer, c casefile.Case) error {
+	cst := time.FixedZone("CST", 8*3600)
+	fmt.Fprintf(w, "case %s: %s (%s) for %s, department %s\n", c.Number, c.ItemName, c.ServiceItem, c.Applicant, c.Department)
+	limit := "no time limit"
+	if c.TimeLimitDays > 0 {
+		limit = fmt.Sprintf("time limit %d working days", c.TimeLimitDays)
+	}
+	overdue := ""
+	if c.Overdue {
+		overdue = ", overdue"
+	}
+	fmt.Fprintf(w, "state %s, %d working days so far, %s%s\n", c.State, c.WorkingDays, limit, overdue)
+	fmt.Fprintf(w, "opened %s", c.OpenedAt.In(cst).Format("2006-01-02 15:04"))
+	for _, d := range []struct {
+		name string
+		at   *time.Time
+	}{{"accepted", c.AcceptedAt}, {"decided", c.DecidedAt}, {"finished", c.FinishedAt}} {
+		if d.at != nil {
+			fmt.Fprintf(w, ", %s %s", d.name, d.at.In(cst).Format("2006-01-02 15:04"))
+		}
+	}
+	fmt.Fprintln(w)
+	if c.Note != "" {
+		fmt.Fprintf(w, "note: %s\n", c.Note)
+	}
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "MATERIAL\tTYPE\tSOURCE\tRESOURCE")
+	for _, m := range c.Materials {
+		fmt.Fprintf(tw, "%s %s\t%s\t%s\t%s\n", m.Code, m.Name, dash(m.Type), m.Source, dash(m.Resource))
+	}
+	return tw.Flush()
 }

@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -44,7 +45,12 @@ func TestMaterialTypeAndCaseCommands(t *testing.T) {
 	if out, code := run("gsc-system", "case", "move", "LX-SB-CLI-0002", "accepted"); code != 1 || !strings.Contains(out, "illegal_transition") {
 		t.Fatalf("case move twice: %d %s", code, out)
 	}
-	if out, code := run("citizen-demo", "case", "show", "LX-SB-CLI-0002"); code != 0 || !strings.Contains(out, `"type":"id-photo","source":"brought"`) {
+	if out, code := run("citizen-demo", "case", "show", "LX-SB-CLI-0002", "--json"); code != 0 || !strings.Contains(out, `"type":"id-photo","source":"brought"`) {
+		t.Fatalf("case show --json by the applicant: %d %s", code, out)
+	}
+	if out, code := run("citizen-demo", "case", "show", "LX-SB-CLI-0002"); code != 0 || !strings.Contains(out, "state accepted") ||
+		!regexp.MustCompile(`photo \S+\s+id-photo\s+brought\s+-`).MatchString(out) ||
+		!strings.Contains(out, "time limit 10 working days") {
 		t.Fatalf("case show by the applicant: %d %s", code, out)
 	}
 	if out, code := run("catalog-admin", "stats", "reuse"); code != 0 || !strings.Contains(out, "case processing") || !strings.Contains(out, "social-security-card  10") {

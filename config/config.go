@@ -78,6 +78,15 @@ type Config struct {
 	// the data directory; serve: without it, nothing that must be encrypted
 	// at rest (material uploads) is accepted.
 	DataKeyFile string
+	// MaterialStore is the blob storage URL of the material library
+	// (gocloud.dev/blob: file:///dir, s3://bucket?endpoint=…); dev: the
+	// data directory's materials folder when empty.
+	MaterialStore string
+	// MaterialMaxBytes limits one material file.
+	MaterialMaxBytes int64
+	// MaterialRetention keeps the files of material types for limited
+	// times: "type=10y,other=365d" (package material).
+	MaterialRetention string
 
 	// Exchange limits.
 	MaxBatchRecords int
@@ -167,6 +176,9 @@ func Flags(fs *pflag.FlagSet, mode Mode) {
 	fs.Duration("token-ttl", 12*time.Hour, "lifetime of issued bearer tokens")
 	fs.String("secret-key-file", "", "file with the hub's secret (hex, at least 32 bytes) for keyed hashes")
 	fs.String("data-key-file", "", "key file (yiku keys init) whose keys wrap the data keys of what is encrypted at rest")
+	fs.String("material-store", "", "blob storage URL of the material library: file:///dir or s3://bucket?region=…&endpoint=… (dev: <data dir>/materials)")
+	fs.Int64("material-max-bytes", 20<<20, "largest accepted material file in bytes")
+	fs.String("material-retention", "", "retention of material types' files, e.g. household-register=10y,photo=365d (unnamed types: until removed)")
 	fs.Int("max-batch-records", 5000, "most records accepted in one publish batch")
 	fs.Float64("rate-limit-rps", 0, "per-department request rate limit (0 = unlimited)")
 	fs.Int("share-decision-days", 10, "working days a provider has to answer a share request")
@@ -264,6 +276,9 @@ func Load(fs *pflag.FlagSet, mode Mode) (*Config, error) {
 	cfg.TokenTTL = dur("token-ttl")
 	cfg.SecretKeyFile = get("secret-key-file")
 	cfg.DataKeyFile = get("data-key-file")
+	cfg.MaterialStore = get("material-store")
+	cfg.MaterialMaxBytes = int64(num("material-max-bytes"))
+	cfg.MaterialRetention = get("material-retention")
 	cfg.MaxBatchRecords = num("max-batch-records")
 	cfg.ShareDecisionDays = num("share-decision-days")
 	cfg.ObjectionDays = num("objection-days")
@@ -386,6 +401,9 @@ func (c *Config) Validate() error {
 	}
 	if c.ShareDecisionDays < 1 {
 		return &Error{Setting: "--share-decision-days", Problem: "must be at least 1"}
+	}
+	if c.MaterialMaxBytes < 1024 {
+		return &Error{Setting: "--material-max-bytes", Problem: "must be at least 1024"}
 	}
 	if c.ObjectionDays < 1 {
 		return &Error{Setting: "--objection-days", Problem: "must be at least 1"}

@@ -51,3 +51,24 @@ func NoteOf(c *gin.Context) (*AuditNote, bool) {
 	n, ok := v.(*AuditNote)
 	return n, ok
 }
+
+const ctxAuditCommit = "yiku.audit_commit"
+
+// SetCommitter is for the audit middleware: commit records the call's
+// events now, with status, and lets the rest of the response through
+// unbuffered.
+func SetCommitter(c *gin.Context, commit func(status int) error) { c.Set(ctxAuditCommit, commit) }
+
+// Commit makes the call's audit events durable before the handler streams
+// a large body (a file download): after it, what the handler writes goes to
+// the client at once instead of being held until the end. Set the note
+// first; a later change to it is not recorded. Without the audit
+// middleware it does nothing.
+func Commit(c *gin.Context, status int) error {
+	if v, ok := c.Get(ctxAuditCommit); ok {
+		if f, ok := v.(func(int) error); ok {
+			return f(status)
+		}
+	}
+	return nil
+}

@@ -113,8 +113,13 @@ func (s *Server) recovery() gin.HandlerFunc {
 }
 
 // bodyLimit caps every request body; reading past it fails with TooLarge.
-func bodyLimit(n int64) gin.HandlerFunc {
+// A route in routes has its own cap.
+func bodyLimit(def int64, routes map[string]int64) gin.HandlerFunc {
 	return func(c *gin.Context) {
+		n := def
+		if own, ok := routes[c.Request.Method+" "+c.Request.URL.Path]; ok {
+			n = own
+		}
 		if c.Request.ContentLength > n {
 			Fail(c, fault.New(fault.TooLarge, "body_too_large", "request body is %d bytes; the limit is %d", c.Request.ContentLength, n))
 			return

@@ -63,8 +63,11 @@ type Deps struct {
 	Authz        Authorizer
 	Checks       []Check
 	MaxBodyBytes int64
-	Registry     *prometheus.Registry
-	Version      string
+	// BodyLimits replace MaxBodyBytes for single routes ("POST /api/v1/x"
+	// by request path) that stream larger bodies (material uploads).
+	BodyLimits map[string]int64
+	Registry   *prometheus.Registry
+	Version    string
 	// Audit, when set, runs on every /api/v1 call after authentication and
 	// before authorization, so denials are audited too. It records the call
 	// (see AuditNote) durably before the response is released.
@@ -103,7 +106,7 @@ func New(deps Deps, modules ...Module) (*Server, error) {
 	e := s.engine
 	e.HandleMethodNotAllowed = true
 	e.ContextWithFallback = true
-	e.Use(s.recovery(), requestID(), s.observe(), errorResponder(deps.Log, deps.Classify), bodyLimit(deps.MaxBodyBytes), cleanURL())
+	e.Use(s.recovery(), requestID(), s.observe(), errorResponder(deps.Log, deps.Classify), bodyLimit(deps.MaxBodyBytes, deps.BodyLimits), cleanURL())
 	e.NoRoute(func(c *gin.Context) {
 		Fail(c, errNotFound(c.Request.URL.Path))
 	})

@@ -98,6 +98,10 @@ type Hub struct {
 	modules  []httpapi.Module
 	workers  []Worker
 	seeders  []func(context.Context) error
+	// bodyLimits are the routes with their own body limit (httpapi.Deps).
+	bodyLimits map[string]int64
+	// closers release what parts opened (blob storage), at Close.
+	closers []func() error
 }
 
 // Open connects everything cfg names and builds the hub, ready to Run.
@@ -259,7 +263,7 @@ func (h *Hub) build(ctx context.Context, suite cryptosuite.Suite, key cryptosuit
 		return err
 	}
 	srv, err := httpapi.New(httpapi.Deps{
-		Log: h.Log, Auth: h.Auth, Authz: enf, MaxBodyBytes: h.Cfg.MaxBodyBytes, Registry: h.Registry, Version: Version,
+		Log: h.Log, Auth: h.Auth, Authz: enf, MaxBodyBytes: h.Cfg.MaxBodyBytes, BodyLimits: h.bodyLimits, Registry: h.Registry, Version: Version,
 		Audit:     auditmw.New(h.Audit, h.Log),
 		Frontends: []httpapi.Frontend{con},
 		Classify: func(err error) *fault.Error {
@@ -327,6 +331,9 @@ func (h *Hub) Run(ctx context.Context, ready chan<- string) error {
 
 // Close releases every connection.
 func (h *Hub) Close() {
+	for _, c := range h.closers {
+		_ = c()
+	}
 	if h.Broker != nil {
 		_ = h.Broker.Close()
 	}

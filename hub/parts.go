@@ -3,6 +3,7 @@ package hub
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"time"
 
 	"yiku/adapters/examples"
@@ -32,6 +33,9 @@ import (
 	"yiku/lookup"
 	"yiku/lookup/lookupapi"
 	"yiku/lookup/lookupdemo"
+	"yiku/material"
+	"yiku/material/materialapi"
+	materialstore "yiku/material/sqlstore"
 	"yiku/objection"
 	"yiku/objection/objectionapi"
 	"yiku/policies/sharing"
@@ -65,6 +69,8 @@ func (h *Hub) addParts(ctx context.Context) error {
 		// Case records (办件库): lookups open them, the reuse statistics
 		// count their processing times.
 		cases = &casefile.Service{Store: casestore.New(h.DB.Gorm), Calendar: h.Calendar, Hash: h.Audit.SubjectKey().Hash}
+		// The material library: lookups reuse its uploads.
+		materials = &material.Service{Store: materialstore.New(h.DB.Gorm)}
 	)
 
 	// Sharing: share requests, grants and the data-access gate (h.Gate).
@@ -208,6 +214,7 @@ func (h *Hub) addParts(ctx context.Context) error {
 				}
 				return out, nil
 			})}
+		lk.Materials, lk.MaterialResource = materialLibrary{materials}, material.Resource
 		lkAPI := lookupapi.New(items, lk)
 		lkAPI.Cases = cases
 		h.modules = append(h.modules, lkAPI, casefileapi.New(cases))
@@ -219,6 +226,37 @@ func (h *Hub) addParts(ctx context.Context) error {
 			Directory:  h.Catalog,
 			SubjectKey: h.Audit.SubjectKey(),
 		}))
+	}
+
+	// Materials (材料库): files applicants brought, encrypted in blob
+	// storage under the hub's data keys, reused by later lookups.
+	{
+		url := h.Cfg.MaterialStore
+		if url == "" && h.Cfg.DataDir != "" {
+			url = "file://" + filepath.ToSlash(filepath.Join(h.Cfg.DataDir, "materials")) + "?create_dir=true&no_tmp_dir=true"
+		}
+		if url != "" {
+			bucket, err := material.OpenBucket(ctx, url)
+			if err != nil {
+				return &config.Error{Setting: "--material-store", Problem: err.Error()}
+			}
+			h.closers = append(h.closers, bucket.Close)
+			materials.Bucket = bucket
+		} else {
+			h.Log.Warn("no --material-store: material uploads are refused")
+		}
+		retention, err := material.ParseRetention(h.Cfg.MaterialRetention)
+		if err != nil {
+			return &config.Error{Setting: "--material-retention", Problem: err.Error()}
+		}
+		materials.Keys, materials.MaxBytes, materials.Retention = h.Keys, h.Cfg.MaterialMaxBytes, retention
+		materials.SubjectHash = h.Audit.SubjectKey().Hash
+		h.bodyLimits = map[string]int64{"POST /api/v1/materials": materials.MaxBytes + 1<<20}
+		if materials.MaxBytes == 0 {
+			h.bodyLimits["POST /api/v1/materials"] = material.DefaultMaxBytes + 1<<20
+		}
+		h.modules = append(h.modules, materialapi.New(materials, h.Gate, h.Catalog))
+		h.workers = append(h.workers, &material.Sweeper{Service: materials, Recorder: h.Audit, Interval: time.Hour, Log: h.Log})
 	}
 
 	// Objections (疑义校核): readers dispute shared records, providers
@@ -263,4 +301,20 @@ func (h *Hub) addParts(ctx context.Context) error {
 // DemoSeeders returns each part's demo-data seeder, for `yiku dev`.
 func (h *Hub) DemoSeeders() []func(context.Context) error {
 	return h.seeders
+}
+
+// materialLibrary is the material library as lookups read it.
+type materialLibrary struct{ svc *material.Service }
+
+func (m materialLibrary) Current(ctx context.Context, applicant string, types []string) (map[string]lookup.Upload, error) {
+	us, err := m.svc.Current(ctx, applicant, types)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]lookup.Upload, len(us))
+	for t, u := range us {
+		out[t] = lookup.Upload{ID: u.ID, MaterialType: u.MaterialType, IssuingAuthority: u.IssuingAuthority, IssueDate: u.IssueDate, ValidUntil: u.ValidUntil,
+			ContentType: u.ContentType, Size: u.Size, Department: u.DepartmentCode, UploadedAt: u.CreatedAt, Validity: u.Validity}
+	}
+	return out, nil
 }

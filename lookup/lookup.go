@@ -104,6 +104,47 @@ type MaterialResult struct {
 	Certificate *Certificate `json:"certificate,omitempty"`
 	// UnderObjection names the open objections disputing the version read.
 	UnderObjection *objection.Flag `json:"under_objection,omitempty"`
+	// Source is material_library when the answer comes from an upload in
+	// the material library (材料库) rather than from a library record.
+	Source string `json:"source,omitempty"`
+	// Upload is the material library's upload the answer is about (with
+	// its validity): supplied, or expired and to be brought again.
+	Upload *Upload `json:"upload,omitempty"`
+}
+
+// SourceMaterialLibrary marks answers from the material library.
+const SourceMaterialLibrary = "material_library"
+
+// Upload is a material the applicant handed in before, as the material
+// library holds it.
+type Upload struct {
+	ID               string    `json:"id"`
+	MaterialType     string    `json:"material_type"`
+	IssuingAuthority string    `json:"issuing_authority,omitempty"`
+	IssueDate        string    `json:"issue_date,omitempty"`
+	ValidUntil       string    `json:"valid_until,omitempty"`
+	ContentType      string    `json:"content_type"`
+	Size             int64     `json:"size"`
+	Department       string    `json:"department_code"`
+	UploadedAt       time.Time `json:"uploaded_at"`
+	// Validity is valid or expired (valid_until before today).
+	Validity string `json:"validity"`
+}
+
+// MaterialLibrary answers, per material type, the newest current (not
+// superseded, not removed) upload of an applicant; types without one are
+// absent.
+type MaterialLibrary interface {
+	Current(ctx context.Context, applicant string, types []string) (map[string]Upload, error)
+}
+
+// MaterialKey is the key a material is reused by across service items:
+// its material type, or its code for items that name no type yet.
+func MaterialKey(m serviceitem.Material) string {
+	if m.Type != "" {
+		return m.Type
+	}
+	return m.Code
 }
 
 // Certificate is the validity of a supplied e-licence. Validity and Reason
@@ -180,6 +221,11 @@ type Service struct {
 	// Remote answers materials of resources another hub holds (package
 	// federation); nil: only this hub's library.
 	Remote Remote
+	// Materials, when set, answers materials the library cannot supply
+	// from uploads in the material library, which is shared as the catalog
+	// resource MaterialResource through the same gate.
+	Materials        MaterialLibrary
+	MaterialResource string
 	// Now is the clock (time.Now when nil); certificate expiry is judged by
 	// the calendar date in Asia/Shanghai.
 	Now func() time.Time
@@ -323,6 +369,9 @@ func (s *Service) Lookup(ctx context.Context, p identity.Principal, req Request)
 			return Result{}, nil, fmt.Errorf("lookup: %s: objections: %w", item.Code, err)
 		}
 	}
+	if err := s.fromMaterialLibrary(ctx, p, req, item, steps); err != nil {
+		return Result{}, nil, fmt.Errorf("lookup: %s: material library: %w", item.Code, err)
+	}
 	var events []audit.Event
 	for i, m := range item.Materials {
 		mr, ev, err := s.answer(steps[i], records, now)
@@ -342,6 +391,98 @@ func (s *Service) Lookup(ctx context.Context, p identity.Principal, req Request)
 		}
 	}
 	return out, events, nil
+}
+
+// fromMaterialLibrary settles the materials the library cannot supply for
+// which the material library holds a current upload of the applicant:
+// supplied when the gate allows the material library and the upload is
+// valid, reported as expired (to bring again) when its validity has
+// passed, not permitted when the gate refuses. The gate is asked only when
+// there is an upload to read; a material without one stays not available,
+// as before the material library.
+func (s *Service) fromMaterialLibrary(ctx context.Context, p identity.Principal, req Request, item serviceitem.Item, steps []step) error {
+	if s.Materials == nil || s.MaterialResource == "" {
+		return nil
+	}
+	var keys []string
+	for i, m := range item.Materials {
+		if !m.FromLibrary() && steps[i].settled && !slices.Contains(keys, MaterialKey(m)) {
+			keys = append(keys, MaterialKey(m))
+		}
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	uploads, err := s.Materials.Current(ctx, req.Applicant, keys)
+	if err != nil || len(uploads) == 0 {
+		return err
+	}
+	res, err := s.Directory.Resource(ctx, s.MaterialResource)
+	if err != nil {
+		if fault.KindOf(err) == fault.NotFound {
+			return nil // not in the directory: not shared, nothing to supply
+		}
+		return err
+	}
+	var (
+		dec    sharing.Decision
+		denial string
+		asked  bool
+	)
+	for i, m := range item.Materials {
+		u, ok := uploads[MaterialKey(m)]
+		if m.FromLibrary() || !ok {
+			continue
+		}
+		if !asked {
+			asked = true
+			dec, err = s.Gate.Decide(ctx, sharing.ReadRequest{Principal: p, Resource: res, Action: sharing.ActionLookup, Purpose: req.Purpose, CaseNumber: req.CaseNumber})
+			if err != nil || !dec.Allowed || dec.Plan == nil {
+				fe, ok := fault.As(err)
+				if err != nil && (!ok || fe.Kind != fault.Forbidden) {
+					return err
+				}
+				code, msg := dec.Basis, "the sharing gate refused"
+				if ok {
+					code, msg = fe.Code, fe.Message
+				}
+				denial = code + ": " + msg
+			}
+		}
+		st := &steps[i]
+		st.mr.Source, st.mr.Resource = SourceMaterialLibrary, res.ID
+		st.event = &audit.Event{Action: audit.ActionReuse, Resource: res.ID, Subjects: []string{req.Applicant}, Purpose: req.Purpose, CaseNumber: req.CaseNumber,
+			Reason: audit.ReuseReason(item.Code, m.Code) + " source=" + SourceMaterialLibrary}
+		if denial != "" {
+			st.mr.Status, st.mr.Reason = NotPermitted, denial
+			st.event.Outcome, st.event.Reason = audit.Denied, st.event.Reason+" denied="+strings.SplitN(denial, ":", 2)[0]
+			continue
+		}
+		uc := u
+		st.mr.Upload = &uc
+		st.event.Reason += " upload=" + u.ID + " validity=" + u.Validity
+		if u.Validity != CertValid {
+			st.mr.Status, st.mr.Reason = NotAvailable, "material_expired: the applicant's "+m.Name+" in the material library was valid until "+u.ValidUntil+"; the applicant brings a current one"
+			st.event = nil
+			continue
+		}
+		rec, err := json.Marshal(map[string]any{"upload_id": u.ID, "applicant": req.Applicant, "material_type": u.MaterialType, "issuing_authority": u.IssuingAuthority,
+			"issue_date": u.IssueDate, "valid_until": u.ValidUntil, "content_type": u.ContentType, "size": u.Size,
+			"uploaded_at": u.UploadedAt.UTC().Format(time.RFC3339), "department_code": u.Department})
+		if err != nil {
+			return err
+		}
+		masked, err := dec.Plan.ApplyJSON(rec)
+		if err != nil {
+			return fmt.Errorf("mask %s: %w", res.ID, err)
+		}
+		st.mr.Status, st.mr.Reason, st.mr.Record, st.mr.Basis, st.mr.Fields = Supplied, "", masked, dec.Basis, nil
+		for _, f := range dec.Plan.Fields() {
+			st.mr.Fields = append(st.mr.Fields, f.Name)
+		}
+		st.event.Fields, st.event.Outcome, st.event.Count = st.mr.Fields, audit.Allowed, 1
+	}
+	return nil
 }
 
 // step is one material after the catalog and the gate: either settled (a

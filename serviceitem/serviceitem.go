@@ -62,7 +62,8 @@ type Material struct {
 	// Type is the material type's code in the material directory (材料目录):
 	// a material that names one takes its resource from the type (and its
 	// name, if it gives none), and is the same material in every item that
-	// names the type. Empty: a free-text material, as before the directory.
+	// names the type; the material library reuses uploads by it. Empty: a
+	// free-text material, as before the directory.
 	Type string `json:"type,omitempty"`
 	// Resource is the catalog resource that supplies the material from the
 	// library, keyed by the applicant's ID number or credit code; empty when

@@ -34,8 +34,26 @@ func New(rec audit.BatchRecorder, log *slog.Logger) gin.HandlerFunc {
 		c.Writer = bw
 		start := time.Now().UTC()
 		panicked := true
+		// A handler streaming a large body commits first: its events are
+		// recorded then, and the body passes unbuffered.
+		committed := false
+		httpapi.SetCommitter(c, func(status int) error {
+			if committed {
+				return nil
+			}
+			if err := rec.RecordAll(c.Request.Context(), Events(c, start, status)); err != nil {
+				log.Error("audit: record failed; response withheld", "request_id", httpapi.RequestID(c), "route", c.FullPath(), "err", err)
+				fe := fault.Wrap(err, fault.Unavailable, "audit_unavailable", "the audit trail is unavailable, so no data can be released; retry later")
+				fe.RetryAfter = 5
+				return fe
+			}
+			committed = true
+			c.Writer = orig
+			orig.WriteHeader(status)
+			return nil
+		})
 		defer func() {
-			if !panicked {
+			if !panicked || committed {
 				return
 			}
 			// A panicking handler: record the failure, drop whatever it
@@ -50,6 +68,9 @@ func New(rec audit.BatchRecorder, log *slog.Logger) gin.HandlerFunc {
 		c.Next()
 		panicked = false
 		c.Writer = orig
+		if committed {
+			return
+		}
 
 		status := bw.status
 		if !bw.wrote && len(c.Errors) > 0 {

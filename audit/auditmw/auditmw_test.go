@@ -69,6 +69,18 @@ func (module) Routes(api *gin.RouterGroup) {
 	api.GET("/secret", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"data": "leak"}) })
 	api.GET("/bad", func(c *gin.Context) { httpapi.Fail(c, fault.Invalidf("invalid_query", "bad query")) })
 	api.GET("/boom", func(c *gin.Context) { panic("boom") })
+	// A streamed download commits its event, then writes unbuffered.
+	api.GET("/stream", func(c *gin.Context) {
+		n := httpapi.Note(c)
+		n.Action, n.Subjects = "material.download", []string{"43130219900101001X"}
+		if err := httpapi.Commit(c, http.StatusOK); err != nil {
+			httpapi.Fail(c, err)
+			return
+		}
+		c.Header("Content-Type", "application/pdf")
+		_, _ = c.Writer.Write([]byte("%PDF-part-1"))
+		_, _ = c.Writer.Write([]byte("-part-2"))
+	})
 }
 
 func (module) OpenAPI() []byte { return []byte(`{"paths":{}}`) }
@@ -169,5 +181,22 @@ func TestOutcomeOf(t *testing.T) {
 		if got := auditmw.OutcomeOf(status); got != want {
 			t.Errorf("OutcomeOf(%d) = %s, want %s", status, got, want)
 		}
+	}
+}
+
+func TestCommittedStreamIsRecordedOnceBeforeItsBody(t *testing.T) {
+	rec := &memRecorder{}
+	w := get(server(t, rec), "/api/v1/stream")
+	if w.Code != http.StatusOK || w.Body.String() != "%PDF-part-1-part-2" || w.Header().Get("Content-Type") != "application/pdf" {
+		t.Fatalf("answer %d %q %v", w.Code, w.Body, w.Header())
+	}
+	if len(rec.events) != 1 || rec.events[0].Action != "material.download" || rec.events[0].Outcome != audit.Allowed {
+		t.Fatalf("events = %+v", rec.events)
+	}
+	// With the trail down, nothing of the stream leaves.
+	down := &memRecorder{fail: true}
+	w = get(server(t, down), "/api/v1/stream")
+	if w.Code != http.StatusServiceUnavailable || strings.Contains(w.Body.String(), "PDF") {
+		t.Fatalf("trail down: %d %s", w.Code, w.Body)
 	}
 }

@@ -167,7 +167,7 @@ func TestRegisterVersionPublishListExport(t *testing.T) {
 	expect(t, resp, http.StatusOK)
 	var exp struct{ Resources []catalog.Resource }
 	resp.JSON(t, &exp)
-	if len(exp.Resources) != 8 {
+	if len(exp.Resources) != 9 {
 		t.Fatalf("export json: %d resources", len(exp.Resources))
 	}
 	resp = h.Do("GET", base+"/export?format=csv", "reviewer", nil)
@@ -176,7 +176,7 @@ func TestRegisterVersionPublishListExport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rows) != 9 || rows[0][0] != "信息资源分类" || rows[0][2] != "信息资源代码" {
+	if len(rows) != 10 || rows[0][0] != "信息资源分类" || rows[0][2] != "信息资源代码" {
 		t.Fatalf("export csv: %d rows, header %v", len(rows), rows[0])
 	}
 	found := false

@@ -29,6 +29,9 @@ const (
 	MarriageRegistration = "marriage-registration"
 	SocialSecurity       = "social-security"
 	PSBCaseRecords       = "psb-case-records"
+	// MaterialLibrary is the material library (材料库, package material):
+	// the sharing gate decides its reads.
+	MaterialLibrary = "material-library"
 )
 
 // Registrar is what seeding needs from the directory.
@@ -106,6 +109,16 @@ func entries() []entry {
 				BaseLibrary: catalog.LibTheme, SubjectType: catalog.SubjectPerson, SubjectKey: "id_number"},
 			schema:    "social-security",
 			sensitive: map[string]string{"id_number": "id_number", "name": "name"},
+		},
+		{
+			res: catalog.Resource{ID: MaterialLibrary, Name: "材料库", ClassCode: "205001", ProviderCode: demo.DeptService,
+				Summary:         "申请人在政务服务窗口提交的申请材料扫描件及其目录信息，一次提交、多次复用。",
+				ShareType:       catalog.ShareConditional,
+				ShareConditions: "仅用于办理申请人本人的政务服务事项，须注明事由和办件编号，经政务服务中心审核同意。",
+				ShareMode:       "接口共享", UpdateCycle: "realtime",
+				BaseLibrary: catalog.LibTheme, SubjectType: catalog.SubjectMixed, SubjectKey: "applicant"},
+			schema:    "material-library",
+			sensitive: map[string]string{"applicant": "id_number"},
 		},
 		{
 			res: catalog.Resource{ID: PSBCaseRecords, Name: "公安案件信息", ClassCode: "301001", ProviderCode: demo.DeptPSB,

@@ -110,7 +110,8 @@ func StartWith(t testing.TB, opt Options) *Hub {
 		DatabaseURL: dbURL, KafkaBrokers: kafka.Brokers, TopicPartitions: 3, TopicReplication: 1, TopicPrefix: prefix,
 		JWTKeyFile: filepath.Join(dir, "jwt.pem"), SecretKeyFile: filepath.Join(dir, "secret.key"), DataKeyFile: filepath.Join(dir, "data-keys.json"), TokenTTL: time.Hour,
 		MaxBatchRecords: 5000, ShareDecisionDays: 10, ObjectionDays: 5, LogLevel: "warn", LogFormat: "text", ConnectRetry: 10 * time.Second,
-		Crypto: string(suiteOf(opt)),
+		Crypto:        string(suiteOf(opt)),
+		MaterialStore: "file://" + filepath.ToSlash(filepath.Join(dir, "materials")) + "?create_dir=true&no_tmp_dir=true",
 		// Test receivers listen on loopback over plain http.
 		WebhookAllowPrivate: true,
 	}

@@ -267,8 +267,8 @@ func (a *API) lookupCall(c *gin.Context) {
 }
 
 // record opens or updates the lookup's case, each material with its
-// source: the library when supplied (and, for a certificate, valid), the
-// applicant otherwise. It returns the case's state.
+// source: the library (or the material library) when supplied (and, for a
+// certificate, valid), the applicant otherwise. It returns the case's state.
 func (a *API) record(ctx context.Context, p identity.Principal, res lookup.Result) (string, error) {
 	var it serviceitem.Item
 	var err error
@@ -290,6 +290,9 @@ func (a *API) record(ctx context.Context, p identity.Principal, res lookup.Resul
 		src := casefile.SourceBrought
 		if m.Status == lookup.Supplied && (m.Certificate == nil || m.Certificate.Validity == lookup.CertValid) {
 			src = casefile.SourceLibrary
+			if m.Source == lookup.SourceMaterialLibrary {
+				src = casefile.SourceMaterialLibrary
+			}
 		} else if m.Status == lookup.TemporarilyUnavailable {
 			src = casefile.SourceAwaiting
 		}

@@ -251,6 +251,9 @@ func Seeder(d Deps) func(context.Context) error {
 		if err := grants(ctx, d, now); err != nil {
 			return err
 		}
+		if err := materialGrant(ctx, d, now); err != nil {
+			return err
+		}
 		citizen, err := d.Principals.PrincipalByName(ctx, "citizen-demo")
 		if err != nil {
 			return fmt.Errorf("lookupdemo: %w", err)
@@ -341,6 +344,44 @@ func grants(ctx context.Context, d Deps, now time.Time) error {
 		if _, _, _, err := d.Sharing.Approve(ctx, approver, req.ID, sharing.Approval{Reason: "同意用于政务服务中心一证通办"}); err != nil {
 			return fmt.Errorf("lookupdemo: approve %s: %w", g.resource, err)
 		}
+	}
+	return nil
+}
+
+// materialGrant lets the district's human resources and social security
+// bureau reuse the material library (owned by the service centre, which
+// reads it as its provider) for the demo items: the bureau applies, the
+// service centre's admin approves.
+func materialGrant(ctx context.Context, d Deps, now time.Time) error {
+	applicant, err := d.Principals.PrincipalByName(ctx, "admin-hrss")
+	if err != nil {
+		return fmt.Errorf("lookupdemo: %w", err)
+	}
+	approver, err := d.Principals.PrincipalByName(ctx, "admin-gsc")
+	if err != nil {
+		return fmt.Errorf("lookupdemo: %w", err)
+	}
+	res, err := d.Directory.Resource(ctx, seed.MaterialLibrary)
+	if err != nil {
+		return fmt.Errorf("lookupdemo: %w", err)
+	}
+	fields := make([]string, len(res.Fields))
+	for i, f := range res.Fields {
+		fields[i] = f.Name
+	}
+	var purposes, items []string
+	for _, it := range Items() {
+		purposes = append(purposes, it.Name)
+		items = append(items, it.Name+"（"+it.ItemCode+"）")
+	}
+	req, err := d.Sharing.Apply(ctx, applicant, sharing.Application{ResourceID: seed.MaterialLibrary, Fields: fields, Purposes: purposes, ServiceItems: items,
+		LegalBasis: "《国务院关于加快推进全国一体化在线政务服务平台建设的指导意见》（国发〔2018〕27号）：已提交的申请材料不再重复提交",
+		ValidUntil: now.AddDate(2, 0, 0)})
+	if err != nil {
+		return fmt.Errorf("lookupdemo: share request for %s: %w", seed.MaterialLibrary, err)
+	}
+	if _, _, _, err := d.Sharing.Approve(ctx, approver, req.ID, sharing.Approval{Reason: "同意用于一次提交、多次复用"}); err != nil {
+		return fmt.Errorf("lookupdemo: approve %s: %w", seed.MaterialLibrary, err)
 	}
 	return nil
 }
