@@ -54,7 +54,7 @@ func (h *Hub) openFederation() error {
 	}
 	svc := &federation.Service{Store: federation.NewStore(h.DB.Gorm), Directory: h.Catalog, Log: h.Log,
 		RecordsTopic: exchange.Topics{Prefix: cfg.TopicPrefix}.Records,
-		Self: federation.Self{Hub: cfg.FederationHub, Name: cfg.FederationName, Level: peer.Level(cfg.FederationLevel)}}
+		Self:         federation.Self{Hub: cfg.FederationHub, Name: cfg.FederationName, Level: peer.Level(cfg.FederationLevel)}}
 	if cfg.FederationUpstreamURL != "" {
 		pin, err := peer.LoadPin(cfg.FederationUpstreamCertFile)
 		if err != nil {
