@@ -93,15 +93,23 @@ type Entry struct {
 	Revision       int        `json:"revision"`
 	// Status is the resource's status at its origin, or retired once the
 	// origin stopped sharing it.
-	Status    catalog.Status   `json:"status"`
-	Resource  catalog.Resource `json:"resource"`
-	UpdatedAt time.Time        `json:"updated_at"`
+	Status   catalog.Status   `json:"status"`
+	Resource catalog.Resource `json:"resource"`
+	// Topic is the origin's records topic of the resource (downstream
+	// entries only).
+	Topic     string    `json:"topic,omitempty"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 // Published is one entry as the origin sends it.
 type Published struct {
 	Resource       catalog.Resource `json:"resource"`
 	OriginDeptName string           `json:"origin_department_name,omitempty"`
+	// Schema is the resource's latest published JSON Schema and Topic its
+	// records topic, sent upward so the upstream hub can apply the records
+	// MirrorMaker copies (downstream entries only).
+	Schema json.RawMessage `json:"schema,omitempty"`
+	Topic  string          `json:"topic,omitempty"`
 }
 
 // Mark is a resource marked for upward sharing and what of it the upstream

@@ -18,9 +18,11 @@ import (
 
 	"yiku/broker"
 	"yiku/broker/brokertest"
+	"yiku/catalog"
 	"yiku/catalog/seed"
-	"yiku/config"
-	"yiku/hub/hubtest"
+	"yiku/demo"
+	"yiku/exchange/library"
+	"yiku/federation"
 	"yiku/lookup/lookupdemo"
 )
 
@@ -104,12 +106,9 @@ func TestMirrorMakerCarriesUpwardRecords(t *testing.T) {
 	if district.Embedded || city.Embedded {
 		t.Skip("needs two real clusters: YIKU_TEST_KAFKA_* and YIKU_TEST_CITY_KAFKA_*")
 	}
-	c := certs{dir: t.TempDir()}
-	c.make(t, "district")
-	h := hubtest.StartWith(t, hubtest.Options{Kafka: district, Configure: func(cfg *config.Config) {
-		cfg.FederationHub, cfg.FederationName, cfg.FederationLevel = districtHub, "娄星区", "district"
-		cfg.FederationCertFile, cfg.FederationKeyFile = c.files("district")
-	}})
+	pr := startPair(t)
+	pr.peer(t)
+	h := pr.district
 	if r := h.Do("PUT", "/api/v1/federation/upward/"+seed.MarriageRegistration, "admin-civil", nil); r.Status != http.StatusOK {
 		t.Fatalf("mark: %d %s", r.Status, r.Body)
 	}
@@ -122,6 +121,14 @@ func TestMirrorMakerCarriesUpwardRecords(t *testing.T) {
 	if len(self.Topics) != 1 || self.Topics[0] != src || self.Mirror == "" {
 		t.Fatalf("mirror topics: %+v, want only %s", self, src)
 	}
+	// The city keeps the district's resource under an id of its own,
+	// provided by the civil affairs bureau's stand-in department.
+	cityID := federation.MirrorResourceID(districtHub, seed.MarriageRegistration)
+	ctx := context.Background()
+	eventually(t, "the city registers the district's resource", func() bool {
+		r, err := pr.city.Catalog.Resource(ctx, cityID)
+		return err == nil && r.ProviderCode == districtHub+"_"+demo.DeptCivil && r.Status == catalog.StatusPublished
+	})
 	publish := func(from, n int) {
 		t.Helper()
 		var recs []map[string]any
@@ -135,8 +142,10 @@ func TestMirrorMakerCarriesUpwardRecords(t *testing.T) {
 		}
 	}
 	name := "mirrormaker-" + strings.ToLower(strings.ReplaceAll(h.Cfg.TopicPrefix, ".", "-"))
+	// The source cluster's alias is the district hub's id: the copied
+	// topic names its origin, and the city's mirror sink finds it.
 	env := []string{"YIKU_MM2_SOURCE_BROKERS=" + strings.Join(district.Brokers, ","), "YIKU_MM2_TARGET_BROKERS=" + strings.Join(city.Brokers, ","),
-		"YIKU_MM2_TOPICS=" + self.Mirror, "YIKU_MM2_DIR=" + name}
+		"YIKU_MM2_TOPICS=" + self.Mirror, "YIKU_MM2_DIR=" + name, "YIKU_MM2_SOURCE_ALIAS=" + districtHub}
 	t.Cleanup(func() {
 		localScript(t, "mirrormaker-down.sh", "YIKU_MM2_DIR="+name)
 		_, file, _, _ := runtime.Caller(0)
@@ -151,9 +160,8 @@ func TestMirrorMakerCarriesUpwardRecords(t *testing.T) {
 	publish(0, first)
 	start := time.Now()
 	localScript(t, "mirrormaker-up.sh", env...)
-	dst := "district." + src
+	dst := districtHub + "." + src
 	cityClient := city.Client(t)
-	ctx := context.Background()
 	for deadline := time.Now().Add(3 * time.Minute); ; time.Sleep(time.Second) {
 		if _, err := cityClient.Partitions(ctx, dst); err == nil {
 			break
@@ -190,6 +198,35 @@ func TestMirrorMakerCarriesUpwardRecords(t *testing.T) {
 			}
 		}
 	}
+	// The city's library applied them like its own records: the same
+	// versions of each subject in the same order, once, published by the
+	// origin department's stand-in.
+	districtLib, cityLib := library.NewStore(h.DB), library.NewStore(pr.city.DB)
+	eventually(t, "the city library applies every copied record", func() bool {
+		_, versions, err := cityLib.Counts(ctx, cityID)
+		return err == nil && versions == int64(seeded+first+second)
+	})
+	for _, subj := range []string{lookupdemo.Citizen, lookupdemo.Citizen2, lookupdemo.Spouse} {
+		dh, err := districtLib.History(ctx, seed.MarriageRegistration, subj)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ch, err := cityLib.History(ctx, cityID, subj)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ch) != len(dh) || len(dh) == 0 {
+			t.Fatalf("subject %s: %d versions at the city, %d at the district", subj, len(ch), len(dh))
+		}
+		for i := range dh {
+			if ch[i].RecordID != dh[i].RecordID || ch[i].Version != dh[i].Version || ch[i].Publisher != districtHub+"_"+dh[i].Publisher {
+				t.Fatalf("subject %s version %d: city %s v%d by %s, district %s v%d by %s", subj, i, ch[i].RecordID, ch[i].Version, ch[i].Publisher,
+					dh[i].RecordID, dh[i].Version, dh[i].Publisher)
+			}
+		}
+	}
+	t.Logf("the city library holds all %d versions, per subject in the district's order", seeded+first+second)
+
 	// A resource nobody marked never crosses: the demo population records
 	// are in the district cluster, not in the city's.
 	conn, err := city.Security.Dialer("fed-test").DialContext(ctx, "tcp", city.Brokers[0])
@@ -202,7 +239,7 @@ func TestMirrorMakerCarriesUpwardRecords(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, p := range parts {
-		if strings.HasPrefix(p.Topic, "district.") && p.Topic != dst && strings.Contains(p.Topic, h.Cfg.TopicPrefix) {
+		if strings.HasPrefix(p.Topic, districtHub+".") && p.Topic != dst && strings.Contains(p.Topic, h.Cfg.TopicPrefix) {
 			t.Fatalf("topic %s crossed without an upward share", p.Topic)
 		}
 	}

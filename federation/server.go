@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -38,9 +39,14 @@ type Departments interface {
 // the peering is open on both sides. Everything it does for a peer is
 // audited in this hub's trail, under the caller's trace id.
 type Server struct {
-	Store       *Store
-	Self        Self
-	Directory   Directory
+	Store     *Store
+	Self      Self
+	Directory Directory
+	// Registrar, when set, registers a downstream resource that accepts
+	// records in this hub's catalog (MirrorResourceID, provided by its
+	// stand-in department), so the records MirrorMaker copies can be
+	// applied here (MirrorSink).
+	Registrar   Registrar
 	Departments Departments
 	Sharing     *sharing.Service
 	Gate        sharing.Gate
@@ -209,12 +215,64 @@ func (s *Server) publish(w http.ResponseWriter, r *http.Request, p Peering) erro
 	}
 	e := Entry{PeeringID: p.ID, ResourceID: res.ID, OriginHub: p.PeerHub, OriginLevel: p.PeerLevel, OriginDept: res.ProviderCode,
 		OriginDeptName: in.OriginDeptName, Revision: res.Revision, Status: res.Status, Resource: res}
+	e.Topic = in.Topic
 	if err := s.Store.PutEntry(r.Context(), e); err != nil {
+		return err
+	}
+	if err := s.adopt(r.Context(), p, in); err != nil {
 		return err
 	}
 	s.record(r.Context(), r, p, "", audit.Event{Action: "federation.directory.receive", Resource: res.ID, Outcome: audit.Allowed,
 		Reason: "origin=" + p.PeerHub + "/" + res.ProviderCode + " status=" + string(res.Status)})
 	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// Registrar registers resources in this hub's catalog.
+type Registrar interface {
+	Register(ctx context.Context, p identity.Principal, r catalog.Resource, schema []byte) (catalog.Resource, error)
+	Transition(ctx context.Context, p identity.Principal, id string, to catalog.Status, reason string) (catalog.Resource, error)
+}
+
+// MirrorResourceID is the id under which this hub keeps resource id of
+// downstream hub: its records, copied by MirrorMaker, are applied to it.
+func MirrorResourceID(hub, id string) string { return "fed-" + hub + "-" + id }
+
+// adopt registers a downstream resource that accepts records in this
+// hub's catalog, once, with its origin's schema and fields; its provider is
+// the origin department's stand-in.
+func (s *Server) adopt(ctx context.Context, p Peering, in Published) error {
+	res := in.Resource
+	if s.Registrar == nil || len(in.Schema) == 0 || in.Topic == "" || !res.Status.AcceptsRecords() {
+		return nil
+	}
+	id := MirrorResourceID(p.PeerHub, res.ID)
+	if len(id) > 63 {
+		s.Log.Warn("federation: a downstream resource id is too long to keep here; its records are not applied", "peer", p.PeerHub, "resource", res.ID)
+		return nil
+	}
+	if _, err := s.Directory.Resource(ctx, id); err == nil {
+		return nil
+	} else if fault.KindOf(err) != fault.NotFound {
+		return err
+	}
+	dept, err := s.proxy(ctx, p, res.ProviderCode, in.OriginDeptName)
+	if err != nil {
+		return err
+	}
+	who := identity.Principal{ID: "peer:" + p.PeerHub, Name: "peer-" + p.PeerHub, Kind: identity.KindSystem, Role: identity.RoleCatalogAdmin, DepartmentCode: dept}
+	r := catalog.Resource{ID: id, Name: res.Name + "（" + p.PeerName + "）", ClassCode: res.ClassCode, Summary: res.Summary, ProviderCode: dept,
+		Format: res.Format, Fields: res.Fields, ShareType: res.ShareType, ShareConditions: res.ShareConditions, ShareMode: res.ShareMode,
+		LegalBasis: res.LegalBasis, UpdateCycle: res.UpdateCycle, BaseLibrary: res.BaseLibrary, SubjectType: res.SubjectType, SubjectKey: res.SubjectKey}
+	if _, err := s.Registrar.Register(ctx, who, r, in.Schema); err != nil {
+		if fe, ok := fault.As(err); ok && fe.Code == "resource_exists" {
+			return nil
+		}
+		return fmt.Errorf("federation: register %s: %w", id, err)
+	}
+	if _, err := s.Registrar.Transition(ctx, who, id, catalog.StatusPublished, "records copied from "+p.PeerHub); err != nil {
+		return fmt.Errorf("federation: publish %s: %w", id, err)
+	}
 	return nil
 }
 
@@ -237,6 +295,9 @@ func (s *Server) directory(w http.ResponseWriter, r *http.Request, p Peering) er
 	}
 	out := []Published{}
 	for _, res := range Shareable(all) {
+		if strings.HasPrefix(res.ID, "fed-") {
+			continue // a downstream hub's resource kept here: not offered back down
+		}
 		out = append(out, Published{Resource: res, OriginDeptName: res.ProviderName})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"hub": s.Self, "entries": out})

@@ -2,6 +2,7 @@ package federation
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"regexp"
 	"strings"
@@ -31,7 +32,9 @@ type Service struct {
 	Link *Link
 	// RecordsTopic names a resource's records topic (exchange.Topics).
 	RecordsTopic func(resource string) string
-	Log          *slog.Logger
+	// Schema returns a published schema version of a resource.
+	Schema func(ctx context.Context, resource string, version int) (json.RawMessage, error)
+	Log    *slog.Logger
 }
 
 // on refuses what needs federation when this hub has no federation id.

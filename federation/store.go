@@ -237,6 +237,7 @@ type entryRow struct {
 	Revision       int
 	Status         string
 	Entry          string
+	Topic          string
 	UpdatedAt      time.Time
 }
 
@@ -244,7 +245,7 @@ func (entryRow) TableName() string { return "federation_entries" }
 
 func (r entryRow) domain() (Entry, error) {
 	e := Entry{PeeringID: r.PeeringID, ResourceID: r.ResourceID, OriginHub: r.OriginHub, OriginLevel: peer.Level(r.OriginLevel),
-		OriginDept: r.OriginDept, OriginDeptName: r.OriginDeptName, Revision: r.Revision, Status: catalog.Status(r.Status), UpdatedAt: r.UpdatedAt.UTC()}
+		OriginDept: r.OriginDept, OriginDeptName: r.OriginDeptName, Revision: r.Revision, Status: catalog.Status(r.Status), Topic: r.Topic, UpdatedAt: r.UpdatedAt.UTC()}
 	if err := json.Unmarshal([]byte(r.Entry), &e.Resource); err != nil {
 		return Entry{}, err
 	}
@@ -261,7 +262,7 @@ func (s *Store) PutEntry(ctx context.Context, e Entry) error {
 	}
 	r := entryRow{PeeringID: e.PeeringID, ResourceID: e.ResourceID, OriginHub: e.OriginHub, OriginLevel: string(e.OriginLevel),
 		OriginDept: e.OriginDept, OriginDeptName: e.OriginDeptName, Revision: e.Revision, Status: string(e.Status), Entry: string(data),
-		UpdatedAt: time.Now().UTC()}
+		Topic: e.Topic, UpdatedAt: time.Now().UTC()}
 	return storage.MapError(s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var cur []entryRow
 		if err := tx.Where("peering_id = ? AND resource_id = ?", e.PeeringID, e.ResourceID).Limit(1).Find(&cur).Error; err != nil {
@@ -275,7 +276,7 @@ func (s *Store) PutEntry(ctx context.Context, e Entry) error {
 		}
 		return tx.Model(&entryRow{}).Where("peering_id = ? AND resource_id = ?", e.PeeringID, e.ResourceID).Updates(map[string]any{
 			"origin_hub": r.OriginHub, "origin_level": r.OriginLevel, "origin_dept": r.OriginDept, "origin_dept_name": r.OriginDeptName,
-			"revision": r.Revision, "status": r.Status, "entry": r.Entry, "updated_at": r.UpdatedAt}).Error
+			"revision": r.Revision, "status": r.Status, "entry": r.Entry, "topic": r.Topic, "updated_at": r.UpdatedAt}).Error
 	}), "federated entry")
 }
 

@@ -115,7 +115,18 @@ func (s *Syncer) publish(ctx context.Context) error {
 				name = d.Name
 			}
 		}
-		if err := svc.Link.Publish(ctx, Published{Resource: res, OriginDeptName: name}); err != nil {
+		pub := Published{Resource: res, OriginDeptName: name}
+		if res.Status.AcceptsRecords() {
+			if svc.RecordsTopic != nil {
+				pub.Topic = svc.RecordsTopic(res.ID)
+			}
+			if svc.Schema != nil && res.LatestVersion > 0 {
+				if pub.Schema, err = svc.Schema(ctx, res.ID, res.LatestVersion); err != nil {
+					return fmt.Errorf("schema of %s: %w", res.ID, err)
+				}
+			}
+		}
+		if err := svc.Link.Publish(ctx, pub); err != nil {
 			return fmt.Errorf("publish %s: %w", res.ID, err)
 		}
 		if err := svc.Store.Sent(ctx, res.ID, res.Revision, res.Status, m.Marked && !gone); err != nil {

@@ -48,6 +48,9 @@ CREATE TABLE federation_entries (
     revision         INTEGER NOT NULL,
     status           TEXT NOT NULL,
     entry            TEXT NOT NULL,
+    -- The origin's records topic of the resource (copied to this hub's
+    -- cluster by MirrorMaker 2 as <origin hub>.<topic>).
+    topic            TEXT NOT NULL DEFAULT '',
     updated_at       DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
     PRIMARY KEY (peering_id, resource_id)
 );
