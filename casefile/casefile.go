@@ -49,6 +49,12 @@ func CanMove(from, to State) bool {
 	return false
 }
 
+// Next lists the states a case in state from may move to, in the order a
+// form offers them; none for a finished case.
+func Next(from State) []State {
+	return append([]State(nil), next[from]...)
+}
+
 // Valid reports whether s is a known state.
 func (s State) Valid() bool {
 	switch s {
@@ -133,6 +139,10 @@ type Transition struct {
 	// At is when it happened in the department's system (zero: now); it may
 	// not be in the future nor before the case's last change.
 	At time.Time `json:"at"`
+	// Revision, if set, is the case's revision the caller decided on: a
+	// case changed since is not moved (409 case_changed), so a form shown
+	// before someone else's move cannot make another.
+	Revision int `json:"revision,omitempty"`
 }
 
 // Filter narrows a listing.
@@ -264,6 +274,10 @@ func (s *Service) Move(ctx context.Context, p identity.Principal, number string,
 		return Case{}, fault.Invalidf("invalid_state", "state must be accepted, approved, rejected or finished").
 			WithDetails(fault.Detail{Field: "state", Pointer: "/state", Reason: "unknown state"})
 	}
+	if t.Revision < 0 {
+		return Case{}, fault.Invalidf("invalid_revision", "revision is a case's revision, 1 or more").
+			WithDetails(fault.Detail{Field: "revision", Pointer: "/revision", Reason: "not a revision"})
+	}
 	if len([]rune(t.Note)) > maxNoteRunes {
 		return Case{}, fault.Invalidf("invalid_note", "note is at most %d characters", maxNoteRunes).
 			WithDetails(fault.Detail{Field: "note", Pointer: "/note", Reason: "too long"})
@@ -278,6 +292,9 @@ func (s *Service) Move(ctx context.Context, p identity.Principal, number string,
 	}
 	if err := MayHandle(p, c.Department); err != nil {
 		return Case{}, err
+	}
+	if t.Revision != 0 && t.Revision != c.Revision {
+		return Case{}, fault.Conflictf("case_changed", "case %s is at revision %d, not %d: it changed since", number, c.Revision, t.Revision)
 	}
 	now := s.now()
 	at := now

@@ -29,6 +29,20 @@ func TestCanMove(t *testing.T) {
 				t.Errorf("CanMove(%s, %s) = %v", from, to, got)
 			}
 		}
+		// Next offers exactly the moves CanMove allows.
+		next := casefile.Next(from)
+		for _, to := range all {
+			offered := false
+			for _, n := range next {
+				offered = offered || n == to
+			}
+			if offered != allowed[[2]casefile.State{from, to}] {
+				t.Errorf("Next(%s) = %v; %s offered: %v", from, next, to, offered)
+			}
+		}
+	}
+	if n := casefile.Next(casefile.Finished); len(n) != 0 {
+		t.Errorf("Next(finished) = %v", n)
 	}
 }
 
@@ -90,7 +104,15 @@ func TestCaseLife(t *testing.T) {
 	if _, err := svc.Move(ctx, system, "C-1", casefile.Transition{State: casefile.Accepted, At: now.Add(time.Hour)}); fault.KindOf(err) != fault.Invalid {
 		t.Fatalf("future time: %v", err)
 	}
-	if _, err := svc.Move(ctx, system, "C-1", casefile.Transition{State: casefile.Accepted}); err != nil {
+	// A revision older than the case's (a form shown before the reopen):
+	// refused; the current one moves it.
+	if _, err := svc.Move(ctx, system, "C-1", casefile.Transition{State: casefile.Accepted, Revision: 1}); codeOf(err) != "case_changed" || fault.KindOf(err) != fault.Conflict {
+		t.Fatalf("stale revision: %v", err)
+	}
+	if _, err := svc.Move(ctx, system, "C-1", casefile.Transition{State: casefile.Accepted, Revision: -1}); fault.KindOf(err) != fault.Invalid {
+		t.Fatalf("negative revision: %v", err)
+	}
+	if _, err := svc.Move(ctx, system, "C-1", casefile.Transition{State: casefile.Accepted, Revision: 2}); err != nil {
 		t.Fatal(err)
 	}
 	// Decided the next Monday: five working days, past the limit of three.

@@ -129,22 +129,46 @@ func (c *Console) call(v *visit, method, path string, body any, out any) error {
 
 // raw is call returning the answer undecoded (CSV exports).
 func (c *Console) raw(v *visit, method, path string, body any) (*response, error) {
+	if body == nil {
+		return c.send(v, method, path, nil, "")
+	}
+	data, err := json.Marshal(body)
+	if err != nil {
+		return nil, fmt.Errorf("console: encode %s %s: %w", method, path, err)
+	}
+	return c.send(v, method, path, bytes.NewReader(data), "application/json")
+}
+
+// stream is call with a body read from r as the API reads it, never held
+// whole (material uploads): the same token, request id and visitor's
+// address as every other call.
+func (c *Console) stream(v *visit, method, path string, r io.Reader, contentType string, out any) error {
+	res, err := c.send(v, method, path, r, contentType)
+	if err != nil {
+		return err
+	}
+	if out != nil {
+		if err := json.Unmarshal(res.body.Bytes(), out); err != nil {
+			return fmt.Errorf("console: decode %s %s: %w", method, path, err)
+		}
+	}
+	return nil
+}
+
+// send performs the in-process call with body rd (nil for none) of
+// contentType.
+func (c *Console) send(v *visit, method, path string, rd io.Reader, contentType string) (*response, error) {
 	tok, err := c.tokens.token(v.Principal)
 	if err != nil {
 		return nil, err
-	}
-	var rd io.Reader
-	if body != nil {
-		data, err := json.Marshal(body)
-		if err != nil {
-			return nil, fmt.Errorf("console: encode %s %s: %w", method, path, err)
-		}
-		rd = bytes.NewReader(data)
 	}
 	ctx := context.WithoutCancel(v.r.Context())
 	req, err := http.NewRequestWithContext(ctx, method, path, rd)
 	if err != nil {
 		return nil, fmt.Errorf("console: request %s %s: %w", method, path, err)
+	}
+	if rd != nil && req.ContentLength == 0 {
+		req.ContentLength = -1 // a stream of unknown length
 	}
 	req.RemoteAddr = v.r.RemoteAddr
 	for _, h := range []string{"X-Forwarded-For", "X-Real-Ip", "User-Agent"} {
@@ -157,8 +181,8 @@ func (c *Console) raw(v *visit, method, path string, body any) (*response, error
 	if v.RequestID != "" {
 		req.Header.Set("X-Request-ID", v.RequestID)
 	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
 	}
 	res := &response{header: http.Header{}}
 	c.deps.API.ServeHTTP(res, req)

@@ -2,6 +2,8 @@ package console_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -338,6 +340,95 @@ func TestBrowser(t *testing.T) {
 
 		// Another role's page answers the 403 page.
 		b.open(ctx, "/console/audit", `section.error-page[data-status="403"]`, "officer-on-audit-403")
+	})
+
+	t.Run("officer uploads a material, looks up again, moves the case", func(t *testing.T) {
+		b.t = t
+		ctx := b.tab()
+		b.signIn(ctx, h.Secret("officer-gsc"))
+		dir := t.TempDir()
+		text := filepath.Join(dir, "photo.pdf")
+		scan := filepath.Join(dir, "证件照.pdf")
+		scanBytes := []byte("%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n")
+		if err := os.WriteFile(text, []byte("not a scan, whatever the name says"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(scan, scanBytes, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		b.lookup(ctx, lookupdemo.Citizen2, lookupdemo.ItemSocialSecurity, "LX-SB-2025-0300")
+		if s := b.status(ctx, "photo"); s != "not_available" {
+			t.Fatalf("photo before the upload: %q", s)
+		}
+		if n := eval[int](b, ctx, `document.querySelectorAll('form.upload-material').length`); n != 1 {
+			t.Errorf("%d upload forms on the result page, want 1 (the photo)", n)
+		}
+		b.checkPage(ctx, "lookup result with the upload form")
+		b.run(ctx, "open the upload form",
+			chromedp.Click(chromedp.CSS(`[data-material=photo] details.upload summary`)),
+			chromedp.WaitVisible(chromedp.ID("up-photo-file")))
+		b.shot(ctx, "officer-upload-form")
+		// Text named .pdf: the API's refusal beside the file field.
+		b.run(ctx, "upload text as a PDF",
+			chromedp.SetValue(chromedp.ID("up-photo-authority"), "娄星区政务服务中心"),
+			chromedp.SetUploadFiles(chromedp.ID("up-photo-file"), []string{text}),
+			chromedp.Click(chromedp.CSS(`[data-material=photo] form.upload-material button[type=submit]`)),
+			chromedp.WaitVisible(chromedp.ID("up-file-error")))
+		if s := b.text(ctx, "#up-file-error"); !strings.Contains(s, "不是 PDF") {
+			t.Errorf("field error for text: %q", s)
+		}
+		b.checkPage(ctx, "upload form with errors")
+		b.shot(ctx, "officer-upload-field-error")
+		b.run(ctx, "upload the scan",
+			chromedp.SetUploadFiles(chromedp.ID("up-file"), []string{scan}),
+			chromedp.Click(chromedp.CSS(`form.upload-material button[type=submit]`)),
+			chromedp.WaitVisible(chromedp.CSS("section.uploaded")))
+		sum := sha256.Sum256(scanBytes)
+		if got := b.text(ctx, ".upload-hash"); got != hex.EncodeToString(sum[:]) {
+			t.Errorf("hash shown %q", got)
+		}
+		if got := b.text(ctx, ".upload-type"); got != "id-photo" {
+			t.Errorf("type shown %q", got)
+		}
+		b.checkPage(ctx, "uploaded")
+		b.shot(ctx, "officer-material-uploaded")
+		// Looking up again supplies it from the material library, and so
+		// does a lookup under a new case number.
+		b.run(ctx, "look up again", chromedp.Click(chromedp.CSS("form.relookup button[type=submit]")), chromedp.WaitVisible(chromedp.CSS("section.result")))
+		for _, caseNo := range []string{"LX-SB-2025-0300", "LX-SB-2025-0301"} {
+			if caseNo != "LX-SB-2025-0300" {
+				b.lookup(ctx, lookupdemo.Citizen2, lookupdemo.ItemSocialSecurity, caseNo)
+			}
+			if s := b.status(ctx, "photo"); s != "supplied" {
+				t.Errorf("%s: photo after the upload: %q", caseNo, s)
+			}
+			if n := eval[int](b, ctx, `document.querySelectorAll('[data-material=photo] [data-source=material_library]').length`); n != 1 {
+				t.Errorf("%s: the photo is not shown as from the material library", caseNo)
+			}
+		}
+		b.shot(ctx, "officer-lookup-material-library")
+
+		// The case: its photo now from the material library; the officer
+		// accepts it with the state form.
+		b.open(ctx, "/console/cases/LX-SB-2025-0300", "form.case-state", "")
+		if src := eval[string](b, ctx, `document.querySelector('tr[data-material=photo]').dataset.source`); src != "material_library" {
+			t.Errorf("the case's photo source: %q", src)
+		}
+		moves := eval[[]string](b, ctx, `Array.from(document.querySelectorAll('form.case-state input[name=state]')).map(function (i) { return i.value; })`)
+		if strings.Join(moves, ",") != "accepted,rejected" {
+			t.Errorf("moves offered: %v", moves)
+		}
+		b.shot(ctx, "officer-case-state-form")
+		b.run(ctx, "accept",
+			chromedp.Click(chromedp.ID("move-accepted")),
+			chromedp.SetValue(chromedp.ID("move-note"), "材料齐全，予以受理"),
+			chromedp.Click(chromedp.CSS("form.case-state button[type=submit]")),
+			chromedp.WaitVisible(chromedp.CSS("p.notice")))
+		if s := b.text(ctx, "#case-state"); s != "已受理" {
+			t.Errorf("state after accepting: %q", s)
+		}
+		b.checkPage(ctx, "case accepted")
+		b.shot(ctx, "officer-case-accepted")
 	})
 
 	t.Run("not permitted", func(t *testing.T) {

@@ -48,6 +48,10 @@ type Deps struct {
 	// API is the hub's root HTTP handler; pages call /api/v1 through it.
 	// It may be set up after the console is built (see APIFunc).
 	API http.Handler
+	// MaterialMaxBytes is the largest material file the upload form
+	// forwards (the hub's --material-max-bytes; material.DefaultMaxBytes
+	// when 0): the upload route's body limit is set from it (UploadLimit).
+	MaterialMaxBytes int64
 	// OpenAPI returns the hub's OpenAPI document, for /docs.
 	OpenAPI func() []byte
 	// Secure marks cookies Secure (TLS is on).

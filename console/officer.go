@@ -37,6 +37,9 @@ type lookupForm struct {
 	// Raise holds, per supplied material with a record, the form raising
 	// an objection against it, offering the fields shown.
 	Raise map[string]*raiseForm
+	// Uploads holds, per material the applicant brings and the material
+	// library keeps, the form uploading what they brought.
+	Uploads map[string]*uploadForm
 }
 
 type kv struct{ Key, Value string }
@@ -174,6 +177,7 @@ func (c *Console) lookupSubmit(v *visit) {
 			f.Raise[m.Code] = rf
 		}
 	}
+	f.Uploads = uploadForms(chosen.Item, res)
 	c.render(v, http.StatusOK, "lookup", "lookup.title", f, nil)
 }
 

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"yiku/identity"
+	"yiku/material"
 	"yiku/objection"
 	"yiku/policies/sharing"
 )
@@ -92,6 +93,14 @@ func (v view) Date(x any) string {
 	return s
 }
 
+// UploadMB is the material file size limit in megabytes.
+func (v view) UploadMB() string {
+	if v.c.deps.MaterialMaxBytes > 0 {
+		return mb(v.c.deps.MaterialMaxBytes)
+	}
+	return mb(material.DefaultMaxBytes)
+}
+
 // Role names a role in the visit's language.
 func (v view) Role(r any) string { return v.T("role." + fmt.Sprint(r)) }
 
@@ -133,6 +142,16 @@ var funcs = template.FuncMap{
 		return struct {
 			V      view
 			Form   *raiseForm
+			ID     string
+			Errors map[string]string
+		}{v, f, id, errs}
+	},
+	// upload is the data of a material's upload form: id prefixes its
+	// controls' ids (the lookup page holds one per material).
+	"upload": func(v view, f *uploadForm, id string, errs map[string]string) any {
+		return struct {
+			V      view
+			Form   *uploadForm
 			ID     string
 			Errors map[string]string
 		}{v, f, id, errs}

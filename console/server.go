@@ -41,6 +41,8 @@ func (c *Console) routes() {
 	m.HandleFunc("GET /console/my-data", c.signedIn(c.myData))
 	m.HandleFunc("GET /console/cases", c.signedIn(c.cases))
 	m.HandleFunc("GET /console/cases/{number}", c.signedIn(c.caseDetail))
+	m.HandleFunc("POST /console/cases/{number}/state", c.signedIn(c.caseMove))
+	m.HandleFunc("POST /console/materials", c.signedInStream(c.materialUpload))
 	m.HandleFunc("GET /console/audit", c.signedIn(c.auditSearch))
 	m.HandleFunc("GET /console/audit/export", c.signedIn(c.auditExport))
 	m.HandleFunc("GET /console/audit/events/{id}", c.signedIn(c.auditEvent))
@@ -117,13 +119,20 @@ func (c *Console) newVisit(w http.ResponseWriter, r *http.Request) (*visit, erro
 
 // anon wraps a handler any visitor may reach; POSTs must carry the CSRF token.
 func (c *Console) anon(h func(v *visit)) http.HandlerFunc {
+	return c.visitor(h, true)
+}
+
+// visitor wraps a handler with the visit; with checkCSRF, a POST's form
+// must carry the CSRF token (a streamed upload checks its own first part
+// instead: parsing the form would read the whole body).
+func (c *Console) visitor(h func(v *visit), checkCSRF bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		v, err := c.newVisit(w, r)
 		if err != nil {
 			c.fail(v, err)
 			return
 		}
-		if r.Method == http.MethodPost && !c.csrfOK(v) {
+		if checkCSRF && r.Method == http.MethodPost && !c.csrfOK(v) {
 			c.csrfFailed(v)
 			return
 		}
@@ -134,7 +143,17 @@ func (c *Console) anon(h func(v *visit)) http.HandlerFunc {
 // signedIn wraps a page that needs a session: without one the visitor is
 // sent to sign in (and back afterwards); POSTs must carry the CSRF token.
 func (c *Console) signedIn(h func(v *visit)) http.HandlerFunc {
-	return c.anon(func(v *visit) {
+	return c.session(h, true)
+}
+
+// signedInStream is signedIn for a multipart POST whose handler checks
+// the CSRF token in the body's first part (streamUpload).
+func (c *Console) signedInStream(h func(v *visit)) http.HandlerFunc {
+	return c.session(h, false)
+}
+
+func (c *Console) session(h func(v *visit), checkCSRF bool) http.HandlerFunc {
+	return c.visitor(func(v *visit) {
 		if !v.SignedIn() {
 			next := v.r.URL.Path
 			if v.r.Method == http.MethodGet && v.r.URL.RawQuery != "" {
@@ -144,22 +163,34 @@ func (c *Console) signedIn(h func(v *visit)) http.HandlerFunc {
 			return
 		}
 		h(v)
-	})
+	}, checkCSRF)
 }
 
 // csrfOK checks a state-changing request: the form's token must equal the
 // visit's (constant time), and a browser-sent Origin must be the hub's.
 func (c *Console) csrfOK(v *visit) bool {
+	if !originOK(v) {
+		return false
+	}
+	if err := v.r.ParseForm(); err != nil {
+		return false
+	}
+	return tokenOK(v, v.r.PostFormValue("csrf"))
+}
+
+// originOK: a browser-sent Origin must be the hub's.
+func originOK(v *visit) bool {
 	if o := v.r.Header.Get("Origin"); o != "" {
 		u, err := url.Parse(o)
 		if err != nil || u.Host != v.r.Host {
 			return false
 		}
 	}
-	if err := v.r.ParseForm(); err != nil {
-		return false
-	}
-	got := v.r.PostFormValue("csrf")
+	return true
+}
+
+// tokenOK compares a form's CSRF token with the visit's in constant time.
+func tokenOK(v *visit, got string) bool {
 	return got != "" && v.CSRF != "" && subtle.ConstantTimeCompare([]byte(got), []byte(v.CSRF)) == 1
 }
 

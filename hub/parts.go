@@ -3,6 +3,7 @@ package hub
 import (
 	"context"
 	"fmt"
+	"math"
 	"path/filepath"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 	"yiku/catalog/seed"
 	"yiku/catalog/sqlstore"
 	"yiku/config"
+	"yiku/console"
 	"yiku/cryptosuite"
 	"yiku/exchange"
 	"yiku/exchange/exchangeapi"
@@ -255,6 +257,9 @@ func (h *Hub) addParts(ctx context.Context) error {
 		if materials.MaxBytes == 0 {
 			h.bodyLimits["POST /api/v1/materials"] = material.DefaultMaxBytes + 1<<20
 		}
+		// The console's upload form bounds its body itself
+		// (console.UploadLimit) and answers an oversize one with its page.
+		h.bodyLimits["POST "+console.UploadPath] = math.MaxInt64
 		h.modules = append(h.modules, materialapi.New(materials, h.Gate, h.Catalog))
 		h.workers = append(h.workers, &material.Sweeper{Service: materials, Recorder: h.Audit, Interval: time.Hour, Log: h.Log})
 	}

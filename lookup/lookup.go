@@ -147,6 +147,17 @@ func MaterialKey(m serviceitem.Material) string {
 	return m.Code
 }
 
+// TakesUpload reports whether what the applicant brings for material m,
+// answered as mr, belongs in the material library: a material the one
+// library cannot supply (no catalog resource) that the lookup did not
+// supply — nobody uploaded it yet, the upload expired, or the gate refused
+// the material library. A later lookup reuses such an upload by the
+// material's key (MaterialKey); for a material with a catalog resource it
+// would not, so none is taken.
+func TakesUpload(m serviceitem.Material, mr MaterialResult) bool {
+	return !m.FromLibrary() && mr.Code == m.Code && mr.Status != Supplied
+}
+
 // Certificate is the validity of a supplied e-licence. Validity and Reason
 // are judged on the unmasked record and say nothing of its field values;
 // LicenceID, Status and ValidUntil are copied from the projected and masked

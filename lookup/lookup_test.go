@@ -106,3 +106,27 @@ func FuzzApplicant(f *testing.F) {
 		}
 	})
 }
+
+func TestTakesUpload(t *testing.T) {
+	photo := serviceitem.Material{Code: "photo", Type: "id-photo"}
+	identity := serviceitem.Material{Code: "identity", Type: "resident-id-card", Resource: "population"}
+	cases := []struct {
+		m    serviceitem.Material
+		mr   lookup.MaterialResult
+		want bool
+	}{
+		{photo, lookup.MaterialResult{Code: "photo", Status: lookup.NotAvailable}, true},
+		{photo, lookup.MaterialResult{Code: "photo", Status: lookup.NotAvailable, Source: lookup.SourceMaterialLibrary, Upload: &lookup.Upload{Validity: "expired"}}, true},
+		{photo, lookup.MaterialResult{Code: "photo", Status: lookup.NotPermitted}, true},
+		{photo, lookup.MaterialResult{Code: "photo", Status: lookup.Supplied, Source: lookup.SourceMaterialLibrary}, false},
+		{photo, lookup.MaterialResult{Code: "other", Status: lookup.NotAvailable}, false},
+		// The library supplies it or not; an upload would not be reused.
+		{identity, lookup.MaterialResult{Code: "identity", Status: lookup.NotAvailable}, false},
+		{identity, lookup.MaterialResult{Code: "identity", Status: lookup.Supplied}, false},
+	}
+	for i, c := range cases {
+		if got := lookup.TakesUpload(c.m, c.mr); got != c.want {
+			t.Errorf("%d: TakesUpload(%s, %s) = %v", i, c.m.Code, c.mr.Status, got)
+		}
+	}
+}
