@@ -74,6 +74,9 @@ type Hub struct {
 	Calendar *calendar.Calendar
 	// Objections is the objection sweep and, through it, the service.
 	Objections *objection.Sweeper
+	// Federation is this hub's link with other levels' hubs (off when
+	// --federation-hub is not set).
+	Federation *Federation
 	Registry   *prometheus.Registry
 	Server     *httpapi.Server
 	// Secret is the hub's key material for keyed hashes and signatures.
@@ -354,6 +357,7 @@ func (h *Hub) Close() {
 	if h.embedded != nil {
 		h.embedded.Close()
 	}
+	h.Federation.close()
 }
 
 // BrokerAddrs returns the Kafka bootstrap addresses the hub uses.

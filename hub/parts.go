@@ -29,6 +29,7 @@ import (
 	"yiku/exchange/subscription"
 	"yiku/fieldcrypt"
 	fieldsql "yiku/fieldcrypt/sqlstore"
+	"yiku/federation"
 	"yiku/kafkaacl"
 	"yiku/kafkaacl/kafkaaclapi"
 	"yiku/kafkaacl/kafkaadmin"
@@ -56,6 +57,9 @@ func (h *Hub) addParts(ctx context.Context) error {
 	h.Catalog = catalog.NewService(sqlstore.New(h.DB.Gorm), h.Auth.Store(), catalog.Options{})
 	h.seeders = append(h.seeders, seed.Demo(h.Catalog))
 	h.modules = append(h.modules, catalogapi.New(h.Catalog))
+	if err := h.openFederation(); err != nil {
+		return err
+	}
 
 	// Built once and shared by the blocks below: the share-request service,
 	// the one library and the publisher (the lookup demo seeds through them).
@@ -212,7 +216,13 @@ func (h *Hub) addParts(ctx context.Context) error {
 		// Lookups read items through a short-lived cache: a change on another
 		// instance is seen within seconds, one made here at once.
 		items.Cache = &serviceitem.Cache{Source: items.Store, TTL: 5 * time.Second}
-		lk := &lookup.Service{Items: items.Cache, Directory: h.Catalog, Gate: h.Gate, Objections: objections,
+		var remote lookup.Remote
+		if h.Federation.Remote != nil {
+			// Materials may come from the upstream hub's directory entries.
+			items.Directory = federation.WithUpstream{Directory: h.Catalog, Service: h.Federation.Service}
+			remote = h.Federation.Remote
+		}
+		lk := &lookup.Service{Items: items.Cache, Directory: h.Catalog, Gate: h.Gate, Objections: objections, Remote: remote,
 			Library: lookup.LibraryFunc(func(ctx context.Context, subject string, resources []string) (map[string]lookup.Record, error) {
 				rows, err := lib.CurrentOf(ctx, subject, resources)
 				if err != nil {
@@ -298,6 +308,12 @@ func (h *Hub) addParts(ctx context.Context) error {
 		src := &supervision.Sources{Store: supervision.NewStore(h.DB.Gorm), Resources: h.Catalog.All,
 			Departments: h.Auth.Store().Departments, Calendar: h.Calendar, Scoring: sc}
 		h.modules = append(h.modules, supervisionapi.New(src))
+	}
+
+	// Federation: the peer API for downstream hubs and the sync with the
+	// upstream hub (hub/federation.go).
+	if err := h.serveFederation(shareSvc, lib); err != nil {
+		return err
 	}
 
 	// Adapters: the worked example's legacy department systems (civil
