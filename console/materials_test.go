@@ -263,7 +263,12 @@ func TestMaterialUploadStreams(t *testing.T) {
 	}
 	grew := int64(peak.Load()) - int64(base.HeapInuse)
 	t.Logf("heap in use: %.1f MiB before, peak %.1f MiB during a 20 MiB upload through the console", float64(base.HeapInuse)/(1<<20), float64(peak.Load())/(1<<20))
-	if grew > 12<<20 {
-		t.Errorf("the heap grew by %.1f MiB during a 20 MiB upload", float64(grew)/(1<<20))
+	// Streamed, the upload's own buffers are a few hundred KiB; the rest
+	// of the growth is the test hub's other goroutines (sink, delivery,
+	// audit), 5–14 MiB in runs under -race on a loaded machine. A console
+	// that holds the file whole grew by 55 MiB: the file's size is the
+	// line between the two.
+	if grew >= material.DefaultMaxBytes {
+		t.Errorf("the heap grew by %.1f MiB during a 20 MiB upload: the console holds the file", float64(grew)/(1<<20))
 	}
 }
