@@ -12,9 +12,10 @@ build:
 run:
 	$(GO) run ./cmd/yiku dev
 
-# The whole suite against real PostgreSQL and Apache Kafka, started by the
-# project's own scripts, then a bounded fuzz pass over every parser and a
-# bounded property-based run of the hub against its OpenAPI description. The
+# The whole suite against real PostgreSQL, Apache Kafka, MariaDB and S3Proxy
+# (S3), started by the project's own scripts, then a bounded fuzz pass over
+# every parser and a bounded property-based run of the hub against its
+# OpenAPI description. The
 # web console's browser tests need Debian's chromium and a CJK font, which
 # scripts/browser-deps.sh installs when missing; under make test a missing
 # browser fails the run instead of skipping.
@@ -22,7 +23,7 @@ test:
 	@set -euo pipefail; \
 	env_lines=$$(deployments/local/services-up.sh --shell); \
 	eval "$$env_lines"; \
-	echo "testing against $$YIKU_TEST_DATABASE_URL and Kafka $$YIKU_TEST_KAFKA_BROKERS ($$YIKU_TEST_KAFKA_SASL_MECHANISM over TLS as $$YIKU_TEST_KAFKA_USERNAME)"; \
+	echo "testing against $$YIKU_TEST_DATABASE_URL, Kafka $$YIKU_TEST_KAFKA_BROKERS ($$YIKU_TEST_KAFKA_SASL_MECHANISM over TLS as $$YIKU_TEST_KAFKA_USERNAME) and S3 $$YIKU_TEST_S3_URL"; \
 	scripts/browser-deps.sh; \
 	$(GO) vet $(PKGS); \
 	YIKU_REQUIRE_BROWSER=1 $(GO) test -race -shuffle=on -count=1 -timeout 20m $(PKGS); \

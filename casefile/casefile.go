@@ -76,6 +76,9 @@ const (
 	// SourceMaterialLibrary: supplied from the material library (材料库),
 	// an upload the applicant brought for an earlier case.
 	SourceMaterialLibrary Source = "material_library"
+	// SourceAwaiting: held by another hub (federation) that could not be
+	// asked when the lookup ran; a later lookup supplies it.
+	SourceAwaiting Source = "awaiting"
 )
 
 // Material is one material of a case.

@@ -118,6 +118,23 @@ type Config struct {
 
 	// ConnectRetry bounds how long serve waits for PostgreSQL and Kafka at start.
 	ConnectRetry time.Duration
+
+	// Federation (docs/federation.md): FederationHub ("" = off) is this
+	// hub's id among its peers, FederationLevel its level (district, city,
+	// province); FederationCertFile and FederationKeyFile its certificate
+	// for hub-to-hub mutual TLS; FederationListen the listen address of the
+	// peer API for downstream hubs ("" = none); FederationUpstreamURL and
+	// FederationUpstreamCertFile its upstream hub and that hub's pinned
+	// certificate; FederationSyncInterval how often it syncs with it.
+	FederationHub              string
+	FederationName             string
+	FederationLevel            string
+	FederationCertFile         string
+	FederationKeyFile          string
+	FederationListen           string
+	FederationUpstreamURL      string
+	FederationUpstreamCertFile string
+	FederationSyncInterval     time.Duration
 }
 
 // Error is a configuration error: it names the setting and what is wrong.
@@ -169,6 +186,15 @@ func Flags(fs *pflag.FlagSet, mode Mode) {
 	fs.String("calendar-file", "", "YAML file of public holidays and worked weekend days that replaces or adds calendar years")
 	fs.String("scoring-file", "", "YAML file of the assessment's metric weights (default: the shipped supervision/scoring.yaml)")
 	fs.Duration("connect-retry", 30*time.Second, "how long to retry reaching PostgreSQL and Kafka at start")
+	fs.String("federation-hub", "", "this hub's id among federated hubs, e.g. its division code (empty: no federation)")
+	fs.String("federation-name", "", "this hub's name as its peers show it")
+	fs.String("federation-level", "", "this hub's level: district, city or province")
+	fs.String("federation-cert-file", "", "PEM certificate this hub presents to its peers (yiku peer cert makes one)")
+	fs.String("federation-key-file", "", "PEM private key of --federation-cert-file")
+	fs.String("federation-listen", "", "listen address of the peer API for downstream hubs (mutual TLS; empty: none)")
+	fs.String("federation-upstream-url", "", "https URL of the upstream hub's peer API")
+	fs.String("federation-upstream-cert-file", "", "the upstream hub's certificate, pinned: no other is accepted")
+	fs.Duration("federation-sync-interval", 10*time.Second, "how often to sync with the upstream hub")
 	fs.Bool("webhook-allow-private", mode == ModeDev, "let subscription webhooks use plain http and loopback or private addresses")
 	switch mode {
 	case ModeDev:
@@ -259,6 +285,15 @@ func Load(fs *pflag.FlagSet, mode Mode) (*Config, error) {
 	cfg.CalendarFile = get("calendar-file")
 	cfg.ScoringFile = get("scoring-file")
 	cfg.ConnectRetry = dur("connect-retry")
+	cfg.FederationHub = get("federation-hub")
+	cfg.FederationName = get("federation-name")
+	cfg.FederationLevel = get("federation-level")
+	cfg.FederationCertFile = get("federation-cert-file")
+	cfg.FederationKeyFile = get("federation-key-file")
+	cfg.FederationListen = get("federation-listen")
+	cfg.FederationUpstreamURL = get("federation-upstream-url")
+	cfg.FederationUpstreamCertFile = get("federation-upstream-cert-file")
+	cfg.FederationSyncInterval = dur("federation-sync-interval")
 	if err == nil {
 		allow, e := strconv.ParseBool(get("webhook-allow-private"))
 		if e != nil {
@@ -385,6 +420,9 @@ func (c *Config) Validate() error {
 	}
 	if c.ConnectRetry < 0 {
 		return &Error{Setting: "--connect-retry", Problem: "must not be negative"}
+	}
+	if err := c.validateFederation(); err != nil {
+		return err
 	}
 	switch c.Mode {
 	case ModeDev:
@@ -520,4 +558,60 @@ func splitList(s string) []string {
 
 func oneLine(err error) string {
 	return strings.Join(strings.Fields(err.Error()), " ")
+}
+
+// validateFederation checks the federation settings: all or nothing.
+func (c *Config) validateFederation() error {
+	if c.FederationHub == "" {
+		if c.FederationListen != "" || c.FederationUpstreamURL != "" {
+			return &Error{Setting: "--federation-hub", Problem: "federation settings need this hub's id"}
+		}
+		return nil
+	}
+	if !validHubID(c.FederationHub) {
+		return &Error{Setting: "--federation-hub", Problem: "2-12 lower-case letters, digits or '-'"}
+	}
+	switch c.FederationLevel {
+	case "district", "city", "province":
+	default:
+		return &Error{Setting: "--federation-level", Problem: fmt.Sprintf("%q is not district, city or province", c.FederationLevel)}
+	}
+	if c.FederationCertFile == "" || c.FederationKeyFile == "" {
+		return &Error{Setting: "--federation-cert-file", Problem: "a federated hub needs its certificate and key (--federation-cert-file, --federation-key-file)"}
+	}
+	if (c.FederationUpstreamURL == "") != (c.FederationUpstreamCertFile == "") {
+		return &Error{Setting: "--federation-upstream-url", Problem: "an upstream hub needs both its URL and its pinned certificate (--federation-upstream-cert-file)"}
+	}
+	if c.FederationUpstreamURL != "" && !strings.HasPrefix(c.FederationUpstreamURL, "https://") {
+		return &Error{Setting: "--federation-upstream-url", Problem: "must be an https:// URL"}
+	}
+	if c.FederationListen != "" {
+		if err := checkHostPort("--federation-listen", c.FederationListen); err != nil {
+			return err
+		}
+	}
+	for _, f := range []struct{ flag, path string }{{"--federation-cert-file", c.FederationCertFile}, {"--federation-key-file", c.FederationKeyFile}, {"--federation-upstream-cert-file", c.FederationUpstreamCertFile}} {
+		if f.path == "" {
+			continue
+		}
+		if _, err := os.Stat(f.path); err != nil {
+			return &Error{Setting: f.flag, Problem: fmt.Sprintf("cannot read %s", f.path)}
+		}
+	}
+	if c.FederationSyncInterval < 100*time.Millisecond {
+		return &Error{Setting: "--federation-sync-interval", Problem: "must be at least 100ms"}
+	}
+	return nil
+}
+
+func validHubID(s string) bool {
+	if len(s) < 2 || len(s) > 12 || s[0] == '-' {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-') {
+			return false
+		}
+	}
+	return true
 }

@@ -2,6 +2,7 @@ package exchange
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"testing"
 	"time"
@@ -114,7 +115,7 @@ func TestRecordMessageRoundTrip(t *testing.T) {
 	data, _, _ := Canonical([]byte(`{"id_number":"431302199001010010","name":"张三"}`))
 	now := time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)
 	rec := Record{Resource: "population", SubjectKey: "431302199001010010", ID: ContentHash(data), SchemaVersion: 2, Publisher: "lx-psb", TraceID: "t1", PublishedAt: now, Data: data}
-	got, err := RecordFromMessage(rec.Message("yiku.records.population"))
+	got, err := RecordFromMessage(context.Background(), rec.Message("yiku.records.population"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,14 +123,14 @@ func TestRecordMessageRoundTrip(t *testing.T) {
 		t.Fatalf("round trip %+v", got)
 	}
 	tomb := Record{Resource: "population", SubjectKey: "431302199001010010", ID: TombstoneID("population", "431302199001010010", "死亡注销"), DeleteReason: "死亡注销", PublishedAt: now}
-	gt, err := RecordFromMessage(tomb.Message("t"))
+	gt, err := RecordFromMessage(context.Background(), tomb.Message("t"), nil)
 	if err != nil || !gt.Tombstone() || gt.DeleteReason != "死亡注销" {
 		t.Fatalf("tombstone round trip %+v %v", gt, err)
 	}
 	// A message whose content does not match its record id is refused.
 	m := rec.Message("t")
 	m.Value = []byte(`{"id_number":"431302199001010010","name":"李四"}`)
-	if _, err := RecordFromMessage(m); err == nil {
+	if _, err := RecordFromMessage(context.Background(), m, nil); err == nil {
 		t.Fatal("tampered message accepted")
 	}
 }

@@ -101,6 +101,9 @@ type Publisher struct {
 	sem     *semaphore.Weighted
 	backlog func() int64
 	now     func() time.Time
+	// Sealer encrypts the sensitive fields of every record produced (nil:
+	// records go to Kafka in clear, a hub without a data key file).
+	Sealer Sealer
 }
 
 // NewPublisher builds a publisher. backlog may be nil.
@@ -392,6 +395,9 @@ func (p *Publisher) produce(ctx context.Context, topic string, recs []Record) ([
 	for i, r := range recs {
 		msgs[i] = r.Message(topic)
 	}
+	if err := p.seal(ctx, recs, msgs); err != nil {
+		return nil, err
+	}
 	pctx, cancel := context.WithTimeout(ctx, p.cfg.ProduceTimeout)
 	defer cancel()
 	placements, err := p.prod.Produce(pctx, topic, msgs)
@@ -404,6 +410,35 @@ func (p *Publisher) produce(ctx context.Context, topic string, recs []Record) ([
 		return nil, e
 	}
 	return placements, nil
+}
+
+// seal encrypts the sensitive fields of the messages of recs (one
+// resource's records). The record ids stay the hashes of the plaintext.
+func (p *Publisher) seal(ctx context.Context, recs []Record, msgs []kafka.Message) error {
+	if p.Sealer == nil {
+		return nil
+	}
+	res, err := p.dir.Resource(ctx, recs[0].Resource)
+	if err != nil {
+		return err
+	}
+	sensitive := SensitiveFields(res)
+	for i, r := range recs {
+		if r.Tombstone() {
+			continue
+		}
+		data, sealed, err := p.Sealer.Seal(ctx, r.Resource, sensitive, r.Data)
+		if err != nil {
+			e := fault.Wrap(err, fault.Unavailable, "encryption_unavailable", "the sensitive fields of the records could not be encrypted; nothing is accepted, retry")
+			e.RetryAfter = 2
+			return e
+		}
+		if sealed {
+			msgs[i].Value = data
+			msgs[i].Headers = append(msgs[i].Headers, kafka.Header{Key: HeaderSealed, Value: []byte(SealedFormat)})
+		}
+	}
+	return nil
 }
 
 // ResourceID is the id a resource is routed and stored under: the

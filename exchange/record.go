@@ -1,6 +1,7 @@
 package exchange
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -9,6 +10,8 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
+
+	"yiku/catalog"
 )
 
 // Kafka headers every record message carries.
@@ -22,7 +25,41 @@ const (
 	HeaderPublishedAt   = "yiku-published-at"
 	// HeaderDeleteReason marks a tombstone (the message value is empty).
 	HeaderDeleteReason = "yiku-delete-reason"
+	// HeaderSealed marks a record whose sensitive fields are encrypted
+	// (package fieldcrypt); its value names the format ("ykf1").
+	HeaderSealed = "yiku-sealed"
 )
+
+// SealedFormat is the value of HeaderSealed.
+const SealedFormat = "ykf1"
+
+// Sealer encrypts the sensitive fields of records on their way to Kafka
+// and the library, and opens them on the paths that serve an authorised
+// read (fieldcrypt.Cipher). Seal reports whether it sealed anything; Open
+// returns data without sealed values as it is.
+type Sealer interface {
+	Seal(ctx context.Context, resource string, sensitive []string, data []byte) ([]byte, bool, error)
+	Open(ctx context.Context, resource string, data []byte) ([]byte, error)
+}
+
+// ErrUnopened marks a sealed record that could not be opened: the hub has
+// no data key file, or the record's data key could not be loaded or
+// unwrapped. The sink waits and retries rather than skip such a record;
+// an altered ciphertext (fieldcrypt.ErrSealed) is refused like any
+// corrupted message.
+var ErrUnopened = errors.New("the record's encrypted fields cannot be opened")
+
+// SensitiveFields names the fields of res the catalog marks sensitive:
+// the ones sealed at rest.
+func SensitiveFields(res catalog.Resource) []string {
+	var out []string
+	for _, f := range res.Fields {
+		if f.Sensitivity == catalog.SensitivitySensitive {
+			out = append(out, f.Name)
+		}
+	}
+	return out
+}
 
 // Record is one validated record on its way through the hub.
 type Record struct {
@@ -100,10 +137,13 @@ func (r Record) Message(topic string) kafka.Message {
 
 // RecordFromMessage reads back a record message the router wrote. It checks
 // that the record id matches the content, so a corrupted or foreign message
-// is refused rather than applied.
-func RecordFromMessage(m kafka.Message) (Record, error) {
+// is refused rather than applied. A sealed record is checked through
+// open (its plaintext is what the id hashes) and returned sealed, as it is
+// stored; open may be nil on a hub without data keys, which then refuses
+// sealed records.
+func RecordFromMessage(ctx context.Context, m kafka.Message, open Sealer) (Record, error) {
 	r := Record{SubjectKey: string(m.Key)}
-	var reasonSet bool
+	var reasonSet, sealed bool
 	for _, h := range m.Headers {
 		switch h.Key {
 		case HeaderResource:
@@ -128,6 +168,11 @@ func RecordFromMessage(m kafka.Message) (Record, error) {
 		case HeaderDeleteReason:
 			r.DeleteReason = string(h.Value)
 			reasonSet = true
+		case HeaderSealed:
+			if string(h.Value) != SealedFormat {
+				return Record{}, fmt.Errorf("exchange: message %s/%d@%d: sealed in an unknown format %q", m.Topic, m.Partition, m.Offset, h.Value)
+			}
+			sealed = true
 		}
 	}
 	if r.Resource == "" || r.SubjectKey == "" || r.ID == "" {
@@ -146,7 +191,17 @@ func RecordFromMessage(m kafka.Message) (Record, error) {
 		return r, nil
 	}
 	r.Data = m.Value
-	if ContentHash(m.Value) != r.ID {
+	plain := m.Value
+	if sealed {
+		if open == nil {
+			return Record{}, fmt.Errorf("exchange: message %s/%d@%d: %w: this hub has no data key file", m.Topic, m.Partition, m.Offset, ErrUnopened)
+		}
+		var err error
+		if plain, err = open.Open(ctx, r.Resource, m.Value); err != nil {
+			return Record{}, fmt.Errorf("exchange: message %s/%d@%d: %w: %w", m.Topic, m.Partition, m.Offset, ErrUnopened, err)
+		}
+	}
+	if ContentHash(plain) != r.ID {
 		return Record{}, fmt.Errorf("exchange: message %s/%d@%d: content hash does not match record id", m.Topic, m.Partition, m.Offset)
 	}
 	return r, nil

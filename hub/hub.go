@@ -74,6 +74,9 @@ type Hub struct {
 	Calendar *calendar.Calendar
 	// Objections is the objection sweep and, through it, the service.
 	Objections *objection.Sweeper
+	// Federation is this hub's link with other levels' hubs (off when
+	// --federation-hub is not set).
+	Federation *Federation
 	Registry   *prometheus.Registry
 	Server     *httpapi.Server
 	// Secret is the hub's key material for keyed hashes and signatures.
@@ -354,6 +357,7 @@ func (h *Hub) Close() {
 	if h.embedded != nil {
 		h.embedded.Close()
 	}
+	h.Federation.close()
 }
 
 // BrokerAddrs returns the Kafka bootstrap addresses the hub uses.
@@ -382,7 +386,7 @@ func loadDataKeys(cfg *config.Config, log *slog.Logger) (*keyring.Ring, error) {
 		path = filepath.Join(cfg.DataDir, "data-keys.json")
 		ring, err = keyring.LoadOrInit(path, cryptosuite.Name(cfg.Crypto))
 	case path == "":
-		log.Warn("no --data-key-file: nothing that must be encrypted at rest (material uploads) is accepted; create one with yiku keys init")
+		log.Warn("no --data-key-file: the sensitive fields of records are stored in clear in Kafka's records topics and the library, and nothing that must be encrypted at rest (material uploads) is accepted; create one with yiku keys init")
 		return nil, nil
 	default:
 		ring, err = keyring.Load(path)

@@ -27,6 +27,9 @@ import (
 	"yiku/exchange/ingress/ingressapi"
 	"yiku/exchange/library"
 	"yiku/exchange/subscription"
+	"yiku/fieldcrypt"
+	fieldsql "yiku/fieldcrypt/sqlstore"
+	"yiku/federation"
 	"yiku/kafkaacl"
 	"yiku/kafkaacl/kafkaaclapi"
 	"yiku/kafkaacl/kafkaadmin"
@@ -54,6 +57,9 @@ func (h *Hub) addParts(ctx context.Context) error {
 	h.Catalog = catalog.NewService(sqlstore.New(h.DB.Gorm), h.Auth.Store(), catalog.Options{})
 	h.seeders = append(h.seeders, seed.Demo(h.Catalog))
 	h.modules = append(h.modules, catalogapi.New(h.Catalog))
+	if err := h.openFederation(); err != nil {
+		return err
+	}
 
 	// Built once and shared by the blocks below: the share-request service,
 	// the one library and the publisher (the lookup demo seeds through them).
@@ -98,6 +104,22 @@ func (h *Hub) addParts(ctx context.Context) error {
 		sink := library.NewSink(library.SinkConfig{Kafka: h.Broker, GroupID: h.Cfg.TopicPrefix + ".library", Log: h.Log}, lib, h.Broker, topics, h.Registry)
 		pub = exchange.NewPublisher(exchange.PublishConfig{MaxRecords: h.Cfg.MaxBatchRecords, RateLimitRPS: h.Cfg.RateLimitRPS, MaxBacklog: exchange.DefaultMaxBacklog},
 			h.Catalog, router, topics, lib, lib, sink.Backlog)
+		// Sensitive fields are sealed in the records topics and the library
+		// under per-resource data keys the data key file's keys wrap; the
+		// stored data keys move under the newest of those keys at start.
+		if h.Keys != nil {
+			fields := fieldcrypt.New(h.Keys, fieldsql.New(h.DB.Gorm))
+			res, err := fields.Rewrap(ctx)
+			if err != nil {
+				return err
+			}
+			if len(res.Failed) > 0 {
+				h.Log.Error("record data keys whose key-encryption key is not in the data key file: their records cannot be read", "keys", res.String())
+			} else if res.Rewrapped > 0 {
+				h.Log.Info("record data keys re-wrapped under the newest key-encryption key", "keys", res.String(), "kek", h.Keys.Newest())
+			}
+			pub.Sealer, lib.Fields = fields, fields
+		}
 		subStore := subscription.NewStore(h.DB)
 		webhooks := subscription.WebhookPolicy{AllowPrivate: h.Cfg.WebhookAllowPrivate}
 		if webhooks.AllowPrivate && h.Cfg.Mode == config.ModeServe {
@@ -194,7 +216,13 @@ func (h *Hub) addParts(ctx context.Context) error {
 		// Lookups read items through a short-lived cache: a change on another
 		// instance is seen within seconds, one made here at once.
 		items.Cache = &serviceitem.Cache{Source: items.Store, TTL: 5 * time.Second}
-		lk := &lookup.Service{Items: items.Cache, Directory: h.Catalog, Gate: h.Gate, Objections: objections,
+		var remote lookup.Remote
+		if h.Federation.Remote != nil {
+			// Materials may come from the upstream hub's directory entries.
+			items.Directory = federation.WithUpstream{Directory: h.Catalog, Service: h.Federation.Service}
+			remote = h.Federation.Remote
+		}
+		lk := &lookup.Service{Items: items.Cache, Directory: h.Catalog, Gate: h.Gate, Objections: objections, Remote: remote,
 			Library: lookup.LibraryFunc(func(ctx context.Context, subject string, resources []string) (map[string]lookup.Record, error) {
 				rows, err := lib.CurrentOf(ctx, subject, resources)
 				if err != nil {
@@ -202,7 +230,12 @@ func (h *Hub) addParts(ctx context.Context) error {
 				}
 				out := make(map[string]lookup.Record, len(rows))
 				for id, r := range rows {
-					out[id] = lookup.Record{Data: r.DataBytes(), Deleted: r.Deleted, Version: r.Version, Publisher: r.Publisher, PublishedAt: r.PublishedAt}
+					// The lookup asks only for the resources the gate allowed.
+					data, err := lib.Plain(ctx, r)
+					if err != nil {
+						return nil, err
+					}
+					out[id] = lookup.Record{Data: data, Deleted: r.Deleted, Version: r.Version, Publisher: r.Publisher, PublishedAt: r.PublishedAt}
 				}
 				return out, nil
 			})}
@@ -275,6 +308,12 @@ func (h *Hub) addParts(ctx context.Context) error {
 		src := &supervision.Sources{Store: supervision.NewStore(h.DB.Gorm), Resources: h.Catalog.All,
 			Departments: h.Auth.Store().Departments, Calendar: h.Calendar, Scoring: sc}
 		h.modules = append(h.modules, supervisionapi.New(src))
+	}
+
+	// Federation: the peer API for downstream hubs and the sync with the
+	// upstream hub (hub/federation.go).
+	if err := h.serveFederation(shareSvc, lib); err != nil {
+		return err
 	}
 
 	// Adapters: the worked example's legacy department systems (civil

@@ -13,6 +13,7 @@
 package keyring
 
 import (
+	"crypto/cipher"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
@@ -59,6 +60,17 @@ type DataKey struct {
 
 // Suite is the suite the data key is for.
 func (d DataKey) Suite() cryptosuite.Name { return d.suite.Name() }
+
+// AEAD returns the suite's authenticated cipher keyed by the data key, for
+// objects small enough to seal whole (a record's field); streams use
+// NewWriter and NewReader.
+func (d DataKey) AEAD() (cipher.AEAD, error) {
+	a, err := d.suite.AEAD(d.key)
+	if err != nil {
+		return nil, fmt.Errorf("keyring: %w", err)
+	}
+	return a, nil
+}
 
 // ErrUnwrap is returned when a wrapped data key cannot be opened: it was
 // wrapped by a KEK this ring does not hold, or it was altered.

@@ -44,6 +44,10 @@ const (
 	NotAvailable Status = "not_available"
 	// NotPermitted: the sharing gate refused the caller's department.
 	NotPermitted Status = "not_permitted"
+	// TemporarilyUnavailable: the material is held by another hub
+	// (federation) that cannot be asked now; the applicant need not bring
+	// it, the lookup may be repeated.
+	TemporarilyUnavailable Status = "temporarily_unavailable"
 )
 
 // Validity of a certificate (e-licence).
@@ -183,6 +187,34 @@ type Library interface {
 	Current(ctx context.Context, subject string, resources []string) (map[string]Record, error)
 }
 
+// Remote answers materials held by another hub: the upstream hub of a
+// federation, asked on the officer's behalf and deciding with its own gate.
+type Remote interface {
+	// Holds reports whether resource, which this hub's catalog does not
+	// hold, is held by the other hub.
+	Holds(ctx context.Context, resource string) (bool, error)
+	// Lookup asks for the records of req.Applicant in resources; the
+	// answers are by resource. An error of fault kind Unavailable means
+	// the other hub cannot be asked now.
+	Lookup(ctx context.Context, p identity.Principal, req Request, resources []string) (map[string]RemoteAnswer, error)
+}
+
+// RemoteAnswer is another hub's answer for one resource: Status supplied
+// (with the record as that hub's gate projected and masked it),
+// not_available or not_permitted (with Reason).
+type RemoteAnswer struct {
+	Status      Status
+	Reason      string
+	Record      json.RawMessage
+	Fields      []string
+	Basis       string
+	Version     int
+	Publisher   string
+	PublishedAt *time.Time
+	// Hub names the hub that answered.
+	Hub string
+}
+
 // Items returns service items (fault NotFound if unknown).
 type Items interface {
 	Get(ctx context.Context, code string) (serviceitem.Item, error)
@@ -197,6 +229,9 @@ type Service struct {
 	// Objections flags supplied materials whose record is under open
 	// objection (nil: no flags).
 	Objections objection.Flags
+	// Remote answers materials of resources another hub holds (package
+	// federation); nil: only this hub's library.
+	Remote Remote
 	// Materials, when set, answers materials the library cannot supply
 	// from uploads in the material library, which is shared as the catalog
 	// resource MaterialResource through the same gate.
@@ -310,6 +345,25 @@ func (s *Service) Lookup(ctx context.Context, p identity.Principal, req Request)
 			allowed = append(allowed, st.res.ID)
 		}
 	}
+	var remote []string
+	for _, st := range steps {
+		if st.remote && !slices.Contains(remote, st.mr.Resource) {
+			remote = append(remote, st.mr.Resource)
+		}
+	}
+	var answers map[string]RemoteAnswer
+	var remoteErr error
+	if len(remote) > 0 {
+		// Whatever keeps the other hub from answering (down, link cut,
+		// peering suspended) leaves this hub's own materials answered and
+		// the other hub's temporarily unavailable.
+		answers, remoteErr = s.Remote.Lookup(ctx, p, req, remote)
+	}
+	for i := range steps {
+		if steps[i].remote {
+			steps[i].fromRemote(answers, remoteErr)
+		}
+	}
 	var records map[string]Record
 	if len(allowed) > 0 {
 		if records, err = s.Library.Current(ctx, req.Applicant, allowed); err != nil {
@@ -340,7 +394,7 @@ func (s *Service) Lookup(ctx context.Context, p identity.Principal, req Request)
 		}
 		out.Materials = append(out.Materials, mr)
 		out.Summary[mr.Status]++
-		if mr.Status != Supplied || (mr.Certificate != nil && mr.Certificate.Validity != CertValid) {
+		if (mr.Status != Supplied && mr.Status != TemporarilyUnavailable) || (mr.Certificate != nil && mr.Certificate.Validity != CertValid) {
 			out.ToBring = append(out.ToBring, mr.Name)
 		}
 		if ev != nil {
@@ -451,6 +505,40 @@ type step struct {
 	settled bool
 	res     catalog.Resource
 	dec     sharing.Decision
+	// remote: the material is held by another hub (Service.Remote).
+	remote bool
+}
+
+// fromRemote settles a remote step with the other hub's answer, or as
+// temporarily unavailable when it could not be asked (err).
+func (st *step) fromRemote(answers map[string]RemoteAnswer, err error) {
+	st.settled = true
+	a, ok := answers[st.mr.Resource]
+	switch {
+	case err != nil:
+		fe, _ := fault.As(err)
+		code := "peer_unavailable"
+		if fe != nil {
+			code = fe.Code
+		}
+		st.mr.Status, st.mr.Reason = TemporarilyUnavailable, code+": the hub holding "+st.mr.Resource+" cannot be asked now; repeat the lookup later"
+		st.event.Outcome, st.event.Reason = audit.Failed, st.event.Reason+" unavailable="+code
+	case !ok:
+		st.mr.Status, st.mr.Reason = TemporarilyUnavailable, "peer_no_answer: the hub holding "+st.mr.Resource+" gave no answer for it"
+		st.event.Outcome, st.event.Reason = audit.Failed, st.event.Reason+" unavailable=peer_no_answer"
+	case a.Status == Supplied:
+		st.mr.Status, st.mr.Record, st.mr.Fields, st.mr.Basis = Supplied, a.Record, a.Fields, "peer:"+a.Hub+"/"+a.Basis
+		st.mr.Version, st.mr.Publisher, st.mr.PublishedAt = a.Version, a.Publisher, a.PublishedAt
+		st.event.Outcome, st.event.Fields, st.event.Count = audit.Allowed, a.Fields, 1
+		st.event.Reason += " peer=" + a.Hub
+	case a.Status == NotPermitted:
+		st.mr.Status, st.mr.Reason = NotPermitted, a.Reason
+		code, _, _ := strings.Cut(a.Reason, ":")
+		st.event.Outcome, st.event.Reason = audit.Denied, st.event.Reason+" peer="+a.Hub+" denied="+code
+	default:
+		st.mr.Status, st.mr.Reason = NotAvailable, a.Reason
+		st.event = nil
+	}
 }
 
 func (s *Service) decide(ctx context.Context, p identity.Principal, req Request, item serviceitem.Item, m serviceitem.Material) (step, error) {
@@ -461,6 +549,18 @@ func (s *Service) decide(ctx context.Context, p identity.Principal, req Request,
 	}
 	res, err := s.Directory.Resource(ctx, m.Resource)
 	if err != nil {
+		if fault.KindOf(err) == fault.NotFound && s.Remote != nil {
+			held, herr := s.Remote.Holds(ctx, m.Resource)
+			if herr != nil {
+				return st, herr
+			}
+			if held {
+				st.remote = true
+				st.event = &audit.Event{Action: audit.ActionReuse, Resource: m.Resource, Subjects: []string{req.Applicant},
+					Purpose: req.Purpose, CaseNumber: req.CaseNumber, Reason: audit.ReuseReason(item.Code, m.Code)}
+				return st, nil
+			}
+		}
 		if fault.KindOf(err) == fault.NotFound {
 			st.mr.Status, st.mr.Reason, st.settled = NotAvailable, "resource_gone: the resource "+m.Resource+" is no longer in the catalog", true
 			return st, nil

@@ -6,13 +6,10 @@ import (
 	"crypto/rand"
 	"errors"
 	"io"
-	"os"
-	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
-	"gocloud.dev/blob/fileblob"
+	"gocloud.dev/blob"
 
 	"yiku/audit"
 	"yiku/cryptosuite"
@@ -20,22 +17,30 @@ import (
 	"yiku/identity"
 	"yiku/keyring"
 	"yiku/material"
+	"yiku/material/blobtest"
 	"yiku/material/sqlstore"
 	"yiku/storage/storagetest"
 )
 
 const applicant = "431302198506159913"
 
-func newService(t *testing.T) (*material.Service, string) {
-	t.Helper()
-	dir := t.TempDir()
-	bucket, err := fileblob.OpenBucket(dir, &fileblob.Options{CreateDir: true, NoTempDir: true})
-	if err != nil {
-		t.Fatal(err)
+// eachStore runs test once on a file store and once on the S3-compatible
+// store of YIKU_TEST_S3_URL (skipped without it).
+func eachStore(t *testing.T, test func(t *testing.T, store string)) {
+	for _, store := range blobtest.Stores {
+		t.Run(store, func(t *testing.T) { test(t, store) })
 	}
-	t.Cleanup(func() { _ = bucket.Close() })
+}
+
+// newService returns a service on a store of kind store that only this test
+// uses, and a second handle on the same store, opened by its URL as the
+// hub opens it, to look at the stored objects through the driver itself.
+func newService(t *testing.T, store string) (*material.Service, *blob.Bucket) {
+	t.Helper()
+	u := blobtest.URL(t, store)
 	db := storagetest.Open(t)
-	return &material.Service{Store: sqlstore.New(db.Gorm), Bucket: bucket, Keys: keyring.NewForTest(cryptosuite.Must(cryptosuite.Default))}, dir
+	svc := &material.Service{Store: sqlstore.New(db.Gorm), Bucket: blobtest.Open(t, u), Keys: keyring.NewForTest(cryptosuite.Must(cryptosuite.Default))}
+	return svc, blobtest.Open(t, u)
 }
 
 var officer = identity.Principal{ID: "p-1", Name: "officer-gsc", Role: identity.RoleOfficer, DepartmentCode: "lx-gsc"}
@@ -54,30 +59,20 @@ func pdf(n int) []byte {
 	return b
 }
 
-func blobFiles(t *testing.T, dir string) []string {
-	t.Helper()
-	var files []string
-	err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
-		if err == nil && !d.IsDir() && !strings.HasSuffix(path, ".attrs") {
-			files = append(files, path)
-		}
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return files
-}
+// blobFiles lists the objects in the store.
+func blobFiles(t *testing.T, raw *blob.Bucket) []string { return blobtest.Keys(t, raw) }
 
 func TestEncryptedAtRestAndStoredOnce(t *testing.T) {
-	for _, suite := range []cryptosuite.Name{cryptosuite.Default, cryptosuite.SM} {
-		t.Run(string(suite), func(t *testing.T) { encryptedAtRest(t, suite) })
-	}
+	eachStore(t, func(t *testing.T, store string) {
+		for _, suite := range []cryptosuite.Name{cryptosuite.Default, cryptosuite.SM} {
+			t.Run(string(suite), func(t *testing.T) { encryptedAtRest(t, store, suite) })
+		}
+	})
 }
 
-func encryptedAtRest(t *testing.T, suite cryptosuite.Name) {
+func encryptedAtRest(t *testing.T, store string, suite cryptosuite.Name) {
 	ctx := context.Background()
-	svc, dir := newService(t)
+	svc, raw := newService(t, store)
 	svc.Keys = keyring.NewForTest(cryptosuite.Must(suite))
 	data := pdf(200_000)
 	u1, err := svc.Upload(ctx, officer, meta("household-register"), bytes.NewReader(data))
@@ -94,11 +89,11 @@ func encryptedAtRest(t *testing.T, suite cryptosuite.Name) {
 	if u2.ID == u1.ID || u2.ContentHash != u1.ContentHash {
 		t.Fatalf("second upload %s/%s, first %s/%s", u2.ID, u2.ContentHash, u1.ID, u1.ContentHash)
 	}
-	files := blobFiles(t, dir)
+	files := blobFiles(t, raw)
 	if len(files) != 1 {
 		t.Fatalf("the same file uploaded twice is stored as %d blobs: %v", len(files), files)
 	}
-	stored, err := os.ReadFile(files[0])
+	stored, err := raw.ReadAll(ctx, files[0])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,7 +125,7 @@ func encryptedAtRest(t *testing.T, suite cryptosuite.Name) {
 	}
 	// A tampered blob fails to read.
 	stored[len(stored)/2] ^= 1
-	if err := os.WriteFile(files[0], stored, 0o600); err != nil {
+	if err := raw.WriteAll(ctx, files[0], stored, &blob.WriterOptions{ContentType: "application/octet-stream"}); err != nil {
 		t.Fatal(err)
 	}
 	r, err = svc.Content(ctx, u1)
@@ -143,9 +138,11 @@ func encryptedAtRest(t *testing.T, suite cryptosuite.Name) {
 	}
 }
 
-func TestContentSniffedNotNamed(t *testing.T) {
+func TestContentSniffedNotNamed(t *testing.T) { eachStore(t, contentSniffed) }
+
+func contentSniffed(t *testing.T, store string) {
 	ctx := context.Background()
-	svc, dir := newService(t)
+	svc, raw := newService(t, store)
 	for name, body := range map[string][]byte{
 		"scan.pdf":   []byte("MZ\x90\x00 this is a Windows executable, named as a PDF"),
 		"photo.jpg":  []byte("<html><body>not a photo</body></html>"),
@@ -168,20 +165,22 @@ func TestContentSniffedNotNamed(t *testing.T) {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
-	if n := len(blobFiles(t, dir)); n != 2 {
+	if n := len(blobFiles(t, raw)); n != 2 {
 		t.Errorf("%d blobs after 2 accepted uploads and 4 refused", n)
 	}
 }
 
-func TestTooLargeKeepsNothing(t *testing.T) {
+func TestTooLargeKeepsNothing(t *testing.T) { eachStore(t, tooLarge) }
+
+func tooLarge(t *testing.T, store string) {
 	ctx := context.Background()
-	svc, dir := newService(t)
+	svc, raw := newService(t, store)
 	svc.MaxBytes = 100_000
 	_, err := svc.Upload(ctx, officer, meta("household-register"), bytes.NewReader(pdf(100_001)))
 	if fe, ok := fault.As(err); !ok || fe.Kind != fault.TooLarge || fe.Code != "material_too_large" {
 		t.Fatalf("over the limit: %v", err)
 	}
-	if n := len(blobFiles(t, dir)); n != 0 {
+	if n := len(blobFiles(t, raw)); n != 0 {
 		t.Fatalf("%d blobs left after a refused upload", n)
 	}
 	if _, err := svc.Upload(ctx, officer, meta("household-register"), bytes.NewReader(pdf(100_000))); err != nil {
@@ -193,9 +192,11 @@ type events []audit.Event
 
 func (e *events) Record(_ context.Context, ev audit.Event) error { *e = append(*e, ev); return nil }
 
-func TestSupersedeAndRetention(t *testing.T) {
+func TestSupersedeAndRetention(t *testing.T) { eachStore(t, supersedeAndRetention) }
+
+func supersedeAndRetention(t *testing.T, store string) {
 	ctx := context.Background()
-	svc, dir := newService(t)
+	svc, raw := newService(t, store)
 	now := time.Now()
 	svc.Now = func() time.Time { return now }
 	old, err := svc.Upload(ctx, officer, meta("household-register"), bytes.NewReader(pdf(5000)))
@@ -236,7 +237,7 @@ func TestSupersedeAndRetention(t *testing.T) {
 	if len(rec) != 2 || rec[0].Action != material.ActionRetention || rec[0].Subjects[0] != applicant {
 		t.Fatalf("audit events %+v", rec)
 	}
-	if n := len(blobFiles(t, dir)); n != 0 {
+	if n := len(blobFiles(t, raw)); n != 0 {
 		t.Fatalf("%d blobs left after retention", n)
 	}
 	gone, err := svc.Get(ctx, newer.ID)
@@ -259,13 +260,15 @@ func (b *brokenReader) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-func TestBrokenBodyIsTheClientsFault(t *testing.T) {
-	svc, dir := newService(t)
+func TestBrokenBodyIsTheClientsFault(t *testing.T) { eachStore(t, brokenBody) }
+
+func brokenBody(t *testing.T, store string) {
+	svc, raw := newService(t, store)
 	_, err := svc.Upload(context.Background(), officer, meta("household-register"), &brokenReader{data: pdf(100_000)})
 	if fe, ok := fault.As(err); !ok || fe.Kind != fault.Invalid || fe.Code != "incomplete_material_file" {
 		t.Fatalf("broken body: %v", err)
 	}
-	if n := len(blobFiles(t, dir)); n != 0 {
+	if n := len(blobFiles(t, raw)); n != 0 {
 		t.Fatalf("%d blobs left after a broken upload", n)
 	}
 }

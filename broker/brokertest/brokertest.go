@@ -44,7 +44,17 @@ type Kafka struct {
 // or a new embedded broker with SASL and ACLs that stops when t ends.
 func Start(t testing.TB) *Kafka {
 	t.Helper()
-	if k, ok := fromEnv(t); ok {
+	return StartEnv(t, "YIKU_TEST_KAFKA")
+}
+
+// StartEnv is Start on the cluster of the variables named env_BROKERS,
+// env_SASL_MECHANISM, env_USERNAME, env_PASSWORD_FILE and env_CA_FILE (env
+// YIKU_TEST_KAFKA is Start's): a test that needs a second cluster of its
+// own, like the federation test's city hub, reads YIKU_TEST_CITY_KAFKA_*.
+// Without env_BROKERS, an embedded broker of the test's own.
+func StartEnv(t testing.TB, env string) *Kafka {
+	t.Helper()
+	if k, ok := fromEnvPrefix(t, env); ok {
 		return k
 	}
 	dir := t.TempDir()
@@ -65,16 +75,19 @@ func Start(t testing.TB) *Kafka {
 }
 
 // fromEnv reads the real cluster's settings from the environment.
-func fromEnv(t testing.TB) (*Kafka, bool) {
-	env := os.Getenv(EnvBrokers)
-	if env == "" {
+func fromEnv(t testing.TB) (*Kafka, bool) { return fromEnvPrefix(t, "YIKU_TEST_KAFKA") }
+
+// fromEnvPrefix reads a real cluster's settings from the variables env_*.
+func fromEnvPrefix(t testing.TB, env string) (*Kafka, bool) {
+	brokers := os.Getenv(env + "_BROKERS")
+	if brokers == "" {
 		return nil, false
 	}
-	k := &Kafka{Brokers: strings.Split(env, ","), Settings: broker.SecuritySettings{
-		Mechanism:    os.Getenv(EnvMechanism),
-		Username:     os.Getenv(EnvUsername),
-		PasswordFile: os.Getenv(EnvPasswordFile),
-		CAFile:       os.Getenv(EnvCAFile),
+	k := &Kafka{Brokers: strings.Split(brokers, ","), Settings: broker.SecuritySettings{
+		Mechanism:    os.Getenv(env + "_SASL_MECHANISM"),
+		Username:     os.Getenv(env + "_USERNAME"),
+		PasswordFile: os.Getenv(env + "_PASSWORD_FILE"),
+		CAFile:       os.Getenv(env + "_CA_FILE"),
 	}}
 	k.Settings.TLS = k.Settings.CAFile != ""
 	k.Security = security(t, k.Settings)
@@ -131,8 +144,19 @@ func Client(t testing.TB) *broker.Client {
 // topics are deleted when it ends (an embedded broker goes away with it).
 func Prefix(t testing.TB) string {
 	t.Helper()
+	k, ok := fromEnv(t)
+	if !ok {
+		return "t" + randomHex(4)
+	}
+	return k.Prefix(t)
+}
+
+// Prefix returns a topic prefix unique to this test on k, whose topics are
+// deleted when the test ends (on a real cluster).
+func (k *Kafka) Prefix(t testing.TB) string {
+	t.Helper()
 	prefix := "t" + randomHex(4)
-	if k, ok := fromEnv(t); ok {
+	if !k.Embedded {
 		t.Cleanup(func() { deleteTopicsWithPrefix(t, k, prefix) })
 	}
 	return prefix

@@ -41,6 +41,12 @@
 #   YIKU_KAFKA_HEAP   JVM heap options per node (default "-Xms256m -Xmx1g",
 #                     "-Xms192m -Xmx512m" per node of a three-node cluster)
 #   YIKU_KAFKA_WAIT   seconds to wait for the broker to answer (default 90)
+#   YIKU_KAFKA_DIR    a directory name under .run for this broker or cluster
+#                     (default kafka, or kafka-cluster for three nodes): a
+#                     second cluster with its own CA, passwords and data, e.g.
+#                     YIKU_KAFKA_DIR=kafka-city YIKU_KAFKA_PORT=59292 for the
+#                     federation test's city broker; kafka-down.sh takes the
+#                     same variable
 #
 # Kafka's jars come from Maven Central through kafka/pom.xml into
 # deployments/local/.cache/kafka-libs (once; again when the pom changes).

@@ -157,20 +157,26 @@ stop_pid() {
 # kafka_layout: from YIKU_KAFKA_NODES (1 or 3), set NODES, KDIR (the
 # cluster's directory: CA, passwords, cluster id), KLOCK (its lock) and
 # node_dir I (node I's configuration, pid file, data and logs). One node
-# keeps the layout it always had, in .run/kafka.
+# keeps the layout it always had, in .run/kafka. YIKU_KAFKA_DIR, a name
+# under .run, replaces kafka / kafka-cluster, so a second cluster of its own
+# (say the city hub's beside the district's) can run from one checkout.
 kafka_layout() {
 	NODES=${YIKU_KAFKA_NODES:-1}
 	case $NODES in
 	1)
-		KDIR=$RUN_DIR/kafka
 		KLOCK=kafka
 		;;
 	3)
-		KDIR=$RUN_DIR/kafka-cluster
 		KLOCK=kafka-cluster
 		;;
 	*) die "YIKU_KAFKA_NODES=$NODES: want 1 (one broker) or 3 (a three-node cluster)" ;;
 	esac
+	if [[ -n ${YIKU_KAFKA_DIR:-} ]]; then
+		[[ $YIKU_KAFKA_DIR =~ ^[A-Za-z0-9][A-Za-z0-9._-]*$ ]] ||
+			die "YIKU_KAFKA_DIR=$YIKU_KAFKA_DIR: want a plain directory name under $RUN_DIR (letters, digits, . _ -)"
+		KLOCK=$YIKU_KAFKA_DIR
+	fi
+	KDIR=$RUN_DIR/$KLOCK
 }
 node_dir() {
 	if ((NODES == 1)); then

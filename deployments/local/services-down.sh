@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Stop the services started by services-up.sh (or by the single *-up.sh).
-# Arguments pick services (postgres, kafka, mariadb); the default is all three.
+# Arguments pick services (postgres, kafka, mariadb, s3); the default is all four.
 # --purge also deletes their data.
 set -euo pipefail
 YIKU_COMPONENT=services
@@ -12,11 +12,11 @@ services=()
 for a in "$@"; do
 	case $a in
 	--purge) purge=(--purge) ;;
-	postgres | kafka | mariadb) services+=("$a") ;;
-	*) die "usage: $0 [--purge] [postgres] [kafka] [mariadb]" ;;
+	postgres | kafka | mariadb | s3) services+=("$a") ;;
+	*) die "usage: $0 [--purge] [postgres] [kafka] [mariadb] [s3]" ;;
 	esac
 done
-((${#services[@]})) || services=(postgres kafka mariadb)
+((${#services[@]})) || services=(postgres kafka mariadb s3)
 
 failed=()
 for s in "${services[@]}"; do

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Start every service the integration tests use and print their KEY=value
-# lines on stdout (Kafka prints several: brokers and the SASL/TLS login):
+# lines on stdout (Kafka prints several: brokers and the SASL/TLS login; S3
+# prints the bucket URL and AWS_SHARED_CREDENTIALS_FILE):
 #
 #   export $(deployments/local/services-up.sh)            # plain KEY=value
 #   deployments/local/services-up.sh >>"$GITHUB_ENV"     # CI env files
@@ -9,7 +10,7 @@
 # The MySQL DSN contains parentheses, so plain lines cannot be eval'ed by a
 # shell; --shell quotes them (and the quotes would then break the other uses).
 #
-# Arguments pick services (postgres, kafka, mariadb); the default is all three.
+# Arguments pick services (postgres, kafka, mariadb, s3); the default is all four.
 # They start in parallel; each script's progress goes to stderr with its name.
 set -euo pipefail
 YIKU_COMPONENT=services
@@ -21,11 +22,11 @@ services=()
 for a in "$@"; do
 	case $a in
 	--shell) shell=1 ;;
-	postgres | kafka | mariadb) services+=("$a") ;;
-	*) die "usage: $0 [--shell] [postgres] [kafka] [mariadb]" ;;
+	postgres | kafka | mariadb | s3) services+=("$a") ;;
+	*) die "usage: $0 [--shell] [postgres] [kafka] [mariadb] [s3]" ;;
 	esac
 done
-((${#services[@]})) || services=(postgres kafka mariadb)
+((${#services[@]})) || services=(postgres kafka mariadb s3)
 
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
@@ -46,7 +47,7 @@ if ((${#failed[@]})); then
 fi
 
 for s in "${services[@]}"; do
-	lines=$(grep -E '^YIKU_[A-Z_]+=' "$out/$s") || die "$s-up.sh printed no KEY=value line"
+	lines=$(grep -E '^(YIKU|AWS)_[A-Z0-9_]+=' "$out/$s") || die "$s-up.sh printed no KEY=value line"
 	while IFS= read -r line; do
 		if [[ -n $shell ]]; then
 			value=${line#*=}

@@ -198,7 +198,7 @@ kill:
 	t.Logf("published %d records in %d batches (%d batches re-sent after a kill); Kafka holds %d messages, the library applied them all", n, len(batches), retried.Load(), st.End)
 	hub.Stop()
 
-	if c := librarytest.Take(t, ctx, dbURL, "population", want); !c.OK() {
+	if c := librarytest.Take(t, ctx, dbURL, filepath.Join(dir, "data-keys.json"), "population", want); !c.OK() {
 		t.Fatal(c)
 	}
 }

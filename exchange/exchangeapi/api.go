@@ -215,7 +215,11 @@ func (a *API) read(c *gin.Context) {
 		out.Fields = append(out.Fields, f.Name)
 	}
 	for _, r := range rows {
-		src := r.DataBytes()
+		src, err := a.lib.Plain(ctx, r)
+		if err != nil {
+			httpapi.Fail(c, err)
+			return
+		}
 		if r.Deleted {
 			src, _ = json.Marshal(map[string]string{res.SubjectKey: r.SubjectKey})
 		}

@@ -106,7 +106,7 @@ func TestDevDiskFullUnderLoad(t *testing.T) {
 	f := l.figures(fillAt, freeAt)
 	// SQLite resolves /proc/<pid>/root to / and misses the tmpfs: the
 	// census and the audit verification run in the hub's namespace.
-	census := checkOutcome(t, ctx, database{url: "sqlite:" + filepath.Join(data, "yiku.db"), bin: bin, secretKey: filepath.Join(data, "secret.key"), ns: pid}, l, f)
+	census := checkOutcome(t, ctx, database{url: "sqlite:" + filepath.Join(data, "yiku.db"), bin: bin, secretKey: filepath.Join(data, "secret.key"), dataKeys: filepath.Join(data, "data-keys.json"), ns: pid}, l, f)
 	if f.Answers["503 disk_full"] == 0 {
 		t.Errorf("no publish was answered 503 disk_full while the disk was full: %s", f.answers())
 	}

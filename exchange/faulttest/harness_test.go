@@ -542,7 +542,10 @@ func checkOutcome(t *testing.T, ctx context.Context, lib database, l *load, f fi
 // (nsenter), the census in a helper process of this test binary.
 type database struct {
 	url, bin, secretKey string
-	ns                  int
+	// dataKeys is the hub's data key file, which opens the encrypted
+	// sensitive fields of its records.
+	dataKeys string
+	ns       int
 }
 
 // command runs name in the database's mount namespace.
@@ -555,10 +558,11 @@ func (d database) command(ctx context.Context, name string, args ...string) *exe
 
 // censusRequest is what the census helper process is asked.
 type censusRequest struct {
-	URL    string
-	Want   map[string]string
-	Groups [][]string
-	Out    string
+	URL      string
+	DataKeys string
+	Want     map[string]string
+	Groups   [][]string
+	Out      string
 }
 
 type censusAnswer struct {
@@ -578,10 +582,10 @@ func (d database) census(t *testing.T, ctx context.Context, want map[string]stri
 		for i, g := range groups {
 			present[i] = librarytest.Present(t, ctx, d.url, resource, g)
 		}
-		return librarytest.Take(t, ctx, d.url, resource, want), present
+		return librarytest.Take(t, ctx, d.url, d.dataKeys, resource, want), present
 	}
 	dir := t.TempDir()
-	req := censusRequest{URL: d.url, Want: want, Groups: groups, Out: filepath.Join(dir, "census.json")}
+	req := censusRequest{URL: d.url, DataKeys: d.dataKeys, Want: want, Groups: groups, Out: filepath.Join(dir, "census.json")}
 	data, _ := json.Marshal(req)
 	if err := os.WriteFile(filepath.Join(dir, "request.json"), data, 0o600); err != nil {
 		t.Fatal(err)
@@ -618,7 +622,7 @@ func TestCensusHelper(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	a := censusAnswer{Census: librarytest.Take(t, ctx, req.URL, resource, req.Want), Present: make([]int, len(req.Groups))}
+	a := censusAnswer{Census: librarytest.Take(t, ctx, req.URL, req.DataKeys, resource, req.Want), Present: make([]int, len(req.Groups))}
 	for i, g := range req.Groups {
 		a.Present[i] = librarytest.Present(t, ctx, req.URL, resource, g)
 	}

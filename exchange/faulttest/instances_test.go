@@ -298,7 +298,7 @@ func TestHubInstanceSIGKILLUnderLoad(t *testing.T) {
 	catchUp := waitLibrary(t, ctx, f.hubs[0], 2*time.Minute)
 	close(watchStop)
 	fig := l.figures(killAt, restartAt)
-	census := checkOutcome(t, ctx, database{url: f.dbURL, bin: f.bin, secretKey: f.hubs[0].Path("secret.key")}, l, fig)
+	census := checkOutcome(t, ctx, database{url: f.dbURL, bin: f.bin, secretKey: f.hubs[0].Path("secret.key"), dataKeys: f.hubs[0].Path("data-keys.json")}, l, fig)
 	// The only requests without an answer: to the killed instance, from
 	// the kill until it listened again.
 	bad := l.noAnswerOutside(map[int][2]time.Time{victim: {killAt, upAt}})
@@ -404,7 +404,7 @@ func TestRollingSIGTERMUnderLoad(t *testing.T) {
 	catchUp := waitLibrary(t, ctx, f.hubs[0], 2*time.Minute)
 	close(watchStop)
 	fig := l.figures(firstAt, loadEnd)
-	census := checkOutcome(t, ctx, database{url: f.dbURL, bin: f.bin, secretKey: f.hubs[0].Path("secret.key")}, l, fig)
+	census := checkOutcome(t, ctx, database{url: f.dbURL, bin: f.bin, secretKey: f.hubs[0].Path("secret.key"), dataKeys: f.hubs[0].Path("data-keys.json")}, l, fig)
 	// Nothing but 2xx and refusals by the instance being restarted.
 	for label, n := range fig.Answers {
 		if label != "200" && label != "connection refused" {

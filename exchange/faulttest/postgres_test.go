@@ -69,7 +69,7 @@ func TestPostgresFastShutdownUnderLoad(t *testing.T) {
 
 	catchUp := waitLibrary(t, ctx, h, 2*time.Minute)
 	f := l.figures(stopAt, startAt)
-	census := checkOutcome(t, ctx, database{url: dbURL, bin: bin, secretKey: h.Path("secret.key")}, l, f)
+	census := checkOutcome(t, ctx, database{url: dbURL, bin: bin, secretKey: h.Path("secret.key"), dataKeys: h.Path("data-keys.json")}, l, f)
 	t.Logf("load %s; %d batches, %d attempts; answers: %s",
 		loadEnd.Sub(stopAt.Add(-5*time.Second)).Round(time.Second), f.Batches, f.Attempts, f.answers())
 	t.Logf("FIGURES records accepted %d, in library exactly once %d, duplicates %d, lost %d, other content %d, false successes %d, batches without 2xx %d; "+

@@ -15,6 +15,7 @@ import (
 
 	"yiku/broker"
 	"yiku/exchange"
+	"yiku/fieldcrypt"
 	"yiku/periodic"
 )
 
@@ -231,7 +232,9 @@ func (s *Sink) consumeFromStored(ctx context.Context, resource, topic string, pa
 			return fmt.Errorf("fetch: %w", err)
 		}
 		last := m.Offset
-		batch = s.appendEntry(batch, resource, m)
+		if batch, err = s.appendEntry(ctx, batch, resource, m); err != nil {
+			return err
+		}
 		wctx, cancel := context.WithTimeout(ctx, s.cfg.BatchWait)
 		for len(batch) < s.cfg.BatchRecords {
 			m, err := r.FetchMessage(wctx)
@@ -239,7 +242,10 @@ func (s *Sink) consumeFromStored(ctx context.Context, resource, topic string, pa
 				break
 			}
 			last = m.Offset
-			batch = s.appendEntry(batch, resource, m)
+			if batch, err = s.appendEntry(ctx, batch, resource, m); err != nil {
+				cancel()
+				return err
+			}
 		}
 		cancel()
 		if ctx.Err() != nil {
@@ -265,8 +271,15 @@ func (s *Sink) consumeFromStored(ctx context.Context, resource, topic string, pa
 	}
 }
 
-func (s *Sink) appendEntry(batch []Entry, resource string, m kafka.Message) []Entry {
-	rec, err := exchange.RecordFromMessage(m)
+// appendEntry adds m to batch. It fails (and the partition is read again
+// from its stored offset after a pause) only for a sealed record it cannot
+// open yet: its data key could not be loaded, or the hub has no data key
+// file; skipping it would lose it.
+func (s *Sink) appendEntry(ctx context.Context, batch []Entry, resource string, m kafka.Message) ([]Entry, error) {
+	rec, err := exchange.RecordFromMessage(ctx, m, s.store.Fields)
+	if errors.Is(err, exchange.ErrUnopened) && !errors.Is(err, fieldcrypt.ErrSealed) {
+		return batch, err
+	}
 	if err == nil && rec.Resource != resource {
 		err = fmt.Errorf("record of %s on the topic of %s", rec.Resource, resource)
 	}
@@ -275,9 +288,9 @@ func (s *Sink) appendEntry(batch []Entry, resource string, m kafka.Message) []En
 		// counted and logged, never applied and never allowed to block the partition.
 		s.metrics.skipped.WithLabelValues(resource).Inc()
 		s.cfg.Log.Error("library sink: skipping unreadable message", "topic", m.Topic, "partition", m.Partition, "offset", m.Offset, "err", err)
-		return batch
+		return batch, nil
 	}
-	return append(batch, Entry{Record: rec, Partition: m.Partition, Offset: m.Offset})
+	return append(batch, Entry{Record: rec, Partition: m.Partition, Offset: m.Offset}), nil
 }
 
 // ResourceLag is how far the library is behind one resource topic.

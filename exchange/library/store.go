@@ -11,6 +11,7 @@ import (
 
 	"yiku/exchange"
 	"yiku/fault"
+	"yiku/fieldcrypt"
 	"yiku/migrations"
 	"yiku/storage"
 	"yiku/storage/multirow"
@@ -20,6 +21,10 @@ import (
 type Store struct {
 	db      *gorm.DB
 	dialect migrations.Dialect
+	// Fields opens records whose sensitive fields are encrypted (package
+	// fieldcrypt), for the sink's content check and for Plain; nil on a
+	// hub without a data key file. Rows are stored as Kafka carried them.
+	Fields exchange.Sealer
 }
 
 // NewStore returns the library store on db.
@@ -49,12 +54,40 @@ type Row struct {
 	AppliedAt      time.Time `json:"applied_at" gorm:"column:applied_at"`
 }
 
-// DataBytes returns the record's canonical JSON, nil for a tombstone.
+// DataBytes returns the record as stored, nil for a tombstone: its
+// sensitive fields still sealed when the hub encrypts them (Store.Plain
+// opens them).
 func (r Row) DataBytes() []byte {
 	if r.Data == nil {
 		return nil
 	}
 	return []byte(*r.Data)
+}
+
+// Plain returns the row's record with its sensitive fields decrypted: the
+// canonical record as published, nil for a tombstone. Only the paths that
+// serve an authorised read call it (record reads, subscriptions, lookups),
+// after the sharing gate allowed the read; masking applies to what it
+// returns.
+func (s *Store) Plain(ctx context.Context, r Row) ([]byte, error) {
+	data := r.DataBytes()
+	if data == nil {
+		return nil, nil
+	}
+	if s.Fields == nil {
+		if fieldcrypt.Sealed(data) {
+			// An operator's mistake, not the caller's: a 503 that says
+			// what to configure rather than a 500.
+			return nil, fault.New(fault.Unavailable, "record_keys_missing",
+				"a record of %s has encrypted fields and this hub has no data key file; an operator starts it with the --data-key-file the records were written under", r.ResourceID)
+		}
+		return data, nil
+	}
+	plain, err := s.Fields.Open(ctx, r.ResourceID, data)
+	if err != nil {
+		return nil, fmt.Errorf("library: open a record of %s: %w", r.ResourceID, err)
+	}
+	return plain, nil
 }
 
 const rowColumns = "resource_id, subject_key, record_id, version, schema_version, publisher, data, deleted, delete_reason, trace_id, kafka_partition, kafka_offset, published_at, applied_at"

@@ -69,6 +69,9 @@ type Library interface {
 	// History returns every version of a subject, oldest first; a
 	// deletion is delivered with the version before it.
 	History(ctx context.Context, resource, subject string) ([]library.Row, error)
+	// Plain is a row's record with its encrypted fields opened (a
+	// delivery is an authorised read: the gate decided before Collect).
+	Plain(ctx context.Context, r library.Row) ([]byte, error)
 }
 
 // Principals looks up the principal a subscription acts for.
@@ -512,10 +515,13 @@ func Collect(ctx context.Context, lib Library, sub Subscription, res catalog.Res
 		}
 		for _, r := range rows {
 			b.Next = r.Seq
-			if !matches(sub, r) {
+			src, err := lib.Plain(ctx, r)
+			if err != nil {
+				return Batch{}, fmt.Errorf("subscription: %s seq %d: %w", sub.ResourceID, r.Seq, err)
+			}
+			if !matches(sub, r, src) {
 				continue
 			}
-			src := r.DataBytes()
 			if r.Deleted {
 				if src, err = deletedRecord(ctx, lib, res, r); err != nil {
 					return Batch{}, err
@@ -569,7 +575,7 @@ func deletedRecord(ctx context.Context, lib Library, res catalog.Resource, r lib
 	}
 	for i := len(versions) - 1; i >= 0; i-- {
 		if v := versions[i]; v.Seq < r.Seq && !v.Deleted && v.Data != nil {
-			return v.DataBytes(), nil
+			return lib.Plain(ctx, v)
 		}
 	}
 	key, err := json.Marshal(map[string]string{res.SubjectKey: r.SubjectKey})
@@ -579,7 +585,9 @@ func deletedRecord(ctx context.Context, lib Library, res catalog.Resource, r lib
 	return key, nil
 }
 
-func matches(sub Subscription, r library.Row) bool {
+// matches applies the subscription's filter to the row r whose plaintext
+// record is data.
+func matches(sub Subscription, r library.Row, data []byte) bool {
 	if sub.FilterField == "" {
 		return true
 	}
@@ -589,7 +597,7 @@ func matches(sub Subscription, r library.Row) bool {
 		return true
 	}
 	var rec map[string]json.RawMessage
-	if err := json.Unmarshal(r.DataBytes(), &rec); err != nil {
+	if err := json.Unmarshal(data, &rec); err != nil {
 		return false
 	}
 	var v string

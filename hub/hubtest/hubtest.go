@@ -74,6 +74,9 @@ type Options struct {
 	Suite cryptosuite.Name
 	// Configure may change the config before the hub opens.
 	Configure func(*config.Config)
+	// Kafka runs the hub on this broker instead of the test's own (two
+	// federated hubs each on their own cluster: brokertest.StartEnv).
+	Kafka *brokertest.Kafka
 }
 
 // Start starts a seeded hub for t and stops it when t ends.
@@ -92,9 +95,14 @@ func StartWith(t testing.TB, opt Options) *Hub {
 		dbURL, kafka, dir, prefix = opt.Share.DatabaseURL, opt.Share.Kafka, opt.Share.Dir, opt.Share.Cfg.TopicPrefix
 	} else {
 		dbURL = storagetest.NewURL(t)
-		kafka = brokertest.Start(t)
 		dir = t.TempDir()
-		prefix = brokertest.Prefix(t)
+		if opt.Kafka != nil {
+			kafka = opt.Kafka
+			prefix = kafka.Prefix(t)
+		} else {
+			kafka = brokertest.Start(t)
+			prefix = brokertest.Prefix(t)
+		}
 		WriteKeys(t, dir, suiteOf(opt))
 	}
 	cfg := &config.Config{

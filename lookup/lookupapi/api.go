@@ -236,7 +236,7 @@ func (a *API) lookupCall(c *gin.Context) {
 		n.Subjects = []string{subject}
 	}
 	n.Reason = "item=" + strings.TrimSpace(req.ServiceItem)
-	res, events, err := a.lookup.Lookup(c.Request.Context(), httpapi.MustPrincipal(c), req)
+	res, events, err := a.lookup.Lookup(audit.WithTrace(c.Request.Context(), httpapi.RequestID(c)), httpapi.MustPrincipal(c), req)
 	if err != nil {
 		httpapi.Fail(c, err)
 		return
@@ -254,6 +254,9 @@ func (a *API) lookupCall(c *gin.Context) {
 	n.Fields = returnedFields(res)
 	n.Reason += " supplied=" + strconv.Itoa(res.Summary[lookup.Supplied]) + " not_available=" + strconv.Itoa(res.Summary[lookup.NotAvailable]) +
 		" not_permitted=" + strconv.Itoa(res.Summary[lookup.NotPermitted])
+	if k := res.Summary[lookup.TemporarilyUnavailable]; k > 0 {
+		n.Reason += " temporarily_unavailable=" + strconv.Itoa(k)
+	}
 	if res.Summary[lookup.Supplied] == 0 && res.Summary[lookup.NotPermitted] > 0 {
 		// Nothing left the hub and the department was refused: the lookup
 		// as a whole was denied, though the answer (which materials the
@@ -290,6 +293,8 @@ func (a *API) record(ctx context.Context, p identity.Principal, res lookup.Resul
 			if m.Source == lookup.SourceMaterialLibrary {
 				src = casefile.SourceMaterialLibrary
 			}
+		} else if m.Status == lookup.TemporarilyUnavailable {
+			src = casefile.SourceAwaiting
 		}
 		o.Materials[i] = casefile.Material{Code: m.Code, Name: m.Name, Type: types[m.Code], Source: src, Status: string(m.Status), Resource: m.Resource}
 	}

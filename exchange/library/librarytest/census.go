@@ -11,6 +11,9 @@ import (
 	"sort"
 	"testing"
 
+	"yiku/fieldcrypt"
+	"yiku/fieldcrypt/sqlstore"
+	"yiku/keyring"
 	"yiku/storage"
 )
 
@@ -56,14 +59,24 @@ func examples(c Census) string {
 
 // Take reads the library rows of resource for want's subjects from the
 // database at dbURL: the current record of each (library_records) and
-// its number of versions (library_history).
-func Take(t testing.TB, ctx context.Context, dbURL, resource string, want map[string]string) Census {
+// its number of versions (library_history). keyFile is the hub's data key
+// file, with which it opens records whose sensitive fields are encrypted
+// before hashing them; "" for a hub without one.
+func Take(t testing.TB, ctx context.Context, dbURL, keyFile, resource string, want map[string]string) Census {
 	t.Helper()
 	db, err := storage.Open(ctx, dbURL)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
+	var fields *fieldcrypt.Cipher
+	if keyFile != "" {
+		ring, err := keyring.Load(keyFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fields = fieldcrypt.New(ring, sqlstore.New(db.Gorm))
+	}
 	var current []struct {
 		SubjectKey string
 		RecordID   string
@@ -81,7 +94,14 @@ func Take(t testing.TB, ctx context.Context, dbURL, resource string, want map[st
 			continue // records the test did not publish (the demo's own)
 		}
 		seen[r.SubjectKey] = true
-		sum := sha256.Sum256([]byte(r.Data))
+		data := []byte(r.Data)
+		if fields != nil {
+			if data, err = fields.Open(ctx, resource, data); err != nil {
+				c.Wrong = append(c.Wrong, r.SubjectKey)
+				continue
+			}
+		}
+		sum := sha256.Sum256(data)
 		if r.RecordID != id || hex.EncodeToString(sum[:]) != id || r.Version != 1 {
 			c.Wrong = append(c.Wrong, r.SubjectKey)
 			continue
