@@ -19,6 +19,7 @@ import (
 	"yiku/demo"
 	"yiku/exchange/loadgen"
 	"yiku/hub"
+	"yiku/lookup/lookupdemo"
 )
 
 func init() { extraCommands = append(extraCommands, newBenchCmd) }
@@ -27,6 +28,7 @@ func newBenchCmd(stdout, stderr io.Writer) *cobra.Command {
 	var (
 		hubURL, creds, dbURL, brokers, kinds string
 		records, batch, clients, hubPID      int
+		lookups                              int
 		invalid                              float64
 		skipBaselines                        bool
 	)
@@ -52,6 +54,9 @@ yiku dev write it).`,
 			target, err := benchTarget(hubURL, creds)
 			if err != nil {
 				return err
+			}
+			if lookups > 0 {
+				return benchLookups(ctx, stdout, target, creds, hubURL, lookups, clients)
 			}
 			var ks []loadgen.Kind
 			for _, k := range strings.Split(kinds, ",") {
@@ -105,11 +110,60 @@ yiku dev write it).`,
 	f.IntVar(&records, "records", 100000, "records to publish")
 	f.IntVar(&batch, "batch", 1000, "records per publish batch")
 	f.IntVar(&clients, "clients", 4, "concurrent publishing clients")
+	f.IntVar(&lookups, "lookups", 0, "instead of publishing, make this many lookups (an officer of the service centre asking for the demo citizen's social-security-card materials) and report lookups/s")
 	f.IntVar(&hubPID, "hub-pid", 0, "process id of the hub, to report its peak RSS")
 	f.Float64Var(&invalid, "invalid", 0.02, "share of invalid records (0..1)")
 	f.BoolVar(&skipBaselines, "skip-baselines", false, "measure the hub only")
 	cmd.AddCommand(newBenchHubCmd(stderr))
 	return cmd
+}
+
+// benchLookups is bench --lookups: officer-gsc's lookups of the demo
+// citizen for the social security card, from clients concurrent clients.
+func benchLookups(ctx context.Context, w io.Writer, target loadgen.Target, credPath, hubURL string, lookups, clients int) error {
+	officer, err := credentialSecret(credPath, "officer-gsc")
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "yiku bench: %d lookups (%s of %s), %d clients, hub %s\n", lookups, lookupdemo.ItemSocialSecurity, lookupdemo.Citizen, clients, hubURL)
+	res, err := loadgen.RunLookups(ctx, target, loadgen.LookupConfig{Lookups: lookups, Clients: clients, Officer: officer,
+		Applicant: lookupdemo.Citizen, Item: lookupdemo.ItemSocialSecurity, Purpose: "社会保障卡申领"})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "\nlookups\n")
+	fmt.Fprintf(w, "  answered             %d lookups (200) in %s, %d retried after 429/503, %d failed%s\n", res.Answered, res.Elapsed.Round(time.Millisecond), res.Retried, res.Failed, firstFailure(res.FirstFailure))
+	fmt.Fprintf(w, "  lookups              %.0f lookups/s%s\n", res.Rate(), cpuNote(res.Machine))
+	fmt.Fprintf(w, "  lookup latency       p50 %s  p99 %s  max %s\n", res.P50.Round(time.Millisecond), res.P99.Round(time.Millisecond), res.Max.Round(time.Millisecond))
+	if res.Failed > 0 {
+		return fmt.Errorf("bench: %d lookups failed (%s)", res.Failed, res.FirstFailure)
+	}
+	return nil
+}
+
+func firstFailure(s string) string {
+	if s == "" {
+		return ""
+	}
+	return " (first: " + s + ")"
+}
+
+// credentialSecret is principal's secret in the credentials file.
+func credentialSecret(credPath, principal string) (string, error) {
+	data, err := os.ReadFile(credPath)
+	if err != nil {
+		return "", usageError{fmt.Errorf("--credentials: %w", err)}
+	}
+	var creds []demo.Credential
+	if err := json.Unmarshal(data, &creds); err != nil {
+		return "", usageError{fmt.Errorf("--credentials %s: %w", credPath, err)}
+	}
+	for _, c := range creds {
+		if c.Principal == principal && c.Kind != "kafka_sasl" {
+			return c.Secret, nil
+		}
+	}
+	return "", usageError{fmt.Errorf("--credentials %s: needs %s", credPath, principal)}
 }
 
 // minSinkBacklog is the smallest backlog whose working off times the sink:

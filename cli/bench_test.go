@@ -41,3 +41,16 @@ func TestBenchHubRefusesToDeleteARealPrefix(t *testing.T) {
 		}
 	}
 }
+
+// TestBenchLookupsNeedsTheOfficer: bench --lookups refuses, as a usage
+// error naming the principal, a credentials file without officer-gsc.
+func TestBenchLookupsNeedsTheOfficer(t *testing.T) {
+	dir := t.TempDir()
+	creds := filepath.Join(dir, "credentials.json")
+	_ = os.WriteFile(creds, []byte(`[{"principal":"psb-system","kind":"api_key","secret":"a"},{"principal":"amr-system","kind":"api_key","secret":"b"},{"principal":"catalog-admin","kind":"token","secret":"c"}]`), 0o600)
+	var out, errb bytes.Buffer
+	code := Run(context.Background(), []string{"bench", "--hub", "http://127.0.0.1:1", "--credentials", creds, "--lookups", "5"}, &out, &errb)
+	if code != 2 || !strings.Contains(errb.String(), "officer-gsc") {
+		t.Fatalf("exit %d, stderr %q; want 2 naming officer-gsc", code, errb.String())
+	}
+}

@@ -4,7 +4,12 @@
 # same Kafka cluster, in one run, reported as ratios to one instance.
 #
 #   set -a; eval "$(deployments/local/postgres-up.sh)"; eval "$(YIKU_KAFKA_NODES=3 deployments/local/kafka-up.sh)"; set +a
-#   scripts/scaleout.sh [rounds (3)] [records per run (100000)] [clients (6)]
+#   scripts/scaleout.sh [rounds (3)] [records per run (100000)] [clients (6)] [publish|lookups]
+#
+# With "lookups" the load is `yiku bench --lookups` instead: the count is
+# lookups per run (an officer's POST /api/v1/lookups of the demo citizen's
+# social-security-card materials), the rate answered lookups/s and the CPU
+# per lookup; everything else is the same.
 #
 # Each round makes a fresh database and topic prefix, starts instance 1
 # (`yiku bench hub`, which seeds the demo district), measures, starts
@@ -22,6 +27,12 @@ set -euo pipefail
 ROUNDS=${1:-3}
 RECORDS=${2:-100000}
 CLIENTS=${3:-6}
+MODE=${4:-publish}
+case $MODE in
+publish) load_args=(--batch 1000 --invalid 0.02 --skip-baselines) count_re='s/.*(\([0-9]*\) accepted.*/\1/p' rate_line="end to end" lat_line="publish latency" unit=records ;;
+lookups) load_args=() count_re='s/.*answered *\([0-9]*\) lookups.*/\1/p' rate_line="  lookups  " lat_line="lookup latency" unit=lookups ;;
+*) echo "mode: publish or lookups, not $MODE" >&2; exit 2 ;;
+esac
 : "${YIKU_TEST_DATABASE_URL:?set it from deployments/local/postgres-up.sh}"
 : "${YIKU_TEST_KAFKA_BROKERS:?set it from YIKU_KAFKA_NODES=3 deployments/local/kafka-up.sh}"
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -117,21 +128,30 @@ for ((r = 1; r <= ROUNDS; r++)); do
 		sleep 5
 		hub_before=$(proc_ticks "${round_pids[@]}")
 		svc_before=$(proc_ticks $(service_pids))
-		out=$(/usr/bin/time -f '%U %S' -o "$work/time" "$work/yiku" bench --hub "$urls" --credentials "$dir/credentials.json" --records "$RECORDS" \
-			--batch 1000 --clients "$CLIENTS" --invalid 0.02 --skip-baselines 2>/dev/null)
+		if [[ $MODE == lookups ]]; then
+			bench_args=(--lookups "$RECORDS")
+		else
+			bench_args=(--records "$RECORDS" "${load_args[@]}")
+		fi
+		out=$(/usr/bin/time -f '%U %S' -o "$work/time" "$work/yiku" bench --hub "$urls" --credentials "$dir/credentials.json" \
+			"${bench_args[@]}" --clients "$CLIENTS" 2>/dev/null)
 		hub_ticks=$(($(proc_ticks "${round_pids[@]}") - hub_before))
 		svc_ticks=$(($(proc_ticks $(service_pids)) - svc_before))
-		accepted=$(sed -n 's/.*(\([0-9]*\) accepted.*/\1/p' <<<"$out")
+		accepted=$(sed -n "$count_re" <<<"$out")
 		# under test, then its parts: hubs, PostgreSQL + Kafka, load tool (µs/record)
 		own=$(awk -v h="$hub_ticks" -v s="$svc_ticks" -v hz="$hz" -v n="$accepted" \
 			'{t = ($1 + $2) * 1e6 / n; printf "%.1f %.1f %.1f %.1f", (h + s) / hz * 1e6 / n + t, h / hz * 1e6 / n, s / hz * 1e6 / n, t}' "$work/time")
-		line=$(grep "end to end" <<<"$out")
+		line=$(grep "$rate_line" <<<"$out")
 		load=$(cut -d' ' -f1 /proc/loadavg)
-		rate=$(awk '{print $4}' <<<"$line")
+		if [[ $MODE == lookups ]]; then
+			rate=$(awk '{print $2}' <<<"$line")
+		else
+			rate=$(awk '{print $4}' <<<"$line")
+		fi
 		# "[63.2µs CPU/record, 1.9 cores]" (Go's duration: ns, µs, ms or s) -> "63.2 1.9"
 		cpu=$(sed -n 's/.*\[\([0-9.]*\)\([nµm]*s\) CPU\/record, \([0-9.]*\) cores\].*/\1 \2 \3/p' <<<"$line" |
 			awk '{f = ($2 == "ns") ? 0.001 : ($2 == "ms") ? 1000 : ($2 == "s") ? 1000000 : 1; printf "%.1f %s", $1 * f, $3}')
-		p99=$(sed -n 's/.*p99 \([^ ]*\) .*/\1/p' <<<"$(grep "publish latency" <<<"$out")")
+		p99=$(sed -n 's/.*p99 \([^ ]*\) .*/\1/p' <<<"$(grep "$lat_line" <<<"$out")")
 		echo "$r $n $rate ${cpu:-? ?} $own $p99 $load" | tee -a "$results"
 	done
 	for p in "${round_pids[@]}"; do
@@ -140,12 +160,12 @@ for ((r = 1; r <= ROUNDS; r++)); do
 done
 
 echo
-echo "round instances e2e_records/s machine_CPU_us/record cores under_test_CPU_us/record (hubs services tool) p99 load_average | ratios to 1 instance: e2e machine_CPU under_test_CPU"
+echo "$MODE: round instances ${unit}/s machine_CPU_us/${unit%s} cores under_test_CPU_us/${unit%s} (hubs services tool) p99 load_average | ratios to 1 instance: rate machine_CPU under_test_CPU"
 awk '{rate[$1" "$2]=$3; cpu[$1" "$2]=$4; own[$1" "$2]=$6; line[NR]=$0} END {
 	for (i = 1; i <= NR; i++) { split(line[i], f, " "); printf "%s | %.2f %.2f %.2f\n", line[i], f[3]/rate[f[1]" 1"], f[4]/cpu[f[1]" 1"], f[6]/own[f[1]" 1"] }
 }' "$results"
 echo
-echo "medians over $ROUNDS rounds (each column on its own): instances e2e_records/s machine_CPU_us/record under_test_CPU_us/record hubs services tool | ratios: e2e machine_CPU under_test_CPU"
+echo "$MODE: medians over $ROUNDS rounds (each column on its own): instances ${unit}/s machine_CPU_us/${unit%s} under_test_CPU_us/${unit%s} hubs services tool | ratios: rate machine_CPU under_test_CPU"
 awk '{rate[$1" "$2]=$3; cpu[$1" "$2]=$4; own[$1" "$2]=$6; hub[$1" "$2]=$7; svc[$1" "$2]=$8; tool[$1" "$2]=$9; rounds[$1]=1} END {
 	for (r in rounds) for (n = 1; n <= 3; n++) { print n, rate[r" "n], cpu[r" "n], own[r" "n], hub[r" "n], svc[r" "n], tool[r" "n], rate[r" "n]/rate[r" 1"], cpu[r" "n]/cpu[r" 1"], own[r" "n]/own[r" 1"] }
 }' "$results" | awk '{for (k = 2; k <= 10; k++) v[$1, k] = v[$1, k] " " $k} END {

@@ -118,7 +118,7 @@ func TestDevDiskFullUnderLoad(t *testing.T) {
 		(f.LastErrorAfterFault - freeAt.Sub(fillAt)).Round(time.Millisecond), f.FirstSuccessAfterFault.Round(time.Millisecond),
 		f.MaxLatency.Round(time.Millisecond), catchUp.Round(time.Millisecond))
 	sub.drain(t, ctx)
-	t.Log(sub.check(t, census.Want))
+	t.Log(sub.check(t, ctx, l))
 	if f.Accepted != census.Want {
 		t.Errorf("2xx answers accepted %d records, the batches hold %d subjects", f.Accepted, census.Want)
 	}

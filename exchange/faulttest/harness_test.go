@@ -212,6 +212,8 @@ type load struct {
 	noAnswerOK bool
 	inflight   []atomic.Int64 // publishes in flight by instance
 	clients    int            // concurrent clients
+	lookups    *lookups       // an officer's lookups beside the publishes
+	lib        database       // the database checkOutcome checked
 	next       atomic.Int64   // next subject number
 	seq        atomic.Int64   // next batch number
 
@@ -220,11 +222,16 @@ type load struct {
 }
 
 func newLoad(hubs []*hubtest.Proc, prefix string) *load {
-	return &load{hubs: hubs, prefix: prefix, inflight: make([]atomic.Int64, len(hubs)), clients: clients}
+	return &load{hubs: hubs, prefix: prefix, inflight: make([]atomic.Int64, len(hubs)), clients: clients, lookups: newLookups(hubs)}
 }
 
 func (l *load) run(ctx context.Context, stop <-chan struct{}, giveUp time.Time, seed uint64) {
 	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		l.lookups.run(ctx, stop)
+	}()
 	for c := 0; c < l.clients; c++ {
 		wg.Add(1)
 		go func() {
@@ -477,9 +484,11 @@ func waitLibrary(t *testing.T, ctx context.Context, h *hubtest.Proc, wait time.D
 // has ended: no 500 and no hang, a Retry-After on every 503, every 2xx
 // publish in the library exactly once, no batch left without a 2xx partly
 // applied, every hub process of the load running and ready, and the audit
-// chain intact. It returns the census.
+// chain intact; and the officer's lookups during the load answered only
+// 200 or 503/429 with Retry-After. It returns the census.
 func checkOutcome(t *testing.T, ctx context.Context, lib database, l *load, f figures) librarytest.Census {
 	t.Helper()
+	l.lib = lib
 	noAnswer := 0
 	if !l.noAnswerOK {
 		noAnswer = f.Refused + f.Dropped
@@ -517,6 +526,7 @@ func checkOutcome(t *testing.T, ctx context.Context, lib database, l *load, f fi
 			t.Errorf("batch %s got no 2xx (%d attempts) but %d of its %d records are in the library", b.key, len(b.attempts), n, len(groups[i]))
 		}
 	}
+	t.Log("FIGURES " + l.lookups.check(t, l.noAnswerOK))
 	args := []string{"audit", "verify", "--database-url", lib.url, "--secret-key-file", lib.secretKey, "--quiet"}
 	out, err := lib.command(ctx, lib.bin, args...).CombinedOutput()
 	if err != nil {

@@ -316,7 +316,7 @@ func TestHubInstanceSIGKILLUnderLoad(t *testing.T) {
 		len(fig.Abandoned), fig.Refused, fig.Dropped, fig.LastErrorAfterFault.Round(time.Millisecond),
 		fig.MaxLatency.Round(time.Millisecond), catchUp.Round(time.Millisecond))
 	sub.drain(t, ctx)
-	t.Log(sub.check(t, census.Want))
+	t.Log(sub.check(t, ctx, l))
 	if fig.Accepted != census.Want {
 		t.Errorf("2xx answers accepted %d records, the batches hold %d subjects", fig.Accepted, census.Want)
 	}
@@ -426,7 +426,7 @@ func TestRollingSIGTERMUnderLoad(t *testing.T) {
 		fig.Accepted, census.Exact, len(census.Duplicated), len(census.Missing), len(census.Wrong), len(census.Missing)+len(census.Wrong),
 		len(fig.Abandoned), fig.Refused, fig.Dropped, fig.MaxLatency.Round(time.Millisecond), catchUp.Round(time.Millisecond))
 	sub.drain(t, ctx)
-	t.Log(sub.check(t, census.Want))
+	t.Log(sub.check(t, ctx, l))
 	if fig.Accepted != census.Want {
 		t.Errorf("2xx answers accepted %d records, the batches hold %d subjects", fig.Accepted, census.Want)
 	}

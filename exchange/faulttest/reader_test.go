@@ -3,6 +3,7 @@ package faulttest
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -17,25 +19,37 @@ import (
 	"yiku/exchange/subscription"
 	"yiku/httpapi"
 	"yiku/hub/hubtest"
+	"yiku/policies/sharing"
 )
 
 // reader is a pull subscription on the population resource that reads
 // along while the load runs: another department's system (gsc-system;
 // population is shared unconditionally) pulls pages after its own cursor
-// and acknowledges them. It counts what it got and how each request was
-// answered. With several hub instances it moves to the next one when a
-// request gets no answer.
+// and acknowledges them. It keeps every delivery in the order received
+// (seq, record id, version) and how each request was answered. With
+// several hub instances it moves to the next one when a request gets no
+// answer.
 type reader struct {
 	hubs []*hubtest.Proc
 	at   int // the instance it reads from
 	id   string
 
-	mu        sync.Mutex
-	cursor    string
-	delivered int            // records received, repeats included
-	ids       map[string]int // record id -> times received
-	answers   map[string]int // pull and ack answers by status and code
-	bad       []string       // answers that are neither 200 nor 503/429 with Retry-After
+	mu      sync.Mutex
+	cursor  string
+	stream  []received     // every delivery in the order received
+	retried bool           // a request failed since the last page
+	answers map[string]int // pull and ack answers by status and code
+	bad     []string       // answers that are neither 200 nor 503/429 with Retry-After
+}
+
+// received is one delivery as the reader got it.
+type received struct {
+	seq      int64
+	recordID string
+	version  int
+	// afterRetry: the page came after a failed pull or ack, so a record
+	// delivered before may come again (pull is at least once).
+	afterRetry bool
 }
 
 const subscriber = "gsc-system"
@@ -57,7 +71,7 @@ func subscribe(t *testing.T, ctx context.Context, h *hubtest.Proc) *reader {
 	if err := json.Unmarshal(data, &s); err != nil || s.ID == "" {
 		t.Fatalf("subscribe: %s %v", data, err)
 	}
-	return &reader{hubs: []*hubtest.Proc{h}, id: s.ID, ids: map[string]int{}, answers: map[string]int{}}
+	return &reader{hubs: []*hubtest.Proc{h}, id: s.ID, answers: map[string]int{}}
 }
 
 // call makes one request as the subscriber and returns the status, the
@@ -96,6 +110,9 @@ func (r *reader) note(what string, status int, data []byte, retryAfter string, e
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.answers[label]++
+	if err != nil || status != http.StatusOK {
+		r.retried = true
+	}
 	if err != nil {
 		r.at = (r.at + 1) % len(r.hubs)
 	}
@@ -139,8 +156,10 @@ func (r *reader) pullOnce(ctx context.Context, hc *http.Client) (int, time.Durat
 	}
 	r.mu.Lock()
 	for _, d := range p.Records {
-		r.delivered++
-		r.ids[d.RecordID]++
+		r.stream = append(r.stream, received{seq: d.Seq, recordID: d.RecordID, version: d.Version, afterRetry: r.retried})
+	}
+	if len(p.Records) > 0 {
+		r.retried = false
 	}
 	r.cursor = p.NextCursor
 	r.mu.Unlock()
@@ -190,18 +209,106 @@ func (r *reader) drain(t *testing.T, ctx context.Context) {
 	t.Fatal("the subscription did not run dry within 2 minutes")
 }
 
-// check wants every accepted record delivered exactly once and no bad
-// answer, and returns a summary.
-func (r *reader) check(t *testing.T, accepted int) string {
+// check holds the reader to what a pull subscription promises
+// (docs/exchange.md, Subscriptions): deliveries follow library_history.seq,
+// so a subject's versions arrive in order, and delivery is at least once.
+// It takes the subjects every 2xx publish accepted from l, with their
+// record ids as the subscriber is shown them (the keyed ids of a partial
+// view, from the hub secret of l's database). It fails on
+//   - an accepted record that never reached the reader (lost);
+//   - a record no 2xx accepted (a false success seen by the subscriber);
+//   - out of order: a new record whose seq is not above every seq
+//     delivered before it, or, per subject, whose seq or version is not
+//     above the last one of that subject the reader got (a repeat of a
+//     record delivered before is judged as a repeat, below);
+//   - a repeat that is not at least once: allowed only on a page after a
+//     failed request, with the same seq and version as the first time;
+//   - a bad answer.
+//
+// It returns a summary.
+func (r *reader) check(t *testing.T, ctx context.Context, l *load) string {
 	t.Helper()
+	want := viewIDs(t, ctx, l.lib, l.accepted())
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	repeats := r.delivered - len(r.ids)
-	if len(r.ids) != accepted || repeats != 0 {
-		t.Errorf("subscription: %d distinct records delivered (%d repeats), want each of the %d accepted once", len(r.ids), repeats, accepted)
+	subjectOf := make(map[string]string, len(want))
+	for subject, id := range want {
+		subjectOf[id] = subject
+	}
+	type last struct {
+		seq     int64
+		version int
+	}
+	first := map[string]received{} // record id -> its first delivery
+	bySubject := map[string]last{}
+	var repeats, unexpected int
+	var disorder, badRepeats []string
+	var top int64 // the highest seq delivered so far
+	for _, d := range r.stream {
+		if prev, ok := first[d.recordID]; ok {
+			repeats++
+			if !d.afterRetry || prev.seq != d.seq || prev.version != d.version {
+				badRepeats = append(badRepeats, fmt.Sprintf("%s seq %d v%d again as seq %d v%d (after a failed request: %t)", d.recordID, prev.seq, prev.version, d.seq, d.version, d.afterRetry))
+			}
+			continue
+		}
+		first[d.recordID] = d
+		if d.seq <= top {
+			disorder = append(disorder, fmt.Sprintf("record %s: seq %d after seq %d", d.recordID, d.seq, top))
+		}
+		top = max(top, d.seq)
+		subject, ok := subjectOf[d.recordID]
+		if !ok {
+			unexpected++
+			continue
+		}
+		if l, ok := bySubject[subject]; ok && (d.seq <= l.seq || d.version <= l.version) {
+			disorder = append(disorder, fmt.Sprintf("subject %s: seq %d v%d after seq %d v%d", subject, d.seq, d.version, l.seq, l.version))
+		}
+		bySubject[subject] = last{d.seq, d.version}
+	}
+	lost := 0
+	for _, id := range want {
+		if _, ok := first[id]; !ok {
+			lost++
+		}
+	}
+	if lost > 0 || unexpected > 0 {
+		t.Errorf("subscription: %d of the %d accepted records never delivered, %d delivered records no 2xx accepted", lost, len(want), unexpected)
+	}
+	if len(disorder) > 0 {
+		t.Errorf("subscription: %d deliveries out of order per subject, e.g. %s", len(disorder), disorder[0])
+	}
+	if len(badRepeats) > 0 {
+		t.Errorf("subscription: %d repeats the at-least-once promise does not allow, e.g. %s", len(badRepeats), badRepeats[0])
 	}
 	if len(r.bad) > 0 {
 		t.Errorf("subscription: %d bad answers, e.g. %s", len(r.bad), r.bad[0])
 	}
-	return fmt.Sprintf("pull subscription: %d records delivered, %d distinct, answers %v", r.delivered, len(r.ids), r.answers)
+	return fmt.Sprintf("pull subscription: %d records delivered, %d distinct, %d subjects, %d repeats (after a failed request), %d out of order, %d lost, %d unexpected; answers %v",
+		len(r.stream), len(first), len(bySubject), repeats, len(disorder), lost, unexpected, r.answers)
+}
+
+// viewIDs maps want's library record ids to the ids a reader who is not
+// the provider is shown (sharing.ViewRecordID under the key derived from
+// the hub secret), reading the secret where the hub runs.
+func viewIDs(t *testing.T, ctx context.Context, lib database, want map[string]string) map[string]string {
+	t.Helper()
+	data, err := lib.command(ctx, "cat", lib.secretKey).Output()
+	if err != nil {
+		t.Fatalf("read the hub secret %s: %v", lib.secretKey, err)
+	}
+	secret, err := hex.DecodeString(strings.TrimSpace(string(data)))
+	if err != nil {
+		t.Fatalf("hub secret %s: %v", lib.secretKey, err)
+	}
+	key, err := sharing.RecordIDKey(secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make(map[string]string, len(want))
+	for subject, id := range want {
+		out[subject] = sharing.ViewRecordID(key, id)
+	}
+	return out
 }
