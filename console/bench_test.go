@@ -30,7 +30,7 @@ const libraryRecords = 100_000
 //	go test -run '^$' -bench BenchmarkPages -benchtime 200x ./console/
 func BenchmarkPages(b *testing.B) {
 	h := hubtest.Start(b)
-	waitLibrary(b, h)
+	h.WaitDemoLibrary(b)
 	fillLibrary(b, h, libraryRecords)
 
 	lookupForm := func(caseNo string) url.Values {

@@ -260,7 +260,7 @@ func TestBrowser(t *testing.T) {
 	path := browserPath(t)
 	_ = path
 	h := hubtest.Start(t)
-	waitLibrary(t, h)
+	h.WaitDemoLibrary(t)
 	b := newBrowser(t, h.URL)
 
 	t.Run("officer lookup end to end", func(t *testing.T) {

@@ -14,7 +14,7 @@ import (
 // another department's officer refused the case page.
 func TestCasePages(t *testing.T) {
 	h := hubtest.Start(t)
-	waitLibrary(t, h)
+	h.WaitDemoLibrary(t)
 	if r := h.Do("POST", "/api/v1/lookups", "officer-gsc", map[string]string{"applicant": lookupdemo.Citizen, "service_item": lookupdemo.ItemSocialSecurity,
 		"case_number": "PAGE-CASE-1", "purpose": "社会保障卡申领"}); r.Status != 200 {
 		t.Fatalf("lookup: %d %s", r.Status, r.Body)

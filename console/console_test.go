@@ -1,7 +1,6 @@
 package console_test
 
 import (
-	"context"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -13,7 +12,6 @@ import (
 	"time"
 
 	"yiku/audit"
-	"yiku/exchange/library"
 	"yiku/hub/hubtest"
 	"yiku/identity"
 	"yiku/lookup/lookupdemo"
@@ -84,28 +82,6 @@ func (c *client) signIn(h *hubtest.Hub, principal string) string {
 		c.t.Fatalf("sign in as %s: %d %.500s", principal, code, body)
 	}
 	return body
-}
-
-// waitLibrary waits until the library sink has applied the lookup demo's records.
-func waitLibrary(t testing.TB, h *hubtest.Hub) {
-	t.Helper()
-	lib := library.NewStore(h.DB)
-	deadline := time.Now().Add(3 * time.Minute)
-	for res, want := range lookupdemo.Records() {
-		for {
-			cur, _, err := lib.Counts(context.Background(), res)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if cur >= int64(want) {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("library holds %d of %d demo records of %s", cur, want, res)
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-	}
 }
 
 // events returns the audit events recorded since from, read as the reviewer through the API.
@@ -288,7 +264,7 @@ func comparable(e audit.Event) audit.Event {
 // fields, purpose, case number, outcome, reason, principal, client).
 func TestConsoleReadsAuditedLikeAPI(t *testing.T) {
 	h := hubtest.Start(t)
-	waitLibrary(t, h)
+	h.WaitDemoLibrary(t)
 	lookupForm := url.Values{"applicant": {lookupdemo.Citizen}, "service_item": {lookupdemo.ItemSocialSecurity},
 		"case_number": {"SAME-CASE-1"}, "purpose": {lookupdemo.ItemSocialSecurity + "::社会保障卡申领"}}
 	lookupBody := map[string]string{"applicant": lookupdemo.Citizen, "service_item": lookupdemo.ItemSocialSecurity, "case_number": "SAME-CASE-1", "purpose": "社会保障卡申领"}

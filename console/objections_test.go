@@ -17,7 +17,7 @@ import (
 // the console's 403 or error page.
 func TestObjectionAndSupervisionPages(t *testing.T) {
 	h := hubtest.Start(t)
-	waitLibrary(t, h)
+	h.WaitDemoLibrary(t)
 
 	officer := newClient(t, h.URL)
 	page := officer.signIn(h, "officer-gsc")

@@ -45,7 +45,7 @@ func BenchmarkFieldEncryption(b *testing.B) {
 		b.Fatal("want one hub without data keys, one with AES-256-GCM keys and one with SM4-GCM keys")
 	}
 	for _, h := range []*hubtest.Hub{clear, sealed, sealedSM} {
-		waitDemoRecords(b, h)
+		h.WaitDemoLibrary(b)
 	}
 	client := &http.Client{Timeout: 30 * time.Second}
 

@@ -39,7 +39,7 @@ import (
 func TestSensitiveFieldsEncryptedAtRest(t *testing.T) {
 	h := hubtest.Start(t)
 	ctx := context.Background()
-	waitDemoRecords(t, h)
+	h.WaitDemoLibrary(t)
 
 	// A record of our own, with the demo's: their sensitive values.
 	person := loadgen.Person(rand.New(rand.NewPCG(16, 3)), 1, 0)
@@ -212,27 +212,6 @@ func TestSensitiveFieldsEncryptedAtRest(t *testing.T) {
 }
 
 const readPurpose = "办理社会救助审核"
-
-func waitDemoRecords(t testing.TB, h *hubtest.Hub) {
-	t.Helper()
-	lib := library.NewStore(h.DB)
-	deadline := time.Now().Add(90 * time.Second)
-	for res, want := range lookupdemo.Records() {
-		for {
-			cur, _, err := lib.Counts(context.Background(), res)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if cur >= int64(want) {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("library holds %d of %d demo records of %s", cur, want, res)
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-	}
-}
 
 // demoPerson is the demo citizen's population record as published
 // (package lookupdemo).

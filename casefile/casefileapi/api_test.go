@@ -1,38 +1,14 @@
 package casefileapi_test
 
 import (
-	"context"
 	"net/url"
 	"testing"
-	"time"
 
 	"yiku/audit"
 	"yiku/casefile"
-	"yiku/exchange/library"
 	"yiku/hub/hubtest"
 	"yiku/lookup/lookupdemo"
 )
-
-func waitLibrary(t testing.TB, h *hubtest.Hub) {
-	t.Helper()
-	lib := library.NewStore(h.DB)
-	deadline := time.Now().Add(90 * time.Second)
-	for res, want := range lookupdemo.Records() {
-		for {
-			cur, _, err := lib.Counts(context.Background(), res)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if cur >= int64(want) {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("library holds %d of %d demo records of %s", cur, want, res)
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-	}
-}
 
 func lookupCase(t *testing.T, h *hubtest.Hub, who, applicant, item, caseNo, purpose string) hubtest.Response {
 	t.Helper()
@@ -56,7 +32,7 @@ func getCase(t *testing.T, h *hubtest.Hub, who, number string) casefile.Case {
 // its processing time reaches the reuse statistics.
 func TestCaseFromLookup(t *testing.T) {
 	h := hubtest.Start(t)
-	waitLibrary(t, h)
+	h.WaitDemoLibrary(t)
 	if r := lookupCase(t, h, "officer-gsc", lookupdemo.Citizen, lookupdemo.ItemSocialSecurity, "LX-SB-2026-0001", "社会保障卡申领"); r.Status != 200 {
 		t.Fatalf("lookup: %d %s", r.Status, r.Body)
 	}

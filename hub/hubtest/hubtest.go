@@ -23,8 +23,10 @@ import (
 	"yiku/config"
 	"yiku/cryptosuite"
 	"yiku/demo"
+	"yiku/exchange/library"
 	"yiku/hub"
 	"yiku/keyring"
+	"yiku/lookup/lookupdemo"
 	"yiku/storage/storagetest"
 )
 
@@ -279,4 +281,29 @@ type testWriter struct{ t testing.TB }
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Logf("%s", bytes.TrimRight(p, "\n"))
 	return len(p), nil
+}
+
+// WaitDemoLibrary waits until the library sink has applied the lookup
+// demo's records (lookupdemo.Records), which the hub seeds at start; tests
+// of lookups, reads and cases start from there. It fails the test after
+// three minutes.
+func (h *Hub) WaitDemoLibrary(t testing.TB) {
+	t.Helper()
+	lib := library.NewStore(h.DB)
+	deadline := time.Now().Add(3 * time.Minute)
+	for res, want := range lookupdemo.Records() {
+		for {
+			cur, _, err := lib.Counts(context.Background(), res)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cur >= int64(want) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("library holds %d of %d demo records of %s", cur, want, res)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
 }

@@ -1,43 +1,17 @@
 package lookupapi_test
 
 import (
-	"context"
 	"encoding/json"
 	"net/url"
 	"strings"
 	"testing"
-	"time"
 
 	"yiku/audit"
-	"yiku/exchange/library"
 	"yiku/hub/hubtest"
 	"yiku/lookup"
 	"yiku/lookup/lookupdemo"
 	"yiku/serviceitem"
 )
-
-// waitLibrary waits until the library sink has applied every demo record
-// the lookup seeder published through the exchange.
-func waitLibrary(t testing.TB, h *hubtest.Hub) {
-	t.Helper()
-	lib := library.NewStore(h.DB)
-	deadline := time.Now().Add(90 * time.Second)
-	for res, want := range lookupdemo.Records() {
-		for {
-			cur, _, err := lib.Counts(context.Background(), res)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if cur >= int64(want) {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("library holds %d of %d demo records of %s", cur, want, res)
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-	}
-}
 
 func doLookup(t testing.TB, h *hubtest.Hub, who, applicant, item, caseNo, purpose string) (lookup.Result, hubtest.Response) {
 	t.Helper()
@@ -79,7 +53,7 @@ func events(t testing.TB, h *hubtest.Hub, q url.Values) eventsBody {
 
 func TestLookupSuppliesTwoOfThreeMaterials(t *testing.T) {
 	h := hubtest.Start(t)
-	waitLibrary(t, h)
+	h.WaitDemoLibrary(t)
 	// A lower-case check character and spaces are normalised.
 	res, r := doLookup(t, h, "officer-gsc", " "+lookupdemo.Citizen+" ", lookupdemo.ItemSocialSecurity, "LX-SB-2025-0001", "社会保障卡申领")
 	if r.Status != 200 {
@@ -154,7 +128,7 @@ func TestLookupSuppliesTwoOfThreeMaterials(t *testing.T) {
 
 func TestCertificatesReportedWithTheirValidity(t *testing.T) {
 	h := hubtest.Start(t)
-	waitLibrary(t, h)
+	h.WaitDemoLibrary(t)
 	cases := []struct {
 		applicant string
 		validity  string
@@ -190,7 +164,7 @@ func TestCertificatesReportedWithTheirValidity(t *testing.T) {
 
 func TestLookupWithoutGrantIsRefusedAndAudited(t *testing.T) {
 	h := hubtest.Start(t)
-	waitLibrary(t, h)
+	h.WaitDemoLibrary(t)
 	// The street service centre (lx-gsc-lp) has no grant of its own for
 	// social insurance records: the population record is supplied (an
 	// unconditional resource), the insurance record is refused.
@@ -253,7 +227,7 @@ func TestLookupWithoutGrantIsRefusedAndAudited(t *testing.T) {
 
 func TestReviewerAndCitizenSeeEveryLookup(t *testing.T) {
 	h := hubtest.Start(t)
-	waitLibrary(t, h)
+	h.WaitDemoLibrary(t)
 	for i, who := range []string{"officer-gsc", "officer-lp", "gsc-system"} {
 		if _, r := doLookup(t, h, who, lookupdemo.Citizen, lookupdemo.ItemMarriage, "JH-2025-000"+string(rune('1'+i)), "结婚登记"); r.Status != 200 {
 			t.Fatalf("%s: %d %s", who, r.Status, r.Body)

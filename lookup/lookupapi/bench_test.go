@@ -32,7 +32,7 @@ import (
 //	go test -run '^$' -bench BenchmarkLookups -benchtime 10s ./lookup/lookupapi/
 func BenchmarkLookups(b *testing.B) {
 	h := hubtest.Start(b)
-	waitLibrary(b, h)
+	h.WaitDemoLibrary(b)
 	sqlDB, err := h.DB.Gorm.DB()
 	if err != nil {
 		b.Fatal(err)

@@ -22,7 +22,7 @@ import (
 // resource, hashed subjects, purpose, case number and outcome.
 func TestEveryDataReadLeavesOneEvent(t *testing.T) {
 	h := hubtest.Start(t)
-	waitLibrary(t, h)
+	h.WaitDemoLibrary(t)
 	key := h.Audit.SubjectKey()
 	hashOf := func(ids ...string) []string { return key.HashAll(ids) }
 

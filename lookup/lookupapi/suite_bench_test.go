@@ -28,7 +28,7 @@ func BenchmarkLookupsBySuite(b *testing.B) {
 	hubs := map[cryptosuite.Name]*hubtest.Hub{}
 	for _, s := range []cryptosuite.Name{cryptosuite.Default, cryptosuite.SM} {
 		hubs[s] = hubtest.StartWith(b, hubtest.Options{Suite: s})
-		waitLibrary(b, hubs[s])
+		hubs[s].WaitDemoLibrary(b)
 	}
 	client := &http.Client{Transport: &http.Transport{MaxIdleConns: 256, MaxIdleConnsPerHost: 256}, Timeout: 30 * time.Second}
 	var caseSeq atomic.Int64

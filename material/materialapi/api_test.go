@@ -2,7 +2,6 @@ package materialapi_test
 
 import (
 	"bytes"
-	"context"
 	"crypto/rand"
 	"encoding/json"
 	"io"
@@ -15,7 +14,6 @@ import (
 
 	"yiku/audit"
 	"yiku/casefile"
-	"yiku/exchange/library"
 	"yiku/hub/hubtest"
 	"yiku/lookup"
 	"yiku/lookup/lookupdemo"
@@ -57,27 +55,6 @@ func pdf(n int) []byte {
 	_, _ = rand.Read(b)
 	copy(b, "%PDF-1.7\n")
 	return b
-}
-
-func waitLibrary(t testing.TB, h *hubtest.Hub) {
-	t.Helper()
-	lib := library.NewStore(h.DB)
-	deadline := time.Now().Add(90 * time.Second)
-	for res, want := range lookupdemo.Records() {
-		for {
-			cur, _, err := lib.Counts(context.Background(), res)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if cur >= int64(want) {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("library holds %d of %d demo records of %s", cur, want, res)
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-	}
 }
 
 func doLookup(t testing.TB, h *hubtest.Hub, who, item, caseNo, purpose string) lookup.Result {
@@ -126,7 +103,7 @@ func events(t testing.TB, h *hubtest.Hub, q url.Values) eventsBody {
 // refused (audited); an expired upload is reported, not supplied.
 func TestUploadThenReuseInAnotherItem(t *testing.T) {
 	h := hubtest.Start(t)
-	waitLibrary(t, h)
+	h.WaitDemoLibrary(t)
 	// A second item that needs the household register too (same type).
 	item := map[string]any{"code": "residence-permit", "name": "居住证申领", "department_code": "lx-gsc", "applicant_type": "natural_person",
 		"materials": []map[string]string{

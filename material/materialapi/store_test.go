@@ -34,7 +34,7 @@ func materialStoreOverHTTP(t *testing.T, store string) {
 		hubURL, requests = blobtest.Requests(t, storeURL)
 	}
 	h := hubtest.StartWith(t, hubtest.Options{Configure: func(c *config.Config) { c.MaterialStore = hubURL }})
-	waitLibrary(t, h)
+	h.WaitDemoLibrary(t)
 
 	// 18 MB, under the 20 MiB upload limit and over the S3 writer's 16 MiB
 	// threshold: S3 gets a multipart upload (three 8 MiB parts).

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"yiku/audit"
-	"yiku/exchange/library"
 	"yiku/fault"
 	"yiku/hub/hubtest"
 	"yiku/lookup"
@@ -22,27 +21,6 @@ const (
 	purpose = "社会保障卡申领"
 	caseNo  = "LX-SB-2025-0001"
 )
-
-func waitLibrary(t testing.TB, h *hubtest.Hub) {
-	t.Helper()
-	lib := library.NewStore(h.DB)
-	deadline := time.Now().Add(90 * time.Second)
-	for res, want := range lookupdemo.Records() {
-		for {
-			cur, _, err := lib.Counts(context.Background(), res)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if cur >= int64(want) {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("library holds %d of %d demo records of %s", cur, want, res)
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-	}
-}
 
 type recordView struct {
 	Version        int
@@ -168,7 +146,7 @@ func withReason(evs []audit.Event, id string) int {
 // escalated, refused to a reader without a grant; each step audited.
 func TestObjectionLifecycle(t *testing.T) {
 	h := hubtest.Start(t)
-	waitLibrary(t, h)
+	h.WaitDemoLibrary(t)
 	ctx := context.Background()
 
 	// A subscription of the service centre's system to the population
