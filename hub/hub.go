@@ -37,6 +37,7 @@ import (
 	"yiku/console"
 	"yiku/cryptosuite"
 	"yiku/diskspace"
+	"yiku/exchange/library"
 	"yiku/fault"
 	"yiku/httpapi"
 	"yiku/identity"
@@ -84,6 +85,9 @@ type Hub struct {
 	// Keys wrap the data keys of what the hub encrypts at rest; nil in
 	// serve mode without --data-key-file.
 	Keys *keyring.Ring
+	// Library is the one library's store, with the cipher that opens the
+	// sensitive fields of its records when the hub has data keys.
+	Library *library.Store
 	// Audit is this instance's audit journal (its own hash chain); the audit
 	// middleware records every /api/v1 call through it.
 	Audit *journal.Journal

@@ -120,6 +120,7 @@ func (h *Hub) addParts(ctx context.Context) error {
 			}
 			pub.Sealer, lib.Fields = fields, fields
 		}
+		h.Library = lib
 		subStore := subscription.NewStore(h.DB)
 		webhooks := subscription.WebhookPolicy{AllowPrivate: h.Cfg.WebhookAllowPrivate}
 		if webhooks.AllowPrivate && h.Cfg.Mode == config.ModeServe {

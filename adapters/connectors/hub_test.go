@@ -46,7 +46,7 @@ func settledLibrary(t *testing.T, h *hubtest.Hub, resource string, minVersions i
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	lib := library.NewStore(h.DB)
+	lib := h.Library
 	var last int64 = -1
 	deadline = time.Now().Add(30 * time.Second)
 	for {
@@ -76,8 +76,12 @@ func settledLibrary(t *testing.T, h *hubtest.Hub, resource string, minVersions i
 		if r.Deleted {
 			continue
 		}
+		data, err := lib.Plain(context.Background(), r)
+		if err != nil {
+			t.Fatal(err)
+		}
 		var rec adapters.Record
-		if err := json.Unmarshal(r.DataBytes(), &rec); err != nil {
+		if err := json.Unmarshal(data, &rec); err != nil {
 			t.Fatal(err)
 		}
 		out = append(out, rec)
