@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -15,6 +16,7 @@ import (
 
 	"yiku/catalog"
 	"yiku/fault"
+	"yiku/fieldcrypt"
 	"yiku/identity"
 )
 
@@ -347,6 +349,9 @@ func (p *Publisher) PrepareDelete(ctx context.Context, department, resource, sub
 	if subject == "" || len(subject) > 100 {
 		return Record{}, fault.Invalidf("invalid_subject", "subject key must be 1 to 100 characters")
 	}
+	if fieldcrypt.SealedSubject(subject) {
+		return Record{}, fault.Invalidf("invalid_subject", "a subject key may not begin with %q: the hub keeps that prefix for its pseudonyms", fieldcrypt.SubjectPrefix)
+	}
 	return Record{Resource: id, SubjectKey: subject, ID: TombstoneID(id, subject, reason), Publisher: department,
 		TraceID: trace, PublishedAt: p.now(), DeleteReason: reason, SchemaVersion: res.LatestVersion}, nil
 }
@@ -413,7 +418,9 @@ func (p *Publisher) produce(ctx context.Context, topic string, recs []Record) ([
 }
 
 // seal encrypts the sensitive fields of the messages of recs (one
-// resource's records). The record ids stay the hashes of the plaintext.
+// resource's records) and, when the subject field is one of them, keys the
+// messages by the subject's pseudonym. The record ids stay the hashes of
+// the plaintext.
 func (p *Publisher) seal(ctx context.Context, recs []Record, msgs []kafka.Message) error {
 	if p.Sealer == nil {
 		return nil
@@ -423,15 +430,26 @@ func (p *Publisher) seal(ctx context.Context, recs []Record, msgs []kafka.Messag
 		return err
 	}
 	sensitive := SensitiveFields(res)
+	pseudonyms := slices.Contains(sensitive, res.SubjectKey)
+	unavailable := func(err error) error {
+		e := fault.Wrap(err, fault.Unavailable, "encryption_unavailable", "the sensitive fields of the records could not be encrypted; nothing is accepted, retry")
+		e.RetryAfter = 2
+		return e
+	}
 	for i, r := range recs {
+		if pseudonyms {
+			key, err := p.Sealer.SealSubject(ctx, r.Resource, r.SubjectKey)
+			if err != nil {
+				return unavailable(err)
+			}
+			msgs[i].Key = []byte(key)
+		}
 		if r.Tombstone() {
 			continue
 		}
 		data, sealed, err := p.Sealer.Seal(ctx, r.Resource, sensitive, r.Data)
 		if err != nil {
-			e := fault.Wrap(err, fault.Unavailable, "encryption_unavailable", "the sensitive fields of the records could not be encrypted; nothing is accepted, retry")
-			e.RetryAfter = 2
-			return e
+			return unavailable(err)
 		}
 		if sealed {
 			msgs[i].Value = data

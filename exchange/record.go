@@ -12,6 +12,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"yiku/catalog"
+	"yiku/fieldcrypt"
 )
 
 // Kafka headers every record message carries.
@@ -37,9 +38,18 @@ const SealedFormat = "ykf1"
 // and the library, and opens them on the paths that serve an authorised
 // read (fieldcrypt.Cipher). Seal reports whether it sealed anything; Open
 // returns data without sealed values as it is.
+//
+// When the catalog marks a resource's subject field sensitive, its records
+// are keyed by a pseudonym of the subject (fieldcrypt.SealedSubject) in
+// Kafka and in the library: SealSubject makes it on the way in, FindSubject
+// finds it for a read by subject (without making a key; "" when the
+// resource has none), OpenSubject turns it back into the subject.
 type Sealer interface {
 	Seal(ctx context.Context, resource string, sensitive []string, data []byte) ([]byte, bool, error)
 	Open(ctx context.Context, resource string, data []byte) ([]byte, error)
+	SealSubject(ctx context.Context, resource, subject string) (string, error)
+	FindSubject(ctx context.Context, resource, subject string) (string, error)
+	OpenSubject(ctx context.Context, resource, key string) (string, error)
 }
 
 // ErrUnopened marks a sealed record that could not be opened: the hub has
@@ -116,7 +126,8 @@ func TombstoneID(resource, subject, reason string) string {
 }
 
 // Message is r as a Kafka message for topic, keyed by the subject key so a
-// subject's records keep their order on one partition.
+// subject's records keep their order on one partition (the Publisher
+// replaces a sensitive subject key by its pseudonym).
 func (r Record) Message(topic string) kafka.Message {
 	h := []kafka.Header{
 		{Key: HeaderResource, Value: []byte(r.Resource)},
@@ -140,7 +151,8 @@ func (r Record) Message(topic string) kafka.Message {
 // is refused rather than applied. A sealed record is checked through
 // open (its plaintext is what the id hashes) and returned sealed, as it is
 // stored; open may be nil on a hub without data keys, which then refuses
-// sealed records.
+// sealed records. Likewise a record keyed by a subject pseudonym keeps it
+// as its SubjectKey; the pseudonym is opened only to check a tombstone's id.
 func RecordFromMessage(ctx context.Context, m kafka.Message, open Sealer) (Record, error) {
 	r := Record{SubjectKey: string(m.Key)}
 	var reasonSet, sealed bool
@@ -181,11 +193,21 @@ func RecordFromMessage(ctx context.Context, m kafka.Message, open Sealer) (Recor
 	if r.PublishedAt.IsZero() {
 		r.PublishedAt = m.Time
 	}
+	subject := r.SubjectKey
+	if fieldcrypt.SealedSubject(subject) {
+		if open == nil {
+			return Record{}, fmt.Errorf("exchange: message %s/%d@%d: %w: this hub has no data key file", m.Topic, m.Partition, m.Offset, ErrUnopened)
+		}
+		var err error
+		if subject, err = open.OpenSubject(ctx, r.Resource, subject); err != nil {
+			return Record{}, fmt.Errorf("exchange: message %s/%d@%d: %w: %w", m.Topic, m.Partition, m.Offset, ErrUnopened, err)
+		}
+	}
 	if len(m.Value) == 0 {
 		if !reasonSet {
 			return Record{}, fmt.Errorf("exchange: message %s/%d@%d: empty value without a delete reason", m.Topic, m.Partition, m.Offset)
 		}
-		if r.ID != TombstoneID(r.Resource, r.SubjectKey, r.DeleteReason) {
+		if r.ID != TombstoneID(r.Resource, subject, r.DeleteReason) {
 			return Record{}, fmt.Errorf("exchange: message %s/%d@%d: tombstone id does not match", m.Topic, m.Partition, m.Offset)
 		}
 		return r, nil

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"yiku/catalog"
+	"yiku/fieldcrypt"
 	"yiku/inputtext"
 )
 
@@ -127,6 +128,9 @@ func checkOne(env Envelope, i int, raw []byte) (Record, []Rejection) {
 	subject, ok := obj[key].(string)
 	if !ok || subject == "" {
 		return Record{}, []Rejection{{Index: i, Pointer: "/" + key, Rule: "subject_key", Message: fmt.Sprintf("the subject key %s must be a non-empty string", key)}}
+	}
+	if fieldcrypt.SealedSubject(subject) {
+		return Record{}, []Rejection{{Index: i, Pointer: "/" + key, Rule: "subject_key", Message: fmt.Sprintf("the subject key %s may not begin with %q: the hub keeps that prefix for its pseudonyms", key, fieldcrypt.SubjectPrefix)}}
 	}
 	canon, err := AppendCanonical(make([]byte, 0, len(raw)), obj)
 	if err != nil {

@@ -74,6 +74,7 @@ type Cipher struct {
 type resourceKeys struct {
 	seal     *dataKey         // the version new values are sealed with; nil until needed
 	versions map[int]*dataKey // every version opened so far
+	index    *subjectIndex    // the subject index key; nil until needed
 }
 
 type dataKey struct {

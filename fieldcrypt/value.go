@@ -67,7 +67,13 @@ var b64 = base64.RawURLEncoding.Strict()
 // the scratch buffer raw, which it returns for reuse; the nonce and box
 // point into it.
 func parseSealedInto(raw, text []byte) (sealed, []byte, error) {
-	rest, ok := bytes.CutPrefix(text, []byte(prefix))
+	return parseWithPrefix(raw, text, prefix)
+}
+
+// parseWithPrefix parses a sealed value or subject pseudonym (pre is
+// prefix or subjectPrefix).
+func parseWithPrefix(raw, text []byte, pre string) (sealed, []byte, error) {
+	rest, ok := bytes.CutPrefix(text, []byte(pre))
 	if !ok {
 		return sealed{}, raw, ErrSealed
 	}

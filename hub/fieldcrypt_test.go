@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -20,6 +21,7 @@ import (
 	"yiku/exchange"
 	"yiku/exchange/library"
 	"yiku/exchange/loadgen"
+	"yiku/fieldcrypt"
 	"yiku/hub/hubtest"
 	"yiku/keyring"
 	"yiku/lookup"
@@ -30,9 +32,9 @@ import (
 
 // TestSensitiveFieldsEncryptedAtRest reads Kafka's records topics and the
 // library's tables directly: every value of a field the catalog marks
-// sensitive is sealed there and no such value is anywhere in clear, except
-// the subject key itself, which is the message key and the row's key (see
-// docs/keys.md). Record reads, subscriptions and lookups return the values
+// sensitive is sealed there and no such value is anywhere in clear; where
+// the subject field is sensitive, the message key and the row's key are the
+// subject's pseudonym (see docs/keys.md), also for a deletion. Record reads, subscriptions and lookups return the values
 // as published, masked by the reader's grant. After `yiku keys rotate` and
 // a restart every data key is wrapped by the new key, and everything stays
 // readable.
@@ -48,6 +50,18 @@ func TestSensitiveFieldsEncryptedAtRest(t *testing.T) {
 		t.Fatalf("publish: %d %s", r.Status, r.Body)
 	}
 	readRecord(t, h, "population", subject, "gsc-system", true)
+	// A person published, then deleted: the tombstone is keyed by the
+	// pseudonym too, and the subject's history reads back by ID number.
+	gone := loadgen.Person(rand.New(rand.NewPCG(16, 5)), 3, 0)
+	goneID := gone["id_number"].(string)
+	if r := h.Do(http.MethodPost, "/api/v1/resources/population/records", "psb-system", []any{gone}); r.Status != http.StatusOK {
+		t.Fatalf("publish: %d %s", r.Status, r.Body)
+	}
+	readRecord(t, h, "population", goneID, "gsc-system", true)
+	if r := h.Do(http.MethodDelete, "/api/v1/resources/population/records/"+goneID+"?reason="+url.QueryEscape("迁出"), "psb-system", nil); r.Status != http.StatusOK {
+		t.Fatalf("delete: %d %s", r.Status, r.Body)
+	}
+	waitHistory(t, h, "population", goneID, 2)
 
 	resources := map[string]catalog.Resource{}
 	for _, id := range []string{seed.Population, seed.SocialSecurity, seed.MarriageRegistration, seed.LegalEntity, seed.BusinessLicence} {
@@ -58,6 +72,29 @@ func TestSensitiveFieldsEncryptedAtRest(t *testing.T) {
 		resources[id] = res
 	}
 	secrets := sensitiveValues(t, resources, person)
+	secrets[seed.Population] = append(secrets[seed.Population], goneID)
+	// checkKey: a record key holds no secret, and is a pseudonym where the
+	// subject field is sensitive.
+	checkKey := func(where string, res catalog.Resource, key string) {
+		t.Helper()
+		if slices.Contains(exchange.SensitiveFields(res), res.SubjectKey) && !fieldcrypt.SealedSubject(key) {
+			t.Errorf("%s: the subject key is in clear: %q", where, key)
+		}
+		for _, s := range secrets[res.ID] {
+			if strings.Contains(key, s) {
+				t.Errorf("%s: %q in clear in the key %q", where, s, key)
+			}
+		}
+	}
+	pseudonymous := 0
+	for _, res := range resources {
+		if slices.Contains(exchange.SensitiveFields(res), res.SubjectKey) {
+			pseudonymous++
+		}
+	}
+	if pseudonymous < 3 {
+		t.Fatalf("%d of the demo's resources have a sensitive subject field, want population, social security and marriage registration", pseudonymous)
+	}
 
 	// (a) The records topics: every sensitive field sealed, nothing in clear
 	// but the message key.
@@ -67,6 +104,7 @@ func TestSensitiveFieldsEncryptedAtRest(t *testing.T) {
 			t.Fatalf("no messages on the records topic of %s", id)
 		}
 		for _, m := range msgs {
+			checkKey(fmt.Sprintf("topic %s@%d/%d", id, m.Partition, m.Offset), res, string(m.Key))
 			if len(m.Value) == 0 {
 				continue
 			}
@@ -92,7 +130,11 @@ func TestSensitiveFieldsEncryptedAtRest(t *testing.T) {
 		}
 		for _, r := range rows {
 			res, ok := resources[r.ResourceID]
-			if !ok || r.Data == nil {
+			if !ok {
+				continue
+			}
+			checkKey(table+" "+r.ResourceID+" v"+fmt.Sprint(r.Version), res, r.SubjectKey)
+			if r.Data == nil {
 				continue
 			}
 			checkSealed(t, table+" "+r.ResourceID+" v"+fmt.Sprint(r.Version), res, r.DataBytes(), secrets[r.ResourceID])
@@ -361,6 +403,29 @@ func readTopic(t *testing.T, h *hubtest.Hub, topic string) []kafka.Message {
 		r.Close()
 	}
 	return out
+}
+
+// waitHistory waits until the history of a subject's record holds n
+// versions, the last a deletion, read through the API by the subject.
+func waitHistory(t *testing.T, h *hubtest.Hub, resource, subject string, n int) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		r := h.Do(http.MethodGet, "/api/v1/resources/"+resource+"/records/"+subject+"?history=true&purpose="+url.QueryEscape(readPurpose), "gsc-system", nil)
+		var out struct {
+			Versions []struct{ Deleted bool }
+		}
+		if r.Status == http.StatusOK {
+			r.JSON(t, &out)
+			if len(out.Versions) == n && out.Versions[n-1].Deleted {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("history of a %s subject: %d %s", resource, r.Status, r.Body)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 func hasHeader(m kafka.Message, key, value string) bool {

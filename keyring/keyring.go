@@ -19,6 +19,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -71,6 +72,21 @@ func (d DataKey) AEAD() (cipher.AEAD, error) {
 	}
 	return a, nil
 }
+
+// Derive returns a key of the same suite derived from d for one purpose,
+// named by label (HKDF with the suite's hash), so that one stored data key
+// can key several uses without any of them revealing d or another.
+func (d DataKey) Derive(label string) (DataKey, error) {
+	k, err := d.suite.DeriveKey(d.key, label, d.suite.CipherKeySize())
+	if err != nil {
+		return DataKey{}, fmt.Errorf("keyring: %w", err)
+	}
+	return DataKey{suite: d.suite, key: k}, nil
+}
+
+// MAC returns the suite's keyed hash (HMAC-SHA-256 or HMAC-SM3) keyed by d.
+// A hash.Hash is not safe for concurrent use: call MAC for each use.
+func (d DataKey) MAC() hash.Hash { return d.suite.MAC(d.key) }
 
 // ErrUnwrap is returned when a wrapped data key cannot be opened: it was
 // wrapped by a KEK this ring does not hold, or it was altered.

@@ -274,6 +274,24 @@ func (s *Service) Get(ctx context.Context, p identity.Principal, id string) (Obj
 	return view(p, o), nil
 }
 
+// correctIfNewer closes the open objection d as corrected when its
+// record's current version in the library is newer than the disputed one
+// (a deletion counts: the provider withdrew the record).
+func (s *Service) correctIfNewer(ctx context.Context, d Disputed, now time.Time) (bool, error) {
+	cur, err := s.Records.Current(ctx, d.ResourceID, d.SubjectKey)
+	if fault.KindOf(err) == fault.NotFound {
+		return false, nil
+	}
+	if err != nil || cur.Version <= d.RecordVersion {
+		return false, err
+	}
+	o, err := s.Store.Get(ctx, d.ID, now)
+	if err != nil {
+		return false, err
+	}
+	return s.correct(ctx, o, cur)
+}
+
 // correct closes o as corrected by the record version cur. It reports
 // whether this call closed it (false when another step did first).
 func (s *Service) correct(ctx context.Context, o Objection, cur library.Row) (bool, error) {
@@ -409,17 +427,24 @@ func (s *Service) OpenFor(ctx context.Context, keys []Key) (map[Key][]Open, erro
 // Sweep closes open objections whose record got a newer version, then
 // escalates open ones past their deadline at now; each step is audited.
 func (s *Service) Sweep(ctx context.Context, now time.Time) error {
-	fixed, err := s.Store.Corrected(ctx, 1000)
-	if err != nil {
-		return err
-	}
-	for _, c := range fixed {
-		o, err := s.Store.Get(ctx, c.ID, now)
+	// Every open objection, a page at a time; a closed one leaves the
+	// list, so the next page starts after the ones still open.
+	for offset := 0; ; {
+		page, err := s.Store.OpenRecords(ctx, offset, 500)
 		if err != nil {
 			return err
 		}
-		if _, err := s.correct(ctx, o, library.Row{Version: c.Version, Publisher: c.Publisher, AppliedAt: c.AppliedAt}); err != nil {
-			return err
+		for _, d := range page {
+			closed, err := s.correctIfNewer(ctx, d, now)
+			if err != nil {
+				return err
+			}
+			if !closed {
+				offset++
+			}
+		}
+		if len(page) < 500 {
+			break
 		}
 	}
 	up, err := s.Store.Escalate(ctx, now, 1000)

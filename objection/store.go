@@ -259,22 +259,21 @@ func (s *Store) OpenFor(ctx context.Context, keys []Key) (map[Key][]Open, error)
 	return out, nil
 }
 
-// Correction is an open objection whose record has a newer version.
-type Correction struct {
-	ID        string
-	Version   int
-	Publisher string
-	AppliedAt time.Time
+// Disputed is an open objection's record: the version it disputes.
+type Disputed struct {
+	ID            string
+	ResourceID    string
+	SubjectKey    string
+	RecordVersion int
 }
 
-// Corrected lists open objections whose record's current version in the
-// library is newer than the disputed one (a deletion counts: the provider
-// withdrew the record).
-func (s *Store) Corrected(ctx context.Context, limit int) ([]Correction, error) {
-	var out []Correction
-	err := s.db.WithContext(ctx).Raw(`SELECT o.id AS id, r.version AS version, r.publisher AS publisher, r.applied_at AS applied_at
-FROM objections o JOIN library_records r ON r.resource_id = o.resource_id AND r.subject_key = o.subject_key
-WHERE o.status = 'open' AND r.version > o.record_version ORDER BY o.created_at LIMIT ?`, limit).Scan(&out).Error
+// OpenRecords lists up to limit open objections, after skipping offset,
+// with the record each disputes, oldest first (the sweep compares them
+// with the library's current versions through the library store, which
+// alone knows how a subject is keyed there).
+func (s *Store) OpenRecords(ctx context.Context, offset, limit int) ([]Disputed, error) {
+	var out []Disputed
+	err := s.db.WithContext(ctx).Raw("SELECT id, resource_id, subject_key, record_version FROM objections WHERE status = 'open' ORDER BY created_at, id LIMIT ? OFFSET ?", limit, offset).Scan(&out).Error
 	if err != nil {
 		return nil, storage.MapError(err, "objection")
 	}

@@ -580,7 +580,7 @@ func (d database) census(t *testing.T, ctx context.Context, want map[string]stri
 	if d.ns == 0 {
 		present := make([]int, len(groups))
 		for i, g := range groups {
-			present[i] = librarytest.Present(t, ctx, d.url, resource, g)
+			present[i] = librarytest.Present(t, ctx, d.url, d.dataKeys, resource, g)
 		}
 		return librarytest.Take(t, ctx, d.url, d.dataKeys, resource, want), present
 	}
@@ -624,7 +624,7 @@ func TestCensusHelper(t *testing.T) {
 	ctx := context.Background()
 	a := censusAnswer{Census: librarytest.Take(t, ctx, req.URL, req.DataKeys, resource, req.Want), Present: make([]int, len(req.Groups))}
 	for i, g := range req.Groups {
-		a.Present[i] = librarytest.Present(t, ctx, req.URL, resource, g)
+		a.Present[i] = librarytest.Present(t, ctx, req.URL, req.DataKeys, resource, g)
 	}
 	out, _ := json.Marshal(a)
 	if err := os.WriteFile(req.Out, out, 0o600); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -97,37 +98,103 @@ const rowColumns = "resource_id, subject_key, record_id, version, schema_version
 // library, never name the subject: they are logged, and the subject key is
 // an ID number.
 func (s *Store) Current(ctx context.Context, resource, subject string) (Row, error) {
+	keys, err := s.subjectKeys(ctx, resource, subject)
+	if err != nil {
+		return Row{}, err
+	}
 	var rows []Row
-	err := s.db.WithContext(ctx).Raw("SELECT 0 AS seq, "+rowColumns+" FROM library_records WHERE resource_id = ? AND subject_key = ?", resource, subject).Scan(&rows).Error
+	err = s.db.WithContext(ctx).Raw("SELECT 0 AS seq, "+rowColumns+" FROM library_records WHERE resource_id = ? AND subject_key IN ?", resource, keys).Scan(&rows).Error
 	if err != nil {
 		return Row{}, fmt.Errorf("library: current %s: %w", resource, err)
 	}
 	if len(rows) == 0 {
 		return Row{}, fault.NotFoundf("record_not_found", "no record of %s for this subject", resource)
 	}
-	return rows[0], nil
+	cur := rows[0]
+	for _, r := range rows[1:] {
+		if r.AppliedAt.After(cur.AppliedAt) {
+			cur = r
+		}
+	}
+	cur.SubjectKey = subject
+	return cur, nil
 }
 
 // History returns every version of a subject's record, oldest first.
 func (s *Store) History(ctx context.Context, resource, subject string) ([]Row, error) {
+	keys, err := s.subjectKeys(ctx, resource, subject)
+	if err != nil {
+		return nil, err
+	}
 	var rows []Row
-	err := s.db.WithContext(ctx).Raw("SELECT seq, "+rowColumns+" FROM library_history WHERE resource_id = ? AND subject_key = ? ORDER BY version, seq", resource, subject).Scan(&rows).Error
+	err = s.db.WithContext(ctx).Raw("SELECT seq, "+rowColumns+" FROM library_history WHERE resource_id = ? AND subject_key IN ? ORDER BY version, seq", resource, keys).Scan(&rows).Error
 	if err != nil {
 		return nil, fmt.Errorf("library: history %s: %w", resource, err)
 	}
 	if len(rows) == 0 {
 		return nil, fault.NotFoundf("record_not_found", "no record of %s for this subject", resource)
 	}
+	if len(keys) > 1 {
+		// Keyed both ways (the subject field became sensitive): the order
+		// of application, as one subject's versions.
+		sort.SliceStable(rows, func(i, j int) bool { return rows[i].Seq < rows[j].Seq })
+	}
+	for i := range rows {
+		rows[i].SubjectKey = subject
+	}
 	return rows, nil
 }
 
+// subjectKeys returns the keys subject's records of resource may be
+// stored under: the subject itself and, on a hub with data keys, its
+// pseudonym (package fieldcrypt) when the resource has one. A resource is
+// keyed one way at a time, by whether its subject field is sensitive; both
+// are asked for so that records keyed before a change of that marking stay
+// found.
+func (s *Store) subjectKeys(ctx context.Context, resource, subject string) ([]string, error) {
+	if s.Fields == nil {
+		return []string{subject}, nil
+	}
+	p, err := s.Fields.FindSubject(ctx, resource, subject)
+	if err != nil {
+		return nil, fault.Wrap(err, fault.Unavailable, "record_keys_unavailable", "the data key of %s could not be loaded; retry", resource)
+	}
+	if p == "" {
+		return []string{subject}, nil
+	}
+	return []string{p, subject}, nil
+}
+
+// Subject returns the subject of a stored subject key: the key itself, or
+// the subject its pseudonym stands for.
+func (s *Store) Subject(ctx context.Context, resource, key string) (string, error) {
+	if !fieldcrypt.SealedSubject(key) {
+		return key, nil
+	}
+	if s.Fields == nil {
+		return "", fault.New(fault.Unavailable, "record_keys_missing",
+			"a record of %s is keyed by an encrypted subject and this hub has no data key file; an operator starts it with the --data-key-file the records were written under", resource)
+	}
+	subject, err := s.Fields.OpenSubject(ctx, resource, key)
+	if err != nil {
+		return "", fmt.Errorf("library: open a subject key of %s: %w", resource, err)
+	}
+	return subject, nil
+}
+
 // After returns up to limit versions of resource applied after seq, in
-// the order they were applied (and hence in order per subject).
+// the order they were applied (and hence in order per subject), each with
+// its subject (a pseudonym opened).
 func (s *Store) After(ctx context.Context, resource string, seq int64, limit int) ([]Row, error) {
 	var rows []Row
 	err := s.db.WithContext(ctx).Raw("SELECT seq, "+rowColumns+" FROM library_history WHERE resource_id = ? AND seq > ? ORDER BY seq LIMIT ?", resource, seq, limit).Scan(&rows).Error
 	if err != nil {
 		return nil, fmt.Errorf("library: versions of %s after %d: %w", resource, seq, err)
+	}
+	for i := range rows {
+		if rows[i].SubjectKey, err = s.Subject(ctx, resource, rows[i].SubjectKey); err != nil {
+			return nil, err
+		}
 	}
 	return rows, nil
 }

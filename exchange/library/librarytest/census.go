@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"sort"
 	"testing"
 
@@ -69,14 +70,7 @@ func Take(t testing.TB, ctx context.Context, dbURL, keyFile, resource string, wa
 		t.Fatal(err)
 	}
 	defer db.Close()
-	var fields *fieldcrypt.Cipher
-	if keyFile != "" {
-		ring, err := keyring.Load(keyFile)
-		if err != nil {
-			t.Fatal(err)
-		}
-		fields = fieldcrypt.New(ring, sqlstore.New(db.Gorm))
-	}
+	fields := cipherOf(t, db, keyFile)
 	var current []struct {
 		SubjectKey string
 		RecordID   string
@@ -89,6 +83,12 @@ func Take(t testing.TB, ctx context.Context, dbURL, keyFile, resource string, wa
 	c := Census{Want: len(want)}
 	seen := make(map[string]bool, len(want))
 	for _, r := range current {
+		if fields != nil {
+			// Keyed by the subject's pseudonym when the subject is sensitive.
+			if r.SubjectKey, err = fields.OpenSubject(ctx, resource, r.SubjectKey); err != nil {
+				t.Fatalf("census: open a subject key of %s: %v", resource, err)
+			}
+		}
 		id, ok := want[r.SubjectKey]
 		if !ok {
 			continue // records the test did not publish (the demo's own)
@@ -121,6 +121,11 @@ func Take(t testing.TB, ctx context.Context, dbURL, keyFile, resource string, wa
 		t.Fatal(err)
 	}
 	for _, h := range history {
+		if fields != nil {
+			if h.SubjectKey, err = fields.OpenSubject(ctx, resource, h.SubjectKey); err != nil {
+				t.Fatalf("census: open a subject key of %s: %v", resource, err)
+			}
+		}
 		if _, ok := want[h.SubjectKey]; ok {
 			c.Duplicated = append(c.Duplicated, h.SubjectKey)
 		}
@@ -131,8 +136,23 @@ func Take(t testing.TB, ctx context.Context, dbURL, keyFile, resource string, wa
 	return c
 }
 
+// cipherOf opens the data keys of the hub whose key file is keyFile; nil
+// for "" (a hub without one).
+func cipherOf(t testing.TB, db *storage.DB, keyFile string) *fieldcrypt.Cipher {
+	t.Helper()
+	if keyFile == "" {
+		return nil
+	}
+	ring, err := keyring.Load(keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fieldcrypt.New(ring, sqlstore.New(db.Gorm))
+}
+
 // Present counts how many of keys have a current record in resource.
-func Present(t testing.TB, ctx context.Context, dbURL, resource string, keys []string) int {
+// keyFile is as for Take: with it, a subject is found by its pseudonym too.
+func Present(t testing.TB, ctx context.Context, dbURL, keyFile, resource string, keys []string) int {
 	t.Helper()
 	if len(keys) == 0 {
 		return 0
@@ -142,6 +162,19 @@ func Present(t testing.TB, ctx context.Context, dbURL, resource string, keys []s
 		t.Fatal(err)
 	}
 	defer db.Close()
+	if fields := cipherOf(t, db, keyFile); fields != nil {
+		all := slices.Clone(keys)
+		for _, k := range keys {
+			p, err := fields.FindSubject(ctx, resource, k)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p != "" {
+				all = append(all, p)
+			}
+		}
+		keys = all
+	}
 	var n int64
 	if err := db.Gorm.Raw("SELECT COUNT(*) FROM library_records WHERE resource_id = ? AND subject_key IN ?", resource, keys).Scan(&n).Error; err != nil {
 		t.Fatal(err)
