@@ -2,6 +2,7 @@ package exchange
 
 import (
 	"bytes"
+	"encoding/json"
 	"testing"
 	"time"
 
@@ -32,3 +33,25 @@ func TestCheckRefusesInvalidUTF8(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckRefusesPseudonymSubjects: a subject key that begins like the
+// hub's subject pseudonyms is refused (rule subject_key), so that every
+// key with the prefix in Kafka and the library is one the hub made.
+func TestCheckRefusesPseudonymSubjects(t *testing.T) {
+	env := Envelope{Resource: catalog.Resource{ID: "licences", SubjectKey: "holder"}, ID: "licences", Validator: anyValidator{}, Publisher: "lx-mr", Now: time.Now()}
+	c := Check(env, []json.RawMessage{json.RawMessage(`{"holder":"ykp1.1.default.AAAA"}`), json.RawMessage(`{"holder":"91430100MA4L0XXXXX"}`), json.RawMessage(`{"holder":"ykp1."}`)})
+	if len(c.Accepted) != 1 || c.Accepted[0].SubjectKey != "91430100MA4L0XXXXX" || len(c.Rejected) != 2 {
+		t.Fatalf("accepted %+v, rejected %+v", c.Accepted, c.Rejected)
+	}
+	for i, rej := range c.Rejected {
+		if rej.Index != 2*i || rej.Pointer != "/holder" || rej.Rule != "subject_key" {
+			t.Fatalf("rejection %+v, want record %d /holder subject_key", rej, 2*i)
+		}
+	}
+}
+
+// anyValidator accepts every record (the schema is not under test).
+type anyValidator struct{}
+
+func (anyValidator) Validate([]byte) []catalog.Violation { return nil }
+func (anyValidator) Version() int                        { return 1 }

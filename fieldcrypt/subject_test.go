@@ -129,3 +129,35 @@ func TestSubjectPseudonymsSurviveRotation(t *testing.T) {
 		}
 	}
 }
+
+// FuzzOpenSubject: no key but the pseudonym this cipher made opens to a
+// subject, and no text makes OpenSubject panic.
+func FuzzOpenSubject(f *testing.F) {
+	ctx := context.Background()
+	c, _ := newCipher(f, cryptosuite.Default)
+	genuine, err := c.SealSubject(ctx, "population", "11010519491231002X")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(genuine)
+	f.Add("ykp1.1.default.")
+	f.Add("ykp1.1.sm.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
+	f.Add("11010519491231002X")
+	f.Fuzz(func(t *testing.T, key string) {
+		got, err := c.OpenSubject(ctx, "population", key)
+		switch {
+		case key == genuine:
+			if err != nil || got != "11010519491231002X" {
+				t.Fatalf("genuine pseudonym: %q, %v", got, err)
+			}
+		case fieldcrypt.SealedSubject(key):
+			if err == nil {
+				t.Fatalf("forged pseudonym %q opened to %q", key, got)
+			}
+		default:
+			if err != nil || got != key {
+				t.Fatalf("plain key %q: %q, %v", key, got, err)
+			}
+		}
+	})
+}
