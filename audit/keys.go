@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"hash"
 	"strings"
 
 	"yiku/cryptosuite"
@@ -17,10 +18,14 @@ import (
 type Keys struct {
 	// Suite is the suite new chains are written with.
 	Suite cryptosuite.Name
-	// Subject keys the subject hashes. It stays HMAC-SHA-256 whatever the
-	// suite: the subject index must find a person across the whole trail,
-	// and the trail keeps no plain ID numbers to rehash after a switch.
+	// Subject keys the subject hashes: HMAC-SHA-256 or HMAC-SM3. Its suite
+	// is the one the trail began with, not necessarily Suite: the subject
+	// index must find a person across the whole trail, and the trail keeps
+	// no plain ID numbers to rehash after a switch. DeriveKeys gives the
+	// key of suite; the journal pins the trail's first suite
+	// (WithSubjectSuite).
 	Subject    SubjectKey
+	subjects   map[cryptosuite.Name]SubjectKey
 	Checkpoint cryptosuite.Signer
 	// Trusted are the checkpoint public keys of every suite this secret
 	// derives, so a verifier accepts checkpoints written before and after
@@ -41,11 +46,20 @@ func DeriveKeys(secret []byte, suite cryptosuite.Name) (Keys, error) {
 		return Keys{}, fmt.Errorf("audit: %w", err)
 	}
 	suite = s.Name()
+	// The default suite's subject key is the one the trail has always used.
 	sk, err := hkdf.Key(sha256.New, secret, nil, "yiku audit subject hmac v1", 32)
 	if err != nil {
 		return Keys{}, fmt.Errorf("audit: derive subject key: %w", err)
 	}
-	k := Keys{Suite: suite, Subject: SubjectKey(sk)}
+	smk, err := cryptosuite.Must(cryptosuite.SM).DeriveKey(secret, "yiku audit subject hmac-sm3 v1", 32)
+	if err != nil {
+		return Keys{}, fmt.Errorf("audit: derive subject key: %w", err)
+	}
+	k := Keys{Suite: suite, subjects: map[cryptosuite.Name]SubjectKey{
+		cryptosuite.Default: {suite: cryptosuite.Default, key: sk},
+		cryptosuite.SM:      {suite: cryptosuite.SM, key: smk},
+	}}
+	k.Subject = k.subjects[suite]
 	for _, name := range cryptosuite.Names() {
 		signer, err := checkpointKey(secret, name)
 		if err != nil {
@@ -75,16 +89,39 @@ func checkpointKey(secret []byte, name cryptosuite.Name) (cryptosuite.Signer, er
 	return s.SigningKey(seed)
 }
 
+// WithSubjectSuite returns k hashing subjects with the subject key of
+// suite (the suite the trail began with).
+func (k Keys) WithSubjectSuite(suite cryptosuite.Name) (Keys, error) {
+	sk, ok := k.subjects[suite]
+	if !ok {
+		return Keys{}, fmt.Errorf("audit: no subject key of suite %q", suite)
+	}
+	k.Subject = sk
+	return k, nil
+}
+
 // SubjectKey keys the HMAC that replaces subjects' ID numbers and credit
 // codes in the trail. A reviewer searching by ID number gets the same hash,
 // but the trail alone does not reveal whose data was read.
-type SubjectKey []byte
+type SubjectKey struct {
+	suite cryptosuite.Name
+	key   []byte
+}
+
+// Suite is the suite whose keyed hash the key is for.
+func (k SubjectKey) Suite() cryptosuite.Name { return k.suite }
 
 // Hash returns the keyed hash of a subject key (ID number, credit code,
-// licence holder id). Case and surrounding space do not matter: a resident
-// ID's check character "x" and "X" hash alike.
+// licence holder id): HMAC-SHA-256, or HMAC-SM3 for a trail begun under
+// the sm suite. Case and surrounding space do not matter: a resident ID's
+// check character "x" and "X" hash alike.
 func (k SubjectKey) Hash(subject string) string {
-	m := hmac.New(sha256.New, k)
+	var m hash.Hash
+	if k.suite == cryptosuite.SM {
+		m = cryptosuite.Must(cryptosuite.SM).MAC(k.key)
+	} else {
+		m = hmac.New(sha256.New, k.key)
+	}
 	m.Write([]byte(NormalizeSubject(subject)))
 	return hex.EncodeToString(m.Sum(nil))
 }

@@ -30,6 +30,12 @@ type Appender interface {
 	AddCheckpoint(ctx context.Context, c audit.Checkpoint) error
 }
 
+// firstChainer is a store that knows the chain of the trail's oldest event
+// (audit/store.Store).
+type firstChainer interface {
+	FirstChain(ctx context.Context) (string, bool, error)
+}
+
 // Journal records events on one chain. It is safe for concurrent use.
 type Journal struct {
 	store   Appender
@@ -79,6 +85,19 @@ func New(ctx context.Context, store Appender, keys audit.Keys, opts ...Option) (
 	j := &Journal{store: store, keys: keys, now: time.Now, timeout: 15 * time.Second}
 	for _, o := range opts {
 		o(j)
+	}
+	// Subjects are hashed with the suite the trail began with, whatever
+	// suite new chains use, so one search finds a person across the trail.
+	if fc, ok := store.(firstChainer); ok {
+		first, found, err := fc.FirstChain(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if found {
+			if j.keys, err = keys.WithSubjectSuite(audit.ChainSuite(first).Name()); err != nil {
+				return nil, err
+			}
+		}
 	}
 	if j.chain == "" {
 		id, err := uuid.NewV7()

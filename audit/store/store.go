@@ -107,6 +107,20 @@ func (s *Store) Head(ctx context.Context, chain string) (int64, []byte, error) {
 	return rows[0].Seq, rows[0].Hash, nil
 }
 
+// FirstChain returns the chain of the trail's oldest event, and false when
+// the trail is empty.
+func (s *Store) FirstChain(ctx context.Context) (string, bool, error) {
+	var chains []string
+	err := s.db.WithContext(ctx).Model(&eventRow{}).Order("at_us, chain_id, seq").Limit(1).Pluck("chain_id", &chains).Error
+	if err != nil {
+		return "", false, fmt.Errorf("audit: first chain: %w", err)
+	}
+	if len(chains) == 0 {
+		return "", false, nil
+	}
+	return chains[0], true, nil
+}
+
 // AddCheckpoint stores a signed checkpoint.
 func (s *Store) AddCheckpoint(ctx context.Context, c audit.Checkpoint) error {
 	row := checkpointRow{ChainID: c.Chain, Seq: c.Seq, Hash: c.Hash, AtUs: c.AtMicros, PublicKey: c.PublicKey, Signature: c.Signature}
