@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"yiku/exchange/library"
 	"yiku/hub/hubtest"
 	"yiku/lookup/lookupdemo"
 )
@@ -23,7 +22,7 @@ func TestObjectionCommands(t *testing.T) {
 		code := Run(context.Background(), all, &out, &errb)
 		return out.String() + errb.String(), code
 	}
-	lib := library.NewStore(h.DB)
+	lib := h.Library
 	var version int
 	for end := time.Now().Add(60 * time.Second); ; time.Sleep(100 * time.Millisecond) {
 		r, err := lib.Current(context.Background(), "population", lookupdemo.Citizen2)

@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"yiku/exchange/library"
 	"yiku/exchange/loadgen"
 	"yiku/hub/hubtest"
 	"yiku/lookup/lookupdemo"
@@ -105,7 +104,7 @@ func BenchmarkPages(b *testing.B) {
 // library holds them.
 func fillLibrary(b *testing.B, h *hubtest.Hub, n int) {
 	b.Helper()
-	lib := library.NewStore(h.DB)
+	lib := h.Library
 	before, _, err := lib.Counts(context.Background(), "population")
 	if err != nil {
 		b.Fatal(err)

@@ -16,7 +16,6 @@ import (
 	"yiku/catalog/seed"
 	"yiku/config"
 	"yiku/demo"
-	"yiku/exchange/library"
 	"yiku/fault"
 	"yiku/federation"
 	"yiku/federation/peer"
@@ -287,7 +286,7 @@ func registerCityResource(t *testing.T, city *hubtest.Hub) {
 	if r := city.Do("POST", "/api/v1/resources/"+cityRes+"/records", "psb-system", []map[string]any{rec}); r.Status != http.StatusOK {
 		t.Fatalf("publish at the city: %d %s", r.Status, r.Body)
 	}
-	lib := library.NewStore(city.DB)
+	lib := city.Library
 	eventually(t, "the city library holds the record", func() bool {
 		n, _, err := lib.Counts(ctx, cityRes)
 		return err == nil && n >= 1

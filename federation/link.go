@@ -14,6 +14,7 @@ import (
 
 	"yiku/fault"
 	"yiku/federation/peer"
+	"yiku/fieldcrypt"
 )
 
 // Link is the client of this hub's upstream peer: HTTPS with this
@@ -137,6 +138,12 @@ func (u *Link) Report(ctx context.Context, own Status) (PeerState, error) {
 // Publish sends one directory entry (or its retirement).
 func (u *Link) Publish(ctx context.Context, p Published) error {
 	return u.call(ctx, http.MethodPut, "/federation/v1/directory/"+url.PathEscape(p.Resource.ID), "", p, nil)
+}
+
+// PutKeys hands the upstream hub this hub's data keys of an upward-shared
+// resource, so it can open the resource's records MirrorMaker copies.
+func (u *Link) PutKeys(ctx context.Context, resource string, keys []fieldcrypt.ExportedKey) error {
+	return u.call(ctx, http.MethodPut, "/federation/v1/keys/"+url.PathEscape(resource), "", map[string]any{"keys": keys}, nil)
 }
 
 // Directory reads the upstream hub's shareable entries.

@@ -20,10 +20,9 @@ import (
 	"yiku/broker/brokertest"
 	"yiku/catalog"
 	"yiku/catalog/seed"
-	"yiku/config"
 	"yiku/demo"
-	"yiku/exchange/library"
 	"yiku/federation"
+	"yiku/fieldcrypt"
 	"yiku/lookup/lookupdemo"
 )
 
@@ -97,7 +96,10 @@ func marriage(subject, spouse string, i int) map[string]any {
 // upward sharing reach the city's cluster through MirrorMaker 2 (topic
 // district.<topic>), partition by partition in the district's order, once,
 // also when MirrorMaker is stopped mid-stream and started again; a resource
-// not marked never appears there.
+// not marked never appears there. Both hubs have data key files: the
+// copies carry the district's sealed fields and subject pseudonyms, the
+// district hands the city its data keys of the resource, and the city
+// stores the records re-sealed under its own keys.
 func TestMirrorMakerCarriesUpwardRecords(t *testing.T) {
 	if os.Getenv(EnvMirror) == "" {
 		t.Skipf("set %s=1 with the two clusters of deployments/local (docs/federation.md)", EnvMirror)
@@ -107,11 +109,10 @@ func TestMirrorMakerCarriesUpwardRecords(t *testing.T) {
 	if district.Embedded || city.Embedded {
 		t.Skip("needs two real clusters: YIKU_TEST_KAFKA_* and YIKU_TEST_CITY_KAFKA_*")
 	}
-	// The district runs without a data key file: with one, it seals the
-	// sensitive fields of its records under keys the city does not hold,
-	// and the city refuses the copies (docs/federation.md, "Field
-	// encryption and the record flow").
-	pr := startPair(t, func(cfg *config.Config) { cfg.DataKeyFile = "" })
+	pr := startPair(t)
+	if pr.district.Keys == nil || pr.city.Keys == nil {
+		t.Fatal("both hubs need a data key file")
+	}
 	pr.peer(t)
 	h := pr.district
 	if r := h.Do("PUT", "/api/v1/federation/upward/"+seed.MarriageRegistration, "admin-civil", nil); r.Status != http.StatusOK {
@@ -205,8 +206,9 @@ func TestMirrorMakerCarriesUpwardRecords(t *testing.T) {
 	}
 	// The city's library applied them like its own records: the same
 	// versions of each subject in the same order, once, published by the
-	// origin department's stand-in.
-	districtLib, cityLib := library.NewStore(h.DB), library.NewStore(pr.city.DB)
+	// origin department's stand-in, opened with the district's keys and
+	// sealed again under the city's.
+	districtLib, cityLib := h.Library, pr.city.Library
 	eventually(t, "the city library applies every copied record", func() bool {
 		_, versions, err := cityLib.Counts(ctx, cityID)
 		return err == nil && versions == int64(seeded+first+second)
@@ -228,9 +230,38 @@ func TestMirrorMakerCarriesUpwardRecords(t *testing.T) {
 				t.Fatalf("subject %s version %d: city %s v%d by %s, district %s v%d by %s", subj, i, ch[i].RecordID, ch[i].Version, ch[i].Publisher,
 					dh[i].RecordID, dh[i].Version, dh[i].Publisher)
 			}
+			cp, err := cityLib.Plain(ctx, ch[i])
+			if err != nil {
+				t.Fatal(err)
+			}
+			dp, err := districtLib.Plain(ctx, dh[i])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(cp) != string(dp) || !fieldcrypt.Sealed(ch[i].DataBytes()) || string(ch[i].DataBytes()) == string(dh[i].DataBytes()) {
+				t.Fatalf("subject %s version %d: the city holds %s, sealed as %s; the district %s", subj, i, cp, ch[i].DataBytes(), dp)
+			}
 		}
 	}
 	t.Logf("the city library holds all %d versions, per subject in the district's order", seeded+first+second)
+	// At rest at the city: no ID number in clear in the key column either,
+	// and the city's pseudonyms are its own.
+	var keys []string
+	if err := pr.city.DB.Gorm.Raw("SELECT DISTINCT subject_key FROM library_history WHERE resource_id = ?", cityID).Scan(&keys).Error; err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range keys {
+		if !fieldcrypt.SealedSubject(k) {
+			t.Fatalf("a subject key in clear at the city: %q", k)
+		}
+		for _, ws := range want {
+			for _, w := range ws {
+				if string(w.Key) == k {
+					t.Fatalf("the city keys a record by the district's pseudonym %q", k)
+				}
+			}
+		}
+	}
 
 	// A resource nobody marked never crosses: the demo population records
 	// are in the district cluster, not in the city's.

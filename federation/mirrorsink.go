@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -13,6 +14,8 @@ import (
 
 	"yiku/exchange"
 	"yiku/exchange/library"
+	"yiku/fault"
+	"yiku/fieldcrypt"
 )
 
 // MirrorSink applies to this hub's library the records MirrorMaker 2 copied
@@ -32,7 +35,14 @@ type MirrorSink struct {
 	// not exist yet).
 	Partitions func(ctx context.Context, topic string) (int, error)
 	Interval   time.Duration
-	Log        *slog.Logger
+	// Fields is this hub's field cipher (nil without a data key file). It
+	// opens copies sealed downstream with the keys that hub handed over
+	// (PeerKeyPrefix), and re-seals them under this hub's own keys for the
+	// resource they are applied to, whose catalog entry (Directory) says
+	// which fields are sensitive.
+	Fields    *fieldcrypt.Cipher
+	Directory Directory
+	Log       *slog.Logger
 }
 
 // Name names the worker.
@@ -137,26 +147,51 @@ func (m *MirrorSink) consume(ctx context.Context, mt mirrorTopic, p int) error {
 		}
 		var batch []library.Entry
 		next := from
+		var open exchange.Sealer
+		if m.Fields != nil {
+			open = m.Fields.Under(PeerKeyPrefix(mt.hub))
+		}
+		var held error
 		fs.EachRecord(func(r *kgo.Record) {
-			next = r.Offset + 1
+			if held != nil {
+				return // the rest waits behind the held record, in order
+			}
 			msg := kafka.Message{Topic: r.Topic, Partition: int(r.Partition), Offset: r.Offset, Key: r.Key, Value: r.Value}
 			for _, h := range r.Headers {
 				msg.Headers = append(msg.Headers, kafka.Header{Key: h.Key, Value: h.Value})
 			}
-			// A copy whose sensitive fields the origin hub sealed under its
-			// own data keys cannot be opened here, so its id cannot be
-			// checked: it is refused like any unreadable copy (see
-			// docs/federation.md, "Field encryption and the record flow").
-			rec, err := exchange.RecordFromMessage(ctx, msg, nil)
-			if err != nil || rec.Resource != mt.origin {
-				m.Log.Error("federation: mirror sink: skipping an unreadable copied record", "topic", r.Topic, "partition", r.Partition, "offset", r.Offset, "err", err)
+			// A copy sealed downstream opens with the keys that hub handed
+			// over; until they arrive (or on a hub without a data key file)
+			// it holds the partition rather than be skipped.
+			rec, err := exchange.RecordFromMessage(ctx, msg, open)
+			if errors.Is(err, exchange.ErrUnopened) && !errors.Is(err, fieldcrypt.ErrSealed) {
+				held = fmt.Errorf("a copied record of %s/%s cannot be opened yet (its data keys have not arrived from %s, or this hub has no data key file): %w", mt.hub, mt.origin, mt.hub, err)
 				return
 			}
+			if err == nil && rec.Resource != mt.origin {
+				err = fmt.Errorf("the record is of %s", rec.Resource)
+			}
+			if err == nil {
+				rec, err = m.reseal(ctx, mt, open, rec)
+			}
+			if err != nil {
+				if fault.KindOf(err) == fault.Unavailable {
+					held = err
+					return
+				}
+				m.Log.Error("federation: mirror sink: skipping an unreadable copied record", "topic", r.Topic, "partition", r.Partition, "offset", r.Offset, "err", err)
+				next = r.Offset + 1
+				return
+			}
+			next = r.Offset + 1
 			rec.Resource = mt.resource
 			rec.Publisher = ProxyDepartment(mt.hub, rec.Publisher)
 			batch = append(batch, library.Entry{Record: rec, Partition: int(r.Partition), Offset: r.Offset})
 		})
 		if next == from {
+			if held != nil {
+				return held
+			}
 			continue
 		}
 		if _, err := m.Library.Apply(ctx, mt.resource, mt.topic, p, from, next, batch); err != nil {
@@ -166,6 +201,49 @@ func (m *MirrorSink) consume(ctx context.Context, mt mirrorTopic, p int) error {
 			return err
 		}
 		from = next
+		if held != nil {
+			return held
+		}
 	}
 	return nil
+}
+
+// reseal turns a copy as the downstream hub sealed it (open: the keys it
+// handed over; nil on a hub without a data key file, when nothing is
+// sealed) into the record as this hub stores it for mt.resource: sealed
+// under this hub's own keys where its catalog entry marks fields
+// sensitive, keyed by this hub's pseudonym of the subject where the
+// subject field is one of them, in clear on a hub without a data key file.
+func (m *MirrorSink) reseal(ctx context.Context, mt mirrorTopic, open exchange.Sealer, rec exchange.Record) (exchange.Record, error) {
+	subject, data := rec.SubjectKey, rec.Data
+	var err error
+	if open != nil {
+		if subject, err = open.OpenSubject(ctx, mt.origin, subject); err != nil {
+			return rec, err
+		}
+		if data != nil {
+			if data, err = open.Open(ctx, mt.origin, data); err != nil {
+				return rec, err
+			}
+		}
+	}
+	if m.Fields != nil && m.Directory != nil {
+		res, err := m.Directory.Resource(ctx, mt.resource)
+		if err != nil {
+			return rec, fault.Wrap(err, fault.Unavailable, "catalog_unavailable", "the catalog entry of %s could not be read", mt.resource)
+		}
+		sensitive := exchange.SensitiveFields(res)
+		if data != nil {
+			if data, _, err = m.Fields.Seal(ctx, mt.resource, sensitive, data); err != nil {
+				return rec, fault.Wrap(err, fault.Unavailable, "encryption_unavailable", "a copied record of %s could not be sealed", mt.resource)
+			}
+		}
+		if slices.Contains(sensitive, res.SubjectKey) {
+			if subject, err = m.Fields.SealSubject(ctx, mt.resource, subject); err != nil {
+				return rec, fault.Wrap(err, fault.Unavailable, "encryption_unavailable", "a copied record of %s could not be keyed", mt.resource)
+			}
+		}
+	}
+	rec.SubjectKey, rec.Data = subject, data
+	return rec, nil
 }

@@ -16,6 +16,7 @@ import (
 	"yiku/catalog"
 	"yiku/fault"
 	"yiku/federation/peer"
+	"yiku/fieldcrypt"
 	"yiku/identity"
 	"yiku/inputtext"
 	"yiku/lookup"
@@ -51,8 +52,11 @@ type Server struct {
 	Sharing     *sharing.Service
 	Gate        sharing.Gate
 	Library     lookup.Library
-	Audit       audit.BatchRecorder
-	Log         *slog.Logger
+	// Fields is this hub's field cipher (nil without a data key file): it
+	// keeps the data keys downstream hubs hand over (PeerKeyPrefix).
+	Fields *fieldcrypt.Cipher
+	Audit  audit.BatchRecorder
+	Log    *slog.Logger
 }
 
 // Handler returns the peer API.
@@ -62,6 +66,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /federation/v1/peering/status", s.with(false, s.status))
 	mux.HandleFunc("PUT /federation/v1/directory/{resource}", s.with(true, s.publish))
 	mux.HandleFunc("GET /federation/v1/directory", s.with(true, s.directory))
+	mux.HandleFunc("PUT /federation/v1/keys/{resource}", s.with(true, s.putKeys))
 	mux.HandleFunc("POST /federation/v1/share-requests", s.with(true, s.fileShare))
 	mux.HandleFunc("GET /federation/v1/share-requests/{id}", s.with(true, s.shareState))
 	mux.HandleFunc("POST /federation/v1/lookups", s.with(true, s.lookup))
@@ -224,6 +229,45 @@ func (s *Server) publish(w http.ResponseWriter, r *http.Request, p Peering) erro
 	}
 	s.record(r.Context(), r, p, "", audit.Event{Action: "federation.directory.receive", Resource: res.ID, Outcome: audit.Allowed,
 		Reason: "origin=" + p.PeerHub + "/" + res.ProviderCode + " status=" + string(res.Status)})
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// PeerKeyPrefix is the prefix under which this hub keeps the data keys
+// downstream hub hub handed over, apart from its own (fieldcrypt.Under).
+func PeerKeyPrefix(hub string) string { return "peer:" + hub + ":" }
+
+// putKeys keeps the data keys of a downstream resource whose records this
+// hub applies, wrapped under its own key-encryption keys.
+func (s *Server) putKeys(w http.ResponseWriter, r *http.Request, p Peering) error {
+	var in struct {
+		Keys []fieldcrypt.ExportedKey `json:"keys"`
+	}
+	if err := readJSON(r, &in); err != nil {
+		return err
+	}
+	id := r.PathValue("resource")
+	if len(in.Keys) == 0 || len(in.Keys) > 100 {
+		return fault.Invalidf("invalid_keys", "1 to 100 data keys")
+	}
+	e, ok, err := s.Store.Entry(r.Context(), p.ID, id)
+	if err != nil {
+		return err
+	}
+	if !ok || e.Topic == "" || !e.Status.AcceptsRecords() {
+		return fault.NotFoundf("entry_not_found", "%s has shared no resource %s whose records this hub applies", p.PeerHub, id)
+	}
+	if s.Fields == nil {
+		return fault.Conflictf("record_keys_missing", "this hub has no data key file: it cannot keep the data keys of %s, and cannot open its sealed records; its operator starts it with --data-key-file", id)
+	}
+	n, err := s.Fields.ImportKeys(r.Context(), PeerKeyPrefix(p.PeerHub)+id, in.Keys)
+	if err != nil {
+		return fault.Wrap(err, fault.Conflict, "keys_refused", "the data keys of %s could not be kept here", id)
+	}
+	if n > 0 {
+		s.record(r.Context(), r, p, "", audit.Event{Action: "federation.keys.receive", Resource: id, Outcome: audit.Allowed, Count: n,
+			Reason: fmt.Sprintf("origin=%s versions=%d", p.PeerHub, len(in.Keys))})
+	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

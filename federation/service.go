@@ -11,6 +11,7 @@ import (
 	"yiku/catalog"
 	"yiku/fault"
 	"yiku/federation/peer"
+	"yiku/fieldcrypt"
 	"yiku/identity"
 	"yiku/inputtext"
 )
@@ -34,6 +35,9 @@ type Service struct {
 	RecordsTopic func(resource string) string
 	// Schema returns a published schema version of a resource.
 	Schema func(ctx context.Context, resource string, version int) (json.RawMessage, error)
+	// Fields is this hub's field cipher (nil without a data key file): the
+	// data keys of upward-shared resources are handed to the upstream hub.
+	Fields *fieldcrypt.Cipher
 	Log    *slog.Logger
 }
 

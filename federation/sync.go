@@ -21,6 +21,11 @@ type Syncer struct {
 	Service  *Service
 	Names    func(ctx context.Context, code string) (identity.Department, error)
 	Interval time.Duration
+
+	// keysSent is, per resource, how many data key versions the upstream
+	// hub has taken since this instance started (it takes them again
+	// idempotently after a restart).
+	keysSent map[string]int
 }
 
 // Name names the worker.
@@ -80,7 +85,7 @@ func (s *Syncer) Round(ctx context.Context) error {
 	if !pr.Open() {
 		return nil
 	}
-	return errors.Join(s.publish(ctx), s.pull(ctx, pr), s.deliver(ctx), s.decisions(ctx))
+	return errors.Join(s.publish(ctx), s.sendKeys(ctx), s.pull(ctx, pr), s.deliver(ctx), s.decisions(ctx))
 }
 
 // publish sends the marked entries whose revision or status changed since
@@ -132,6 +137,41 @@ func (s *Syncer) publish(ctx context.Context) error {
 		if err := svc.Store.Sent(ctx, res.ID, res.Revision, res.Status, m.Marked && !gone); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// sendKeys hands the upstream hub the data keys of the marked resources
+// that accept records, each new version once: MirrorMaker copies the
+// records as they are, sealed under these keys (docs/federation.md,
+// "Field encryption and the record flow").
+func (s *Syncer) sendKeys(ctx context.Context) error {
+	svc := s.Service
+	if svc.Fields == nil {
+		return nil
+	}
+	if s.keysSent == nil {
+		s.keysSent = map[string]int{}
+	}
+	marks, err := svc.Store.Marks(ctx, "")
+	if err != nil {
+		return err
+	}
+	for _, m := range marks {
+		if !m.Marked || !m.SentStatus.AcceptsRecords() {
+			continue
+		}
+		keys, err := svc.Fields.ExportKeys(ctx, m.ResourceID)
+		if err != nil {
+			return err
+		}
+		if len(keys) == 0 || len(keys) <= s.keysSent[m.ResourceID] {
+			continue // nothing sealed yet, or nothing new
+		}
+		if err := svc.Link.PutKeys(ctx, m.ResourceID, keys); err != nil {
+			return fmt.Errorf("data keys of %s: %w", m.ResourceID, err)
+		}
+		s.keysSent[m.ResourceID] = len(keys)
 	}
 	return nil
 }

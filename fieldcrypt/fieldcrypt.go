@@ -287,7 +287,7 @@ func (c *Cipher) openKey(ctx context.Context, resource string, version int) (*da
 		c.mu.Unlock()
 		return dk, nil
 	}
-	return nil, fmt.Errorf("fieldcrypt: %s has no data key version %d: %w", resource, version, ErrSealed)
+	return nil, fmt.Errorf("fieldcrypt: %s has no data key version %d: %w", resource, version, ErrNoKey)
 }
 
 // entry is resource's cache entry; c.mu is held.

@@ -101,7 +101,13 @@ func (c *Cipher) OpenSubject(ctx context.Context, resource, key string) (string,
 	if err != nil {
 		return "", err
 	}
-	if ix == nil || s.Version != ix.version || s.Suite != ix.suite {
+	if s.Version != indexVersion {
+		return bad(ErrSealed)
+	}
+	if ix == nil {
+		return bad(ErrNoKey)
+	}
+	if s.Suite != ix.suite {
 		return bad(ErrSealed)
 	}
 	plain, err := ix.aead.Open(nil, s.Nonce, s.Box, subjectAAD(resource, ix.version, ix.suite))

@@ -38,6 +38,12 @@ const (
 // moved from another field or resource.
 var ErrSealed = errors.New("fieldcrypt: sealed field value is malformed, altered or under an unknown key")
 
+// ErrNoKey is returned for a sealed value or pseudonym whose resource has
+// no data key of its version here: one not handed over yet by the peer hub
+// that sealed it (Under), or lost. Unlike ErrSealed it may pass: a sink
+// holds such a record and retries rather than skip it.
+var ErrNoKey = errors.New("fieldcrypt: no data key of this version here (not yet handed over, or lost)")
+
 // sealed is a parsed sealed value.
 type sealed struct {
 	Version int

@@ -85,6 +85,7 @@ func (h *Hub) openFederation() error {
 // for downstream hubs and the sync worker for the upstream hub.
 func (h *Hub) serveFederation(shareSvc *sharing.Service, lib *library.Store) error {
 	f := h.Federation
+	f.Service.Fields = h.fields
 	h.modules = append(h.modules, federationapi.New(f.Service, f.Identity.Fingerprint))
 	if h.Cfg.FederationListen != "" {
 		ln, err := net.Listen("tcp", h.Cfg.FederationListen)
@@ -101,10 +102,16 @@ func (h *Hub) serveFederation(shareSvc *sharing.Service, lib *library.Store) err
 				}
 				out := make(map[string]lookup.Record, len(rows))
 				for id, r := range rows {
-					out[id] = lookup.Record{Data: r.DataBytes(), Deleted: r.Deleted, Version: r.Version, Publisher: r.Publisher, PublishedAt: r.PublishedAt}
+					// The peer API asks only for the resources this hub's
+					// gate allowed; the record is opened to be masked.
+					data, err := lib.Plain(ctx, r)
+					if err != nil {
+						return nil, err
+					}
+					out[id] = lookup.Record{Data: data, Deleted: r.Deleted, Version: r.Version, Publisher: r.Publisher, PublishedAt: r.PublishedAt}
 				}
 				return out, nil
-			})}
+			}), Fields: h.fields}
 		h.workers = append(h.workers, &peerListener{ln: ln, srv: srv, own: f.Identity, h: h})
 		// Records MirrorMaker copied from downstream hubs into this hub's
 		// cluster are applied to the library.
@@ -113,7 +120,7 @@ func (h *Hub) serveFederation(shareSvc *sharing.Service, lib *library.Store) err
 			return err
 		}
 		h.workers = append(h.workers, &federation.MirrorSink{Store: f.Service.Store, Library: lib, Partitions: h.Broker.Partitions,
-			Interval: 2 * time.Second, Log: h.Log,
+			Interval: 2 * time.Second, Log: h.Log, Fields: h.fields, Directory: h.Catalog,
 			Client: func(opts ...kgo.Opt) (*kgo.Client, error) { return kgo.NewClient(append(base, opts...)...) }})
 	}
 	if f.Service.Link != nil {

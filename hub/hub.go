@@ -18,8 +18,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"yiku/calendar"
-	"yiku/objection"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -32,6 +30,7 @@ import (
 	auditstore "yiku/audit/store"
 	"yiku/broker"
 	"yiku/broker/embedded"
+	"yiku/calendar"
 	"yiku/catalog"
 	"yiku/config"
 	"yiku/console"
@@ -39,11 +38,13 @@ import (
 	"yiku/diskspace"
 	"yiku/exchange/library"
 	"yiku/fault"
+	"yiku/fieldcrypt"
 	"yiku/httpapi"
 	"yiku/identity"
 	"yiku/identity/identityapi"
 	"yiku/keyfile"
 	"yiku/keyring"
+	"yiku/objection"
 	"yiku/policies"
 	"yiku/policies/sharing"
 	"yiku/storage"
@@ -85,6 +86,9 @@ type Hub struct {
 	// Keys wrap the data keys of what the hub encrypts at rest; nil in
 	// serve mode without --data-key-file.
 	Keys *keyring.Ring
+	// fields seals and opens records' sensitive fields under Keys; nil
+	// without a data key file.
+	fields *fieldcrypt.Cipher
 	// Library is the one library's store, with the cipher that opens the
 	// sensitive fields of its records when the hub has data keys.
 	Library *library.Store

@@ -118,7 +118,7 @@ func (h *Hub) addParts(ctx context.Context) error {
 			} else if res.Rewrapped > 0 {
 				h.Log.Info("record data keys re-wrapped under the newest key-encryption key", "keys", res.String(), "kek", h.Keys.Newest())
 			}
-			pub.Sealer, lib.Fields = fields, fields
+			pub.Sealer, lib.Fields, h.fields = fields, fields, fields
 		}
 		h.Library = lib
 		subStore := subscription.NewStore(h.DB)

@@ -335,6 +335,31 @@ func (r *Ring) Unwrap(wrapped []byte) (DataKey, error) {
 	return DataKey{suite: s, key: key}, nil
 }
 
+// Export returns the data key's bytes, to hand it to a peer hub over an
+// authenticated channel (package federation): the only path on which a
+// data key leaves the hub unwrapped.
+func (d DataKey) Export() []byte { return append([]byte(nil), d.key...) }
+
+// Import wraps the bytes of a data key of suite another hub exported under
+// the newest KEK of that suite in this ring, and returns the wrapped form
+// and that KEK's id. A ring without a KEK of the suite cannot hold it.
+func (r *Ring) Import(suite cryptosuite.Name, key []byte) ([]byte, string, error) {
+	s, err := cryptosuite.Get(string(suite))
+	if err != nil {
+		return nil, "", fmt.Errorf("keyring: import: %w", err)
+	}
+	if len(key) != s.CipherKeySize() {
+		return nil, "", fmt.Errorf("keyring: import: a %s data key is %d bytes, not %d", suite, s.CipherKeySize(), len(key))
+	}
+	for _, k := range r.keys {
+		if k.Suite == s.Name() {
+			w, err := wrap(k, key)
+			return w, k.ID, err
+		}
+	}
+	return nil, "", fmt.Errorf("keyring: import: the data key file has no key-encryption key of suite %s", suite)
+}
+
 // KEKOf names the KEK that wrapped a data key, without opening it.
 func KEKOf(wrapped []byte) (string, error) {
 	id, _, _, err := header(wrapped)

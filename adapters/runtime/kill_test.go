@@ -15,7 +15,6 @@ import (
 
 	"yiku/adapters/client"
 	"yiku/adapters/examples"
-	"yiku/exchange/library"
 	"yiku/hub/hubtest"
 )
 
@@ -107,7 +106,7 @@ func TestSIGKILLMidSync(t *testing.T) {
 		lag, _ := st.Resource("marriage-registration")
 		return lag.EndOffset
 	}
-	lib := library.NewStore(h.DB)
+	lib := h.Library
 	count := func() int64 {
 		cur, _, err := lib.Counts(context.Background(), "marriage-registration")
 		if err != nil {

@@ -13,7 +13,6 @@ import (
 
 	"yiku/adapters/client"
 	"yiku/adapters/examples"
-	"yiku/exchange/library"
 	"yiku/hub/hubtest"
 )
 
@@ -92,7 +91,7 @@ func libraryBaseline(t *testing.T, h *hubtest.Hub, resource string) baseline {
 	}
 	var b baseline
 	for i := 0; i < 10; i++ {
-		cur, ver, err := library.NewStore(h.DB).Counts(context.Background(), resource)
+		cur, ver, err := h.Library.Counts(context.Background(), resource)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -110,7 +109,7 @@ func libraryBaseline(t *testing.T, h *hubtest.Hub, resource string) baseline {
 // records and versions it holds.
 func waitLibrary(t *testing.T, h *hubtest.Hub, resource string, base baseline, want int64) (int64, int64) {
 	t.Helper()
-	lib := library.NewStore(h.DB)
+	lib := h.Library
 	deadline := time.Now().Add(120 * time.Second)
 	var cur, ver int64
 	for time.Now().Before(deadline) {

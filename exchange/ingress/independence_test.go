@@ -17,7 +17,6 @@ import (
 	"yiku/demo"
 	"yiku/exchange"
 	"yiku/exchange/ingress"
-	"yiku/exchange/library"
 	"yiku/exchange/loadgen"
 	"yiku/hub/hubtest"
 )
@@ -108,7 +107,7 @@ func TestPoisonVersionDeadLettersAndOthersFlow(t *testing.T) {
 	produce(t, ctx, h, topics.Ingress(demo.DeptCivil), "marriage-registration", n, marriage)
 	produce(t, ctx, h, topics.Ingress(demo.DeptPSB), "population", 0, p1, p2)
 
-	lib := library.NewStore(h.DB)
+	lib := h.Library
 	for _, rec := range []map[string]any{p1, p2} {
 		waitLibrary(t, lib, "population", rec["id_number"].(string))
 	}
@@ -172,7 +171,7 @@ func TestOneDepartmentStalledOthersApplied(t *testing.T) {
 	// ingress topics and routes into the hub's record topics and library.
 	records := exchange.Topics{Prefix: h.Cfg.TopicPrefix}
 	own := exchange.Topics{Prefix: h.Cfg.TopicPrefix + "-stall"}
-	lib := library.NewStore(h.DB)
+	lib := h.Library
 	router := exchange.NewRouter(h.Broker)
 	pub := exchange.NewPublisher(exchange.PublishConfig{MaxRecords: 1000}, h.Catalog, router, records, lib, lib, nil)
 	stall := &stallOn{Publishing: pub, dept: demo.DeptCivil, entered: make(chan struct{}, 1), released: make(chan struct{})}

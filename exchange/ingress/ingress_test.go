@@ -74,7 +74,7 @@ func TestIngressRoutesValidAndDeadLettersInvalid(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	lib := library.NewStore(h.DB)
+	lib := h.Library
 	for _, rec := range []map[string]any{good1, good2} {
 		row := waitLibrary(t, lib, "population", rec["id_number"].(string))
 		if row.Publisher != "lx-psb" || row.Version != 1 {
