@@ -15,6 +15,7 @@ import (
 
 	"yiku/identity"
 	"yiku/material"
+	"yiku/federation"
 	"yiku/objection"
 	"yiku/policies/sharing"
 )
@@ -129,6 +130,15 @@ var funcs = template.FuncMap{
 			V     view
 			Nodes []*deptNode
 		}{v, n}
+	},
+	// entryrows is the data of a table of federated entries; request adds
+	// the link to request one.
+	"entryrows": func(v view, r []federation.Entry, request bool) any {
+		return struct {
+			V       view
+			Rows    []federation.Entry
+			Request bool
+		}{v, r, request}
 	},
 	"objrows": func(v view, r []objection.Objection) any {
 		return struct {
@@ -273,9 +283,9 @@ func (c *Console) nav(v *visit) []navItem {
 var rolePages = map[identity.Role][]navItem{
 	identity.RoleOfficer:      {{Path: "/console/lookup", Title: "nav.lookup"}, {Path: "/console/cases", Title: "nav.cases"}, {Path: "/console/objections", Title: "nav.objections"}},
 	identity.RoleCitizen:      {{Path: "/console/my-data", Title: "nav.mydata"}, {Path: "/console/cases", Title: "nav.mycases"}},
-	identity.RoleReviewer:     {{Path: "/console/audit", Title: "nav.audit"}, {Path: "/console/anomalies", Title: "nav.anomalies"}, {Path: "/console/audit/verify", Title: "nav.verify"}},
-	identity.RoleDeptAdmin:    {{Path: "/console/share-requests", Title: "nav.sharerequests"}, {Path: "/console/access", Title: "nav.access"}, {Path: "/console/resources", Title: "nav.resources"}, {Path: "/console/exchange", Title: "nav.exchange"}, {Path: "/console/cases", Title: "nav.cases"}, {Path: "/console/objections", Title: "nav.objections"}, {Path: "/console/supervision/freshness", Title: "nav.freshness"}, {Path: "/console/supervision/reports", Title: "nav.assessment"}, {Path: "/console/principals", Title: "nav.principals"}},
-	identity.RoleCatalogAdmin: {{Path: "/console/resources", Title: "nav.resources"}, {Path: "/console/departments", Title: "nav.departments"}, {Path: "/console/share-requests", Title: "nav.sharerequests"}, {Path: "/console/reuse", Title: "nav.reuse"}, {Path: "/console/cases", Title: "nav.cases"}, {Path: "/console/objections", Title: "nav.overdueobjections"}, {Path: "/console/supervision/freshness", Title: "nav.freshness"}, {Path: "/console/supervision/reports", Title: "nav.assessment"}, {Path: "/console/principals", Title: "nav.principals"}},
+	identity.RoleReviewer:     {{Path: "/console/audit", Title: "nav.audit"}, {Path: "/console/anomalies", Title: "nav.anomalies"}, {Path: "/console/audit/verify", Title: "nav.verify"}, {Path: "/console/federation", Title: "nav.federation"}},
+	identity.RoleDeptAdmin:    {{Path: "/console/share-requests", Title: "nav.sharerequests"}, {Path: "/console/access", Title: "nav.access"}, {Path: "/console/resources", Title: "nav.resources"}, {Path: "/console/exchange", Title: "nav.exchange"}, {Path: "/console/cases", Title: "nav.cases"}, {Path: "/console/objections", Title: "nav.objections"}, {Path: "/console/supervision/freshness", Title: "nav.freshness"}, {Path: "/console/supervision/reports", Title: "nav.assessment"}, {Path: "/console/federation", Title: "nav.federation"}, {Path: "/console/principals", Title: "nav.principals"}},
+	identity.RoleCatalogAdmin: {{Path: "/console/resources", Title: "nav.resources"}, {Path: "/console/departments", Title: "nav.departments"}, {Path: "/console/federation", Title: "nav.federation"}, {Path: "/console/share-requests", Title: "nav.sharerequests"}, {Path: "/console/reuse", Title: "nav.reuse"}, {Path: "/console/cases", Title: "nav.cases"}, {Path: "/console/objections", Title: "nav.overdueobjections"}, {Path: "/console/supervision/freshness", Title: "nav.freshness"}, {Path: "/console/supervision/reports", Title: "nav.assessment"}, {Path: "/console/principals", Title: "nav.principals"}},
 	identity.RoleSystem:       {{Path: "/console/access", Title: "nav.access"}},
 }
 

@@ -14,6 +14,7 @@ import (
 	"yiku/fieldcrypt"
 	"yiku/identity"
 	"yiku/inputtext"
+	"yiku/policies/sharing"
 )
 
 // Directory is what federation reads of this hub's own catalog.
@@ -240,21 +241,18 @@ func (s *Service) FileShare(ctx context.Context, p identity.Principal, app Share
 	if !ok {
 		return ShareRequest{}, fault.NotFoundf("not_found", "the upstream hub's directory shown here has no resource %s", app.ResourceID)
 	}
-	if e.Resource.ShareType == catalog.ShareNone {
-		return ShareRequest{}, fault.Forbiddenf("not_shared", "resource %s is not shared (不予共享)", app.ResourceID)
+	// The upstream hub's rules for an application, checked here as it will
+	// check them there, where the department is its stand-in: a request
+	// it would refuse is refused now, with its field, rather than carried.
+	as := p
+	as.DepartmentCode = ProxyDepartment(s.Self.Hub, p.DepartmentCode)
+	checked, err := sharing.NewRequest(as, e.Resource, sharing.Application{ResourceID: e.ResourceID, Fields: app.Fields, PlainFields: app.PlainFields,
+		Purposes: app.Purposes, LegalBasis: app.LegalBasis, ServiceItems: app.ServiceItems, ValidUntil: app.ValidUntil}, time.Now(),
+		func(t time.Time) time.Time { return t })
+	if err != nil {
+		return ShareRequest{}, err
 	}
-	if len(app.Fields) == 0 {
-		return ShareRequest{}, fault.Invalidf("invalid_request", "fields: name at least one field").WithDetails(fault.Detail{Field: "fields", Pointer: "/fields", Reason: "required"})
-	}
-	for i, f := range append(append([]string{}, app.Fields...), app.PlainFields...) {
-		if _, ok := e.Resource.Field(f); !ok {
-			return ShareRequest{}, fault.Invalidf("unknown_field", "resource %s has no field %q", app.ResourceID, f).
-				WithDetails(fault.Detail{Field: "fields", Record: fault.Index(i), Reason: "not a field of the resource"})
-		}
-	}
-	if app.ValidUntil.IsZero() || app.ValidUntil.Before(time.Now()) {
-		return ShareRequest{}, fault.Invalidf("invalid_request", "valid_until: a time in the future").WithDetails(fault.Detail{Field: "valid_until", Pointer: "/valid_until", Reason: "required, in the future"})
-	}
+	app.Fields, app.PlainFields, app.Purposes, app.LegalBasis, app.ServiceItems = checked.Fields, checked.PlainFields, checked.Purposes, checked.LegalBasis, checked.ServiceItems
 	if pr.Status == StatusEnded {
 		return ShareRequest{}, fault.Conflictf("peering_state", "the peering with %s has ended", pr.PeerHub)
 	}
