@@ -13,9 +13,9 @@ import (
 	"strings"
 	"time"
 
+	"yiku/federation"
 	"yiku/identity"
 	"yiku/material"
-	"yiku/federation"
 	"yiku/objection"
 	"yiku/policies/sharing"
 )
