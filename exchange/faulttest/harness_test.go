@@ -213,6 +213,7 @@ type load struct {
 	inflight   []atomic.Int64 // publishes in flight by instance
 	clients    int            // concurrent clients
 	lookups    *lookups       // an officer's lookups beside the publishes
+	ingress    *ingressLoad   // a department system's Kafka ingress (nil: none)
 	lib        database       // the database checkOutcome checked
 	next       atomic.Int64   // next subject number
 	seq        atomic.Int64   // next batch number
@@ -232,6 +233,13 @@ func (l *load) run(ctx context.Context, stop <-chan struct{}, giveUp time.Time, 
 		defer wg.Done()
 		l.lookups.run(ctx, stop)
 	}()
+	if l.ingress != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			l.ingress.run(ctx, stop, giveUp, seed^0x1ae5)
+		}()
+	}
 	for c := 0; c < l.clients; c++ {
 		wg.Add(1)
 		go func() {
@@ -352,6 +360,7 @@ func (l *load) publishAt(ctx context.Context, hc *http.Client, b *batch, giveUp 
 type figures struct {
 	Batches, Attempts int
 	Accepted          int            // records of 2xx answers
+	Ingress           int            // records the cluster acknowledged to the Kafka ingress producer
 	Answers           map[string]int // attempts by status and error code
 	// Missing503RetryAfter counts 503 and 429 answers without Retry-After,
 	// Hung requests without an answer within hangAfter, Other answers that
@@ -372,6 +381,9 @@ func (l *load) figures(faultAt, faultEnd time.Time) figures {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	f := figures{Batches: len(l.batches), Answers: map[string]int{}}
+	if l.ingress != nil {
+		f.Ingress = len(l.ingress.acceptedRecords())
+	}
 	for _, b := range l.batches {
 		f.Accepted += b.accepted
 		if b.accepted == 0 {
@@ -447,11 +459,15 @@ func (f figures) answers() string {
 	return strings.Join(parts, ", ")
 }
 
-// accepted is every subject of a batch answered 2xx, with its record id.
+// accepted is every subject of a batch answered 2xx, and every one the
+// cluster acknowledged to the Kafka ingress producer, with its record id.
 func (l *load) accepted() map[string]string {
+	out := map[string]string{}
+	if l.ingress != nil {
+		out = l.ingress.acceptedRecords()
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	out := map[string]string{}
 	for _, b := range l.batches {
 		if b.accepted > 0 {
 			for k, v := range b.want {
@@ -516,6 +532,10 @@ func checkOutcome(t *testing.T, ctx context.Context, lib database, l *load, f fi
 		for k := range b.want {
 			groups[i] = append(groups[i], k)
 		}
+	}
+	if l.ingress != nil {
+		took := l.ingress.waitApplied(t, ctx, lib, 3*time.Minute)
+		t.Logf("FIGURES %s; all in the library %s after the load", l.ingress.figures(), took.Round(time.Millisecond))
 	}
 	census, present := lib.census(t, ctx, l.accepted(), groups)
 	if !census.OK() {
