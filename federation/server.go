@@ -272,10 +272,11 @@ func (s *Server) putKeys(w http.ResponseWriter, r *http.Request, p Peering) erro
 	return nil
 }
 
-// Registrar registers resources in this hub's catalog.
+// Registrar registers resources in this hub's catalog and keeps them.
 type Registrar interface {
 	Register(ctx context.Context, p identity.Principal, r catalog.Resource, schema []byte) (catalog.Resource, error)
 	Transition(ctx context.Context, p identity.Principal, id string, to catalog.Status, reason string) (catalog.Resource, error)
+	RegisterSchema(ctx context.Context, p identity.Principal, id string, schema []byte, fields []catalog.Field) (catalog.SchemaVersion, bool, error)
 }
 
 // MirrorResourceID is the id under which this hub keeps resource id of
@@ -284,10 +285,11 @@ func MirrorResourceID(hub, id string) string { return "fed-" + hub + "-" + id }
 
 // adopt registers a downstream resource that accepts records in this
 // hub's catalog, once, with its origin's schema and fields; its provider is
-// the origin department's stand-in.
+// the origin department's stand-in. Later entries of it are followed
+// (follow).
 func (s *Server) adopt(ctx context.Context, p Peering, in Published) error {
 	res := in.Resource
-	if s.Registrar == nil || len(in.Schema) == 0 || in.Topic == "" || !res.Status.AcceptsRecords() {
+	if s.Registrar == nil {
 		return nil
 	}
 	id := MirrorResourceID(p.PeerHub, res.ID)
@@ -295,10 +297,16 @@ func (s *Server) adopt(ctx context.Context, p Peering, in Published) error {
 		s.Log.Warn("federation: a downstream resource id is too long to keep here; its records are not applied", "peer", p.PeerHub, "resource", res.ID)
 		return nil
 	}
-	if _, err := s.Directory.Resource(ctx, id); err == nil {
-		return nil
-	} else if fault.KindOf(err) != fault.NotFound {
+	cur, err := s.Directory.Resource(ctx, id)
+	if err == nil {
+		who := identity.Principal{ID: "peer:" + p.PeerHub, Name: "peer-" + p.PeerHub, Kind: identity.KindSystem, Role: identity.RoleCatalogAdmin, DepartmentCode: cur.ProviderCode}
+		return s.follow(ctx, who, p, cur, in)
+	}
+	if fault.KindOf(err) != fault.NotFound {
 		return err
+	}
+	if len(in.Schema) == 0 || in.Topic == "" || !res.Status.AcceptsRecords() {
+		return nil
 	}
 	dept, err := s.proxy(ctx, p, res.ProviderCode, in.OriginDeptName)
 	if err != nil {
@@ -316,6 +324,39 @@ func (s *Server) adopt(ctx context.Context, p Peering, in Published) error {
 	}
 	if _, err := s.Registrar.Transition(ctx, who, id, catalog.StatusPublished, "records copied from "+p.PeerHub); err != nil {
 		return fmt.Errorf("federation: publish %s: %w", id, err)
+	}
+	return nil
+}
+
+// follow keeps this hub's copy cur of a downstream resource in step with
+// its origin's entry: a new schema version is registered with its fields
+// (so the records of that version are read with them), and the origin's
+// deprecation, retirement (the district stopped sharing it upward, retired
+// it, or made it not shared) and republication are the copy's. A schema
+// the copy's compatibility mode refuses is logged and left; the entry
+// itself is stored either way.
+func (s *Server) follow(ctx context.Context, who identity.Principal, p Peering, cur catalog.Resource, in Published) error {
+	want := in.Resource.Status
+	if cur.Status != catalog.StatusRetired && len(in.Schema) > 0 && want.AcceptsRecords() {
+		if v, created, err := s.Registrar.RegisterSchema(ctx, who, cur.ID, in.Schema, in.Resource.Fields); err != nil {
+			s.Log.Warn("federation: a downstream resource's new schema is not taken here", "peer", p.PeerHub, "resource", cur.ID, "err", err)
+		} else if created {
+			s.Log.Info("federation: a downstream resource's schema follows its origin", "peer", p.PeerHub, "resource", cur.ID, "version", v.Version)
+		}
+	}
+	if want == cur.Status || cur.Status == catalog.StatusRetired || want == catalog.StatusDraft {
+		return nil
+	}
+	// The lifecycle goes published → deprecated → retired, and back from
+	// deprecated to published.
+	steps := []catalog.Status{want}
+	if want == catalog.StatusRetired && cur.Status == catalog.StatusPublished {
+		steps = []catalog.Status{catalog.StatusDeprecated, catalog.StatusRetired}
+	}
+	for _, to := range steps {
+		if _, err := s.Registrar.Transition(ctx, who, cur.ID, to, string(want)+" at "+p.PeerHub); err != nil {
+			return fmt.Errorf("federation: %s %s: %w", to, cur.ID, err)
+		}
 	}
 	return nil
 }
