@@ -3,7 +3,7 @@ SHELL := /bin/bash
 GO    ?= go
 PKGS  ?= ./...
 
-.PHONY: run test test-sm test-faults test-embedded conformance bench bench-connect fuzz lint services services-down build
+.PHONY: run test test-sm test-faults test-federation test-embedded conformance bench bench-connect fuzz lint services services-down build
 
 build:
 	$(GO) build -o bin/yiku ./cmd/yiku
@@ -49,6 +49,21 @@ test-faults:
 	set -a; eval "$$pg_lines"; eval "$$kafka_lines"; set +a; \
 	echo "fault suite against $$YIKU_TEST_DATABASE_URL and the Kafka cluster $$YIKU_TEST_KAFKA_BROKERS"; \
 	YIKU_TEST_FAULTS=1 $(GO) test -count=1 -v -timeout 30m ./exchange/faulttest/
+
+# The federation suite with the real parts (docs/federation.md): the
+# district's Kafka broker, a second one for the city hub (.run/kafka-city,
+# port 59392) and MirrorMaker 2, which the MirrorMaker test starts and
+# stops itself; it also stops and starts the city broker mid-stream. Not
+# part of make test (there the city hub runs on an embedded broker and the
+# MirrorMaker test skips): a third JVM, and a few minutes.
+test-federation:
+	@set -euo pipefail; \
+	pg_lines=$$(deployments/local/postgres-up.sh); \
+	kafka_lines=$$(deployments/local/kafka-up.sh); \
+	city_lines=$$(YIKU_KAFKA_DIR=kafka-city YIKU_KAFKA_PORT=59392 deployments/local/kafka-up.sh | sed 's/^YIKU_TEST_KAFKA_/YIKU_TEST_CITY_KAFKA_/'); \
+	set -a; eval "$$pg_lines"; eval "$$kafka_lines"; eval "$$city_lines"; set +a; \
+	echo "federation suite: district Kafka $$YIKU_TEST_KAFKA_BROKERS, city Kafka $$YIKU_TEST_CITY_KAFKA_BROKERS"; \
+	YIKU_TEST_MM2=1 YIKU_TEST_CITY_KAFKA_DIR=kafka-city YIKU_TEST_CITY_KAFKA_PORT=59392 $(GO) test -count=1 -v -timeout 20m ./federation/
 
 # Fast local loop on the embedded backends (no services needed).
 test-embedded:
