@@ -152,7 +152,8 @@ func (r Record) Message(topic string) kafka.Message {
 // open (its plaintext is what the id hashes) and returned sealed, as it is
 // stored; open may be nil on a hub without data keys, which then refuses
 // sealed records. Likewise a record keyed by a subject pseudonym keeps it
-// as its SubjectKey; the pseudonym is opened only to check a tombstone's id.
+// as its SubjectKey; the pseudonym is opened in memory to check that it is
+// one this hub's keys made, and a tombstone's id against the subject.
 func RecordFromMessage(ctx context.Context, m kafka.Message, open Sealer) (Record, error) {
 	r := Record{SubjectKey: string(m.Key)}
 	var reasonSet, sealed bool
