@@ -54,6 +54,9 @@ type Deps struct {
 	MaterialMaxBytes int64
 	// OpenAPI returns the hub's OpenAPI document, for /docs.
 	OpenAPI func() []byte
+	// HubName names the hub's area in the page footer (its federation
+	// name, e.g. 娄底市); empty: the demo district's.
+	HubName string
 	// Secure marks cookies Secure (TLS is on).
 	Secure bool
 	Log    *slog.Logger

@@ -90,6 +90,9 @@ func TestFederationPages(t *testing.T) {
 	cOffice := newClient(t, city.URL)
 	cOffice.signIn(city, "catalog-admin")
 	page = until("the city's pending peering", cOffice, "/console/federation", `data-status="pending"`)
+	if !strings.Contains(page, "娄底市政务数据共享交换平台") {
+		t.Errorf("the city's pages are not footed with its name: %.300s", page[strings.Index(page, "<footer"):])
+	}
 	id := between(page, `data-peering="`, `"`)
 	code, body := cOffice.post("/console/federation/peerings/"+id+"/approve", url.Values{"csrf": {csrf(t, page)}, "fingerprint": {strings.Repeat("ab", 32)}})
 	if code != http.StatusUnprocessableEntity || !strings.Contains(body, `class="alert"`) || !strings.Contains(body, `data-status="pending"`) {

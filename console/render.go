@@ -61,6 +61,14 @@ type view struct {
 	Status int
 }
 
+// Footer is the page footer: the hub's area by name when it has one.
+func (v view) Footer() string {
+	if v.c.deps.HubName != "" {
+		return v.T("layout.footer.named", v.c.deps.HubName)
+	}
+	return v.T("layout.footer")
+}
+
 // Time shows an instant in China Standard Time; it takes a time.Time, a
 // *time.Time or an RFC 3339 string and shows "—" for none.
 func (v view) Time(x any) string {

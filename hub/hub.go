@@ -265,7 +265,7 @@ func (h *Hub) build(ctx context.Context, suite cryptosuite.Suite, key cryptosuit
 	// The web console calls /api/v1 in process through the server built
 	// next, so its pages pass the API's authentication, authorization,
 	// sharing gate and audit unchanged.
-	con, err := console.New(console.Deps{Auth: h.Auth, DB: h.DB.Gorm, Audit: h.Audit, Log: h.Log, Secure: h.Cfg.TLSCertFile != "", MaterialMaxBytes: h.Cfg.MaterialMaxBytes,
+	con, err := console.New(console.Deps{Auth: h.Auth, DB: h.DB.Gorm, Audit: h.Audit, Log: h.Log, Secure: h.Cfg.TLSCertFile != "", HubName: h.Cfg.FederationName, MaterialMaxBytes: h.Cfg.MaterialMaxBytes,
 		API:     http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.Server.Handler().ServeHTTP(w, r) }),
 		OpenAPI: func() []byte { return h.Server.OpenAPIDocument() }})
 	if err != nil {
