@@ -181,17 +181,7 @@ func (c *Console) federationStep(v *visit) {
 		c.notFound(v)
 		return
 	}
-	err := c.call(v, http.MethodPost, path, body, nil)
-	errs := map[string]string{}
-	if c.formFailed(v, err, errs) {
-		c.showFederation(v, http.StatusUnprocessableEntity, errs)
-		return
-	}
-	if err != nil {
-		c.fail(v, err)
-		return
-	}
-	c.seeOther(v, "/console/federation", done)
+	c.federationAnswer(v, c.call(v, http.MethodPost, path, body, nil), done)
 }
 
 // federationMark marks or unmarks one of the department's resources for
@@ -202,7 +192,13 @@ func (c *Console) federationMark(v *visit) {
 	if v.r.PostFormValue("on") != "true" {
 		method, done = http.MethodDelete, "federation.done.unmarked"
 	}
-	err := c.call(v, method, "/api/v1/federation/upward/"+res, nil, nil)
+	c.federationAnswer(v, c.call(v, method, "/api/v1/federation/upward/"+res, nil, nil), done)
+}
+
+// federationAnswer answers a step of the page: the API's refusal of the
+// form on the page, any other error as its error page, success as a
+// redirect to the page with the confirmation done.
+func (c *Console) federationAnswer(v *visit, err error, done string) {
 	errs := map[string]string{}
 	if c.formFailed(v, err, errs) {
 		c.showFederation(v, http.StatusUnprocessableEntity, errs)

@@ -135,6 +135,11 @@ func (m *MirrorSink) consume(ctx context.Context, mt mirrorTopic, p int) error {
 		return err
 	}
 	defer cl.Close()
+	// The downstream hub's keys, with their cache, for this run.
+	var open exchange.Sealer
+	if m.Fields != nil {
+		open = m.Fields.Under(PeerKeyPrefix(mt.hub))
+	}
 	for ctx.Err() == nil {
 		fs := cl.PollFetches(ctx)
 		if ctx.Err() != nil {
@@ -147,10 +152,6 @@ func (m *MirrorSink) consume(ctx context.Context, mt mirrorTopic, p int) error {
 		}
 		var batch []library.Entry
 		next := from
-		var open exchange.Sealer
-		if m.Fields != nil {
-			open = m.Fields.Under(PeerKeyPrefix(mt.hub))
-		}
 		var held error
 		fs.EachRecord(func(r *kgo.Record) {
 			if held != nil {

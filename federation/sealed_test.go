@@ -2,10 +2,9 @@ package federation_test
 
 import (
 	"context"
-	"fmt"
 	"net/http"
+	"slices"
 	"testing"
-	"time"
 
 	"github.com/segmentio/kafka-go"
 
@@ -50,7 +49,7 @@ func TestSealedRecordsCrossTheBoundary(t *testing.T) {
 	}
 	// The district's records topic, copied as MirrorMaker copies it.
 	src := p.district.Cfg.TopicPrefix + ".records." + seed.MarriageRegistration
-	msgs := topicMessages(t, p.district, src)
+	msgs := p.district.TopicMessages(t, src)
 	if len(msgs) < 9 {
 		t.Fatalf("%d messages on %s", len(msgs), src)
 	}
@@ -70,11 +69,27 @@ func TestSealedRecordsCrossTheBoundary(t *testing.T) {
 	}
 
 	// The city applies every copy, opened and sealed again under its keys.
-	cityLib, districtLib := p.city.Library, p.district.Library
 	eventually(t, "the city library applies every copied record", func() bool {
-		_, versions, err := cityLib.Counts(ctx, cityID)
+		_, versions, err := p.city.Library.Counts(ctx, cityID)
 		return err == nil && versions == int64(len(msgs))
 	})
+	checkCityCopies(t, ctx, p, cityID, subjects)
+	// The hand-over is in both trails' terms: the city audited it.
+	var n int64
+	if err := p.city.DB.Gorm.Raw("SELECT COUNT(*) FROM audit_events WHERE action = 'federation.keys.receive' AND resource = ?", seed.MarriageRegistration).Scan(&n).Error; err != nil || n == 0 {
+		t.Fatalf("federation.keys.receive events at the city: %d, %v", n, err)
+	}
+}
+
+// checkCityCopies: the city's copy cityID of the district's marriage
+// registrations holds each subject's versions as the district's library
+// does, in the same order — the same record ids, versions and plaintext,
+// published by the origin department's stand-in — sealed again under the
+// city's own keys, and keyed by the city's own pseudonyms: no ID number in
+// clear in its key column, and none of the district's pseudonyms.
+func checkCityCopies(t *testing.T, ctx context.Context, p *pair, cityID string, subjects []string) {
+	t.Helper()
+	districtLib, cityLib := p.district.Library, p.city.Library
 	for _, subj := range subjects {
 		dh, err := districtLib.History(ctx, seed.MarriageRegistration, subj)
 		if err != nil {
@@ -84,10 +99,14 @@ func TestSealedRecordsCrossTheBoundary(t *testing.T) {
 		if err != nil {
 			t.Fatalf("history at the city by ID number: %v", err)
 		}
-		if len(ch) != len(dh) {
-			t.Fatalf("%d versions at the city, %d at the district", len(ch), len(dh))
+		if len(ch) != len(dh) || len(dh) == 0 {
+			t.Fatalf("subject %s: %d versions at the city, %d at the district", subj, len(ch), len(dh))
 		}
 		for i := range dh {
+			if ch[i].RecordID != dh[i].RecordID || ch[i].Version != dh[i].Version || ch[i].Publisher != districtHub+"_"+dh[i].Publisher {
+				t.Fatalf("subject %s version %d: city %s v%d by %s, district %s v%d by %s", subj, i, ch[i].RecordID, ch[i].Version, ch[i].Publisher,
+					dh[i].RecordID, dh[i].Version, dh[i].Publisher)
+			}
 			cp, err := cityLib.Plain(ctx, ch[i])
 			if err != nil {
 				t.Fatal(err)
@@ -96,54 +115,22 @@ func TestSealedRecordsCrossTheBoundary(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if ch[i].RecordID != dh[i].RecordID || string(cp) != string(dp) {
-				t.Fatalf("version %d: the city holds %s (%s), the district %s (%s)", i, ch[i].RecordID, cp, dh[i].RecordID, dp)
-			}
-			if !fieldcrypt.Sealed(ch[i].DataBytes()) || string(ch[i].DataBytes()) == string(dh[i].DataBytes()) {
-				t.Fatalf("version %d: stored at the city as %s", i, ch[i].DataBytes())
+			if string(cp) != string(dp) || !fieldcrypt.Sealed(ch[i].DataBytes()) || string(ch[i].DataBytes()) == string(dh[i].DataBytes()) {
+				t.Fatalf("subject %s version %d: the city holds %s, sealed as %s; the district %s", subj, i, cp, ch[i].DataBytes(), dp)
 			}
 		}
 	}
-	var keys []string
-	if err := p.city.DB.Gorm.Raw("SELECT DISTINCT subject_key FROM library_history WHERE resource_id = ?", cityID).Scan(&keys).Error; err != nil {
-		t.Fatal(err)
+	keysOf := func(h *hubtest.Hub, resource string) []string {
+		var keys []string
+		if err := h.DB.Gorm.Raw("SELECT DISTINCT subject_key FROM library_history WHERE resource_id = ?", resource).Scan(&keys).Error; err != nil {
+			t.Fatal(err)
+		}
+		return keys
 	}
-	for _, k := range keys {
-		for _, m := range msgs {
-			if !fieldcrypt.SealedSubject(k) || k == string(m.Key) {
-				t.Fatalf("the city keys a record by %q", k)
-			}
+	districtKeys := keysOf(p.district, seed.MarriageRegistration)
+	for _, k := range keysOf(p.city, cityID) {
+		if !fieldcrypt.SealedSubject(k) || slices.Contains(districtKeys, k) {
+			t.Fatalf("the city keys a record by %q", k)
 		}
 	}
-	// The hand-over is in both trails' terms: the city audited it.
-	var n int64
-	if err := p.city.DB.Gorm.Raw("SELECT COUNT(*) FROM audit_events WHERE action = 'federation.keys.receive' AND resource = ?", seed.MarriageRegistration).Scan(&n).Error; err != nil || n == 0 {
-		t.Fatalf("federation.keys.receive events at the city: %d, %v", n, err)
-	}
-}
-
-// topicMessages reads every message of topic, partition by partition.
-func topicMessages(t *testing.T, h *hubtest.Hub, topic string) []kafka.Message {
-	t.Helper()
-	var out []kafka.Message
-	for part := 0; part < h.Cfg.TopicPartitions; part++ {
-		r := h.Broker.NewReader(kafka.ReaderConfig{Topic: topic, Partition: part, MaxWait: 100 * time.Millisecond})
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-		for {
-			m, err := r.ReadMessage(ctx)
-			if err != nil {
-				break
-			}
-			out = append(out, m)
-			if r.Lag() == 0 {
-				break
-			}
-		}
-		cancel()
-		r.Close()
-	}
-	if len(out) == 0 {
-		t.Fatal(fmt.Errorf("no messages on %s", topic))
-	}
-	return out
 }

@@ -22,6 +22,25 @@ func newCipher(t testing.TB, suite cryptosuite.Name) (*fieldcrypt.Cipher, *sqlst
 	return fieldcrypt.New(keyring.NewForTest(cryptosuite.Must(suite)), st), st
 }
 
+// keyFile makes a key file of the default suite and a store, and returns
+// them with load, which reads the key file as it is now (as a hub start
+// does) into a cipher over the store.
+func keyFile(t *testing.T) (string, *sqlstore.Store, func() *fieldcrypt.Cipher) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "data-keys.json")
+	if _, err := keyring.Init(path, cryptosuite.Default); err != nil {
+		t.Fatal(err)
+	}
+	st := sqlstore.New(storagetest.Open(t).Gorm)
+	return path, st, func() *fieldcrypt.Cipher {
+		r, err := keyring.Load(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fieldcrypt.New(r, st)
+	}
+}
+
 // TestSealOpen: each sensitive field's value, whatever its JSON type, is
 // replaced by a sealed string holding none of it, the other fields keep
 // their bytes, and opening gives back the canonical record byte for byte.
@@ -145,18 +164,7 @@ func TestOpenRefuses(t *testing.T) {
 // suite while the older one keeps opening what it sealed.
 func TestRotation(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "data-keys.json")
-	if _, err := keyring.Init(path, cryptosuite.Default); err != nil {
-		t.Fatal(err)
-	}
-	st := sqlstore.New(storagetest.Open(t).Gorm)
-	load := func() *fieldcrypt.Cipher {
-		r, err := keyring.Load(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return fieldcrypt.New(r, st)
-	}
+	path, st, load := keyFile(t)
 	rec := []byte(`{"id_number":"11010519491231002X","name":"张三"}`)
 	sens := []string{"id_number", "name"}
 	c1 := load()

@@ -3,6 +3,7 @@ package fieldcrypt
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -37,11 +38,7 @@ func (c *Cipher) ExportKeys(ctx context.Context, resource string) ([]ExportedKey
 		}
 		out = append(out, ExportedKey{Version: k.Version, Suite: k.Suite, Key: key.Export()})
 	}
-	for i := 1; i < len(out); i++ {
-		for j := i; j > 0 && out[j].Version < out[j-1].Version; j-- {
-			out[j], out[j-1] = out[j-1], out[j]
-		}
-	}
+	slices.SortFunc(out, func(a, b ExportedKey) int { return a.Version - b.Version })
 	return out, nil
 }
 
@@ -50,20 +47,20 @@ func (c *Cipher) ExportKeys(ctx context.Context, resource string) ([]ExportedKey
 // key of its suite. A version already stored is kept as it is. It returns
 // how many versions it stored.
 func (c *Cipher) ImportKeys(ctx context.Context, resource string, keys []ExportedKey) (int, error) {
+	have, err := c.store.Keys(ctx, resource)
+	if err != nil {
+		return 0, fmt.Errorf("fieldcrypt: data keys of %s: %w", resource, err)
+	}
+	known := make(map[int]bool, len(have))
+	for _, h := range have {
+		known[h.Version] = true
+	}
 	n := 0
 	for _, k := range keys {
 		if k.Version < 1 || k.Version > maxVersion {
 			return n, fmt.Errorf("fieldcrypt: import a key of %s: version %d", resource, k.Version)
 		}
-		have, err := c.store.Keys(ctx, resource)
-		if err != nil {
-			return n, fmt.Errorf("fieldcrypt: data keys of %s: %w", resource, err)
-		}
-		known := false
-		for _, h := range have {
-			known = known || h.Version == k.Version
-		}
-		if known {
+		if known[k.Version] {
 			continue
 		}
 		wrapped, kek, err := c.ring.Import(k.Suite, k.Key)
@@ -73,6 +70,7 @@ func (c *Cipher) ImportKeys(ctx context.Context, resource string, keys []Exporte
 		if err := c.store.AddKey(ctx, StoredKey{Resource: resource, Version: k.Version, Suite: k.Suite, KEK: kek, Wrapped: wrapped, Created: time.Now().UTC()}); err != nil {
 			return n, fmt.Errorf("fieldcrypt: store key %d of %s: %w", k.Version, resource, err)
 		}
+		known[k.Version] = true
 		n++
 	}
 	return n, nil

@@ -3,7 +3,6 @@ package fieldcrypt_test
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -92,18 +91,7 @@ func TestSubjectPseudonyms(t *testing.T) {
 // re-wraps.
 func TestSubjectPseudonymsSurviveRotation(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "data-keys.json")
-	if _, err := keyring.Init(path, cryptosuite.Default); err != nil {
-		t.Fatal(err)
-	}
-	st := sqlstore.New(storagetest.Open(t).Gorm)
-	load := func() *fieldcrypt.Cipher {
-		r, err := keyring.Load(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return fieldcrypt.New(r, st)
-	}
+	path, _, load := keyFile(t)
 	before, err := load().SealSubject(ctx, "population", "11010519491231002X")
 	if err != nil {
 		t.Fatal(err)

@@ -3,7 +3,6 @@ package hub
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"net"
 	"time"
 
@@ -18,7 +17,6 @@ import (
 	"yiku/federation"
 	"yiku/federation/federationapi"
 	"yiku/federation/peer"
-	"yiku/lookup"
 	"yiku/policies/sharing"
 )
 
@@ -95,23 +93,7 @@ func (h *Hub) serveFederation(shareSvc *sharing.Service, lib *library.Store) err
 		f.listener = ln
 		srv := &federation.Server{Store: f.Service.Store, Self: f.Service.Self, Directory: h.Catalog, Registrar: h.Catalog, Departments: h.Auth.Store(),
 			Sharing: shareSvc, Gate: h.Gate, Audit: h.Audit, Log: h.Log,
-			Library: lookup.LibraryFunc(func(ctx context.Context, subject string, resources []string) (map[string]lookup.Record, error) {
-				rows, err := lib.CurrentOf(ctx, subject, resources)
-				if err != nil {
-					return nil, fmt.Errorf("federation: library: %w", err)
-				}
-				out := make(map[string]lookup.Record, len(rows))
-				for id, r := range rows {
-					// The peer API asks only for the resources this hub's
-					// gate allowed; the record is opened to be masked.
-					data, err := lib.Plain(ctx, r)
-					if err != nil {
-						return nil, err
-					}
-					out[id] = lookup.Record{Data: data, Deleted: r.Deleted, Version: r.Version, Publisher: r.Publisher, PublishedAt: r.PublishedAt}
-				}
-				return out, nil
-			}), Fields: h.fields}
+			Library: libraryRecords(lib), Fields: h.fields}
 		h.workers = append(h.workers, &peerListener{ln: ln, srv: srv, own: f.Identity, h: h})
 		// Records MirrorMaker copied from downstream hubs into this hub's
 		// cluster are applied to the library.

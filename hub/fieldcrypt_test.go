@@ -99,7 +99,7 @@ func TestSensitiveFieldsEncryptedAtRest(t *testing.T) {
 	// (a) The records topics: every sensitive field sealed, nothing in clear
 	// but the message key.
 	for id, res := range resources {
-		msgs := readTopic(t, h, h.Cfg.TopicPrefix+".records."+id)
+		msgs := h.TopicMessages(t, h.Cfg.TopicPrefix+".records."+id)
 		if len(msgs) == 0 {
 			t.Fatalf("no messages on the records topic of %s", id)
 		}
@@ -380,29 +380,6 @@ func readRecord(t *testing.T, h *hubtest.Hub, resource, subject, reader string, 
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-}
-
-// readTopic reads every message of a topic's partitions up to their ends.
-func readTopic(t *testing.T, h *hubtest.Hub, topic string) []kafka.Message {
-	t.Helper()
-	var out []kafka.Message
-	for p := 0; p < h.Cfg.TopicPartitions; p++ {
-		r := h.Broker.NewReader(kafka.ReaderConfig{Topic: topic, Partition: p, MaxWait: 100 * time.Millisecond})
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-		for {
-			m, err := r.ReadMessage(ctx)
-			if err != nil {
-				break
-			}
-			out = append(out, m)
-			if lag := r.Lag(); lag == 0 {
-				break
-			}
-		}
-		cancel()
-		r.Close()
-	}
-	return out
 }
 
 // waitHistory waits until the history of a subject's record holds n

@@ -224,22 +224,7 @@ func (h *Hub) addParts(ctx context.Context) error {
 			remote = h.Federation.Remote
 		}
 		lk := &lookup.Service{Items: items.Cache, Directory: h.Catalog, Gate: h.Gate, Objections: objections, Remote: remote,
-			Library: lookup.LibraryFunc(func(ctx context.Context, subject string, resources []string) (map[string]lookup.Record, error) {
-				rows, err := lib.CurrentOf(ctx, subject, resources)
-				if err != nil {
-					return nil, err
-				}
-				out := make(map[string]lookup.Record, len(rows))
-				for id, r := range rows {
-					// The lookup asks only for the resources the gate allowed.
-					data, err := lib.Plain(ctx, r)
-					if err != nil {
-						return nil, err
-					}
-					out[id] = lookup.Record{Data: data, Deleted: r.Deleted, Version: r.Version, Publisher: r.Publisher, PublishedAt: r.PublishedAt}
-				}
-				return out, nil
-			})}
+			Library: libraryRecords(lib)}
 		lk.Materials, lk.MaterialResource = materialLibrary{materials}, material.Resource
 		lkAPI := lookupapi.New(items, lk)
 		lkAPI.Cases = cases
@@ -346,4 +331,26 @@ func (m materialLibrary) Current(ctx context.Context, applicant string, types []
 			ContentType: u.ContentType, Size: u.Size, Department: u.DepartmentCode, UploadedAt: u.CreatedAt, Validity: u.Validity}
 	}
 	return out, nil
+}
+
+// libraryRecords answers lookups (this hub's, and a downstream hub's over
+// the peer API) from the library: one subject's current record in each
+// resource, opened. Callers ask only for the resources the gate allowed;
+// masking applies to what it returns.
+func libraryRecords(lib *library.Store) lookup.LibraryFunc {
+	return func(ctx context.Context, subject string, resources []string) (map[string]lookup.Record, error) {
+		rows, err := lib.CurrentOf(ctx, subject, resources)
+		if err != nil {
+			return nil, err
+		}
+		out := make(map[string]lookup.Record, len(rows))
+		for id, r := range rows {
+			data, err := lib.Plain(ctx, r)
+			if err != nil {
+				return nil, err
+			}
+			out[id] = lookup.Record{Data: data, Deleted: r.Deleted, Version: r.Version, Publisher: r.Publisher, PublishedAt: r.PublishedAt}
+		}
+		return out, nil
+	}
 }

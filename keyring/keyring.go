@@ -351,13 +351,12 @@ func (r *Ring) Import(suite cryptosuite.Name, key []byte) ([]byte, string, error
 	if len(key) != s.CipherKeySize() {
 		return nil, "", fmt.Errorf("keyring: import: a %s data key is %d bytes, not %d", suite, s.CipherKeySize(), len(key))
 	}
-	for _, k := range r.keys {
-		if k.Suite == s.Name() {
-			w, err := wrap(k, key)
-			return w, k.ID, err
-		}
+	k, ok := r.newestOf(s.Name())
+	if !ok {
+		return nil, "", fmt.Errorf("keyring: import: the data key file has no key-encryption key of suite %s", suite)
 	}
-	return nil, "", fmt.Errorf("keyring: import: the data key file has no key-encryption key of suite %s", suite)
+	w, err := wrap(k, key)
+	return w, k.ID, err
 }
 
 // KEKOf names the KEK that wrapped a data key, without opening it.
@@ -373,18 +372,23 @@ func (r *Ring) Rewrap(wrapped []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	kek := r.keys[0]
-	if kek.Suite != dk.suite.Name() {
-		// A data key keys its own suite's cipher: the newest KEK of that
-		// suite wraps it.
-		for _, k := range r.keys {
-			if k.Suite == dk.suite.Name() {
-				kek = k
-				break
-			}
-		}
+	// A data key keys its own suite's cipher: the newest KEK of that suite
+	// wraps it (the newest of all when the ring has none of it).
+	kek, ok := r.newestOf(dk.suite.Name())
+	if !ok {
+		kek = r.keys[0]
 	}
 	return wrap(kek, dk.key)
+}
+
+// newestOf is the newest KEK of suite.
+func (r *Ring) newestOf(suite cryptosuite.Name) (KEK, bool) {
+	for _, k := range r.keys {
+		if k.Suite == suite {
+			return k, true
+		}
+	}
+	return KEK{}, false
 }
 
 func header(wrapped []byte) (id string, suite string, n int, err error) {

@@ -14,37 +14,6 @@ import (
 	"yiku/hub/hubtest"
 )
 
-// topicMessages reads every message topic holds now, all partitions.
-func topicMessages(t *testing.T, h *hubtest.Hub, topic string) []kafka.Message {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	ends, err := h.Broker.EndOffsets(ctx, topic)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []kafka.Message
-	for p, end := range ends {
-		if end == 0 {
-			continue
-		}
-		r := h.Broker.NewReader(kafka.ReaderConfig{Topic: topic, Partition: p, MaxWait: 100 * time.Millisecond})
-		for {
-			m, err := r.FetchMessage(ctx)
-			if err != nil {
-				r.Close()
-				t.Fatalf("read %s/%d: %v", topic, p, err)
-			}
-			out = append(out, m)
-			if m.Offset+1 >= end {
-				break
-			}
-		}
-		r.Close()
-	}
-	return out
-}
-
 // ingressDrained waits until the hub's ingress consumer group has
 // committed every message of the department's ingress topic.
 func ingressDrained(t *testing.T, h *hubtest.Hub, topic string) {
@@ -157,7 +126,7 @@ func TestKafkaIngressSinkThroughHub(t *testing.T) {
 	} else if lag, ok := st.IngressOf("lx-civil"); !ok || lag.Topic != in || lag.EndOffset != 6 || lag.Consumed != 6 || lag.Lag != 0 || len(st.Ingress) != 1 {
 		t.Fatalf("ingress status %+v, want lx-civil's alone with 6 consumed of 6", st.Ingress)
 	}
-	dead := topicMessages(t, h, topics.DeadLetters("lx-civil"))
+	dead := h.TopicMessages(t, topics.DeadLetters("lx-civil"))
 	if len(dead) != 1 || string(dead[0].Key) != malformedKey {
 		t.Fatalf("dead letters: %d, want the one malformed record", len(dead))
 	}
@@ -188,7 +157,7 @@ func TestKafkaIngressSinkThroughHub(t *testing.T) {
 		t.Fatalf("the re-sent batch added %d versions", v-seeded-5)
 	}
 	// A refused record is refused again: each send is its own dead letter.
-	if dead := topicMessages(t, h, topics.DeadLetters("lx-civil")); len(dead) != 2 {
+	if dead := h.TopicMessages(t, topics.DeadLetters("lx-civil")); len(dead) != 2 {
 		t.Fatalf("dead letters after the re-send: %d, want 2", len(dead))
 	}
 

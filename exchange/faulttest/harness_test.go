@@ -247,12 +247,8 @@ func (l *load) run(ctx context.Context, stop <-chan struct{}, giveUp time.Time, 
 			r := mrand.New(mrand.NewPCG(seed, uint64(c)))
 			hc := newClient()
 			for {
-				select {
-				case <-stop:
+				if stopped(ctx, stop) {
 					return
-				case <-ctx.Done():
-					return
-				default:
 				}
 				b := l.newBatch(r)
 				l.publishAt(ctx, hc, b, giveUp, c%len(l.hubs))
@@ -260,6 +256,19 @@ func (l *load) run(ctx context.Context, stop <-chan struct{}, giveUp time.Time, 
 		}()
 	}
 	wg.Wait()
+}
+
+// stopped reports whether a load goroutine is to end: the scenario closed
+// stop, or its context ended.
+func stopped(ctx context.Context, stop <-chan struct{}) bool {
+	select {
+	case <-stop:
+		return true
+	case <-ctx.Done():
+		return true
+	default:
+		return false
+	}
 }
 
 // newClient is an HTTP client that gives up after hangAfter.

@@ -83,12 +83,8 @@ func startIngress(t *testing.T, ctx context.Context, c *cluster, h *hubtest.Proc
 func (g *ingressLoad) run(ctx context.Context, stop <-chan struct{}, giveUp time.Time, seed uint64) {
 	r := newRand(seed)
 	for {
-		select {
-		case <-stop:
+		if stopped(ctx, stop) {
 			return
-		case <-ctx.Done():
-			return
-		default:
 		}
 		first := int(g.next.Add(ingressBatch)) - ingressBatch
 		msgs := make([]kafka.Message, 0, ingressBatch)

@@ -50,12 +50,8 @@ func newLookups(hubs []*hubtest.Proc) *lookups {
 func (q *lookups) run(ctx context.Context, stop <-chan struct{}) {
 	hc := newClient()
 	for n := 1; ; n++ {
-		select {
-		case <-stop:
+		if stopped(ctx, stop) {
 			return
-		case <-ctx.Done():
-			return
-		default:
 		}
 		wait := q.once(ctx, hc, n)
 		select {

@@ -176,12 +176,8 @@ func (r *reader) pullOnce(ctx context.Context, hc *http.Client) (int, time.Durat
 func (r *reader) run(ctx context.Context, stop <-chan struct{}) {
 	hc := newClient()
 	for {
-		select {
-		case <-stop:
+		if stopped(ctx, stop) {
 			return
-		case <-ctx.Done():
-			return
-		default:
 		}
 		if _, wait := r.pullOnce(ctx, hc); wait > 0 {
 			select {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 
@@ -120,24 +119,21 @@ func (s *Store) Current(ctx context.Context, resource, subject string) (Row, err
 	return cur, nil
 }
 
-// History returns every version of a subject's record, oldest first.
+// History returns every version of a subject's record, oldest first: in
+// the order they were applied, which is the order of versions, also across
+// the two keys a subject may be stored under (subjectKeys).
 func (s *Store) History(ctx context.Context, resource, subject string) ([]Row, error) {
 	keys, err := s.subjectKeys(ctx, resource, subject)
 	if err != nil {
 		return nil, err
 	}
 	var rows []Row
-	err = s.db.WithContext(ctx).Raw("SELECT seq, "+rowColumns+" FROM library_history WHERE resource_id = ? AND subject_key IN ? ORDER BY version, seq", resource, keys).Scan(&rows).Error
+	err = s.db.WithContext(ctx).Raw("SELECT seq, "+rowColumns+" FROM library_history WHERE resource_id = ? AND subject_key IN ? ORDER BY seq", resource, keys).Scan(&rows).Error
 	if err != nil {
 		return nil, fmt.Errorf("library: history %s: %w", resource, err)
 	}
 	if len(rows) == 0 {
 		return nil, fault.NotFoundf("record_not_found", "no record of %s for this subject", resource)
-	}
-	if len(keys) > 1 {
-		// Keyed both ways (the subject field became sensitive): the order
-		// of application, as one subject's versions.
-		sort.SliceStable(rows, func(i, j int) bool { return rows[i].Seq < rows[j].Seq })
 	}
 	for i := range rows {
 		rows[i].SubjectKey = subject

@@ -19,6 +19,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/segmentio/kafka-go"
+
 	"yiku/broker/brokertest"
 	"yiku/config"
 	"yiku/cryptosuite"
@@ -306,4 +308,36 @@ func (h *Hub) WaitDemoLibrary(t testing.TB) {
 			time.Sleep(50 * time.Millisecond)
 		}
 	}
+}
+
+// TopicMessages reads every message topic holds now, all partitions, up
+// to the end offsets it had when called.
+func (h *Hub) TopicMessages(t testing.TB, topic string) []kafka.Message {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	ends, err := h.Broker.EndOffsets(ctx, topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []kafka.Message
+	for p, end := range ends {
+		if end == 0 {
+			continue
+		}
+		r := h.Broker.NewReader(kafka.ReaderConfig{Topic: topic, Partition: p, MaxWait: 100 * time.Millisecond})
+		for {
+			m, err := r.FetchMessage(ctx)
+			if err != nil {
+				r.Close()
+				t.Fatalf("read %s/%d: %v", topic, p, err)
+			}
+			out = append(out, m)
+			if m.Offset+1 >= end {
+				break
+			}
+		}
+		r.Close()
+	}
+	return out
 }
